@@ -1,0 +1,286 @@
+"""RokuAdapter: normalized keys, text, apps, state and power over ECP (TCP 8060)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+from typing import Any, ClassVar
+from urllib.parse import quote, urlencode
+
+from tvctl.errors import (
+    DeviceBadResponse,
+    DeviceError,
+    DeviceTimeout,
+    DeviceUnreachable,
+    InvalidKey,
+    TvctlError,
+    UnsupportedOperation,
+)
+from tvctl.keys import Key
+from tvctl.models import App, Device, DeviceInfo
+from tvctl_adapters.base import Adapter, AdapterContext, Capability
+from tvctl_adapters.roku import parse
+from tvctl_adapters.roku.transport import MAX_ICON, EcpTransport
+
+_LOGGER = logging.getLogger(__name__)
+
+ECP_PORT = 8060
+# A TV leaving standby answers slowly; a woken TV gets this long per PowerOn attempt.
+WAKE_ATTEMPT_TIMEOUT_S = 1.0
+
+ECP_KEYS: dict[str, str] = {
+    "home": "Home", "back": "Back", "up": "Up", "down": "Down", "left": "Left", "right": "Right",
+    "select": "Select", "play": "Play", "pause": "Play", "play-pause": "Play",
+    # Roku has no Stop or Skip key: Back closes the player in channels, Fwd skips ahead.
+    "stop": "Back", "rewind": "Rev", "fast-forward": "Fwd", "replay": "InstantReplay", "skip": "Fwd",
+    "volume-up": "VolumeUp", "volume-down": "VolumeDown", "mute": "VolumeMute",
+    "power": "Power", "power-on": "PowerOn", "power-off": "PowerOff",
+    "channel-up": "ChannelUp", "channel-down": "ChannelDown",
+    "input-hdmi1": "InputHDMI1", "input-hdmi2": "InputHDMI2", "input-hdmi3": "InputHDMI3",
+    "input-hdmi4": "InputHDMI4", "input-av": "InputAV1", "input-tuner": "InputTuner",
+    "search": "Search", "info": "Info", "options": "Info",
+    "backspace": "Backspace", "enter": "Enter", "find-remote": "FindRemote",
+}  # fmt: skip
+
+# key name -> (capability it needs, what the error says the device cannot do)
+GATED: dict[str, tuple[Capability, str]] = {
+    **{k: (Capability.INPUTS, "switch TV inputs (it is not a Roku TV)")
+       for k in ("input-hdmi1", "input-hdmi2", "input-hdmi3", "input-hdmi4", "input-av", "input-tuner")},
+    **{k: (Capability.CHANNELS, "change TV channels (it is not a Roku TV)") for k in ("channel-up", "channel-down")},
+    **{k: (Capability.VOLUME, "control volume (not a Roku TV, and TV volume control is off)")
+       for k in ("volume-up", "volume-down", "mute")},
+    "power-on": (Capability.POWER, "be powered on by tvctl (not a Roku TV, and TV power control is off)"),
+    "find-remote": (Capability.FIND_REMOTE, "find its remote"),
+}
+
+
+def literal_path(char: str) -> str:
+    """``Lit_`` + the percent-encoded UTF-8 of one code point (only RFC 3986 unreserved stay)."""
+    return "Lit_" + quote(char, safe="")
+
+
+def magic_packet(mac: str) -> bytes:
+    raw = bytes.fromhex(mac.replace(":", "").replace("-", ""))
+    if len(raw) != 6:
+        raise UnsupportedOperation(f"Wake-on-LAN MAC {mac!r} is not a MAC address.")
+    return b"\xff" * 6 + raw * 16
+
+
+class RokuAdapter(Adapter):
+    platform: ClassVar[str] = "roku"
+    default_port: ClassVar[int] = ECP_PORT
+    ssdp_search_target: ClassVar[str] = "roku:ecp"
+
+    def __init__(self, ctx: AdapterContext, device: Device) -> None:
+        super().__init__(ctx, device)
+        self.ecp = EcpTransport(device.host, device.port, ctx.settings()["roku.request_timeout_s"], device.name)
+
+    def update_device(self, device: Device) -> None:
+        super().update_device(device)
+        self.ecp.host, self.ecp.port, self.ecp.label = device.host, device.port, device.name
+
+    async def close(self) -> None:
+        await self.ecp.close()
+
+    async def _get(self, path: str, **kw: Any) -> bytes:
+        self.ecp.timeout_s = self.ctx.settings()["roku.request_timeout_s"]
+        resp = await self.ecp.request("GET", path, **kw)
+        if resp.status != 200:
+            raise DeviceBadResponse(f"{self.device.name} answered GET {path} with HTTP {resp.status}.")
+        return resp.body
+
+    async def _post(self, path: str, *, timeout_s: float | None = None) -> int:
+        self.ecp.timeout_s = self.ctx.settings()["roku.request_timeout_s"]
+        resp = await self.ecp.request("POST", path, timeout_s=timeout_s)
+        if resp.status == 400 and path.startswith(("/keypress/", "/keydown/", "/keyup/")):
+            raise InvalidKey(f"{self.device.name} rejected the key in {path}.")
+        if not 200 <= resp.status < 300:
+            raise DeviceBadResponse(f"{self.device.name} answered POST {path} with HTTP {resp.status}.")
+        return resp.status
+
+    # -- discovery ----------------------------------------------------------------------------
+    @classmethod
+    async def probe(cls, ctx: AdapterContext, host: str, port: int, timeout_s: float) -> DeviceInfo:
+        transport = EcpTransport(host, port, timeout_s)
+        try:
+            resp = await transport.request("GET", "/query/device-info")
+        finally:
+            await transport.close()
+        if resp.status != 200:
+            raise DeviceBadResponse(f"{host}:{port} answered device-info with HTTP {resp.status}; not a Roku?")
+        return parse.device_info(resp.body)
+
+    @classmethod
+    def capabilities_for(cls, info: DeviceInfo) -> tuple[str, ...]:
+        caps = [Capability.KEYS, Capability.TEXT, Capability.APPS, Capability.STATE]
+        if info.is_tv:
+            caps += [Capability.INPUTS, Capability.CHANNELS]
+        if info.is_tv or info.supports_audio_volume_control:
+            caps.append(Capability.VOLUME)
+        if info.is_tv or info.supports_tv_power_control:
+            caps.append(Capability.POWER)
+        if info.supports_find_remote:
+            caps.append(Capability.FIND_REMOTE)
+        if info.developer_enabled:
+            caps += [Capability.DEV_INSTALL, Capability.DEV_LOGS, Capability.DEV_SCREENSHOT]
+        return tuple(c.value for c in caps)
+
+    # -- keys ---------------------------------------------------------------------------------
+    async def send_key(self, key: Key, *, hold_ms: int = 0) -> dict[str, Any]:
+        if key.name == "literal":
+            for i, ch in enumerate(key.text):
+                try:
+                    await self._post(f"/keypress/{literal_path(ch)}")
+                except TvctlError as exc:
+                    exc.message += f" ({i} of {len(key.text)} characters were sent.)"
+                    exc.details = {"sent": i, "total": len(key.text)}
+                    raise
+            return {"key": f"literal:{key.text}", "sent": len(key.text)}
+        gate = GATED.get(key.name)
+        if gate is not None:
+            self.require(*gate)
+        if key.name == "power-on":
+            return await self._power_on()
+        if key.name in ("play", "pause"):
+            skip = await self._play_pause_noop(key.name)
+            if skip:
+                return {"key": key.name, "ecp": None, "skipped": skip}
+        code = ECP_KEYS[key.name]
+        if hold_ms > 0:
+            await self._post(f"/keydown/{code}")
+            try:
+                await asyncio.sleep(hold_ms / 1000)
+            finally:
+                # Always release, even when cancelled: a missing keyup leaves the key held.
+                await asyncio.shield(self._post(f"/keyup/{code}"))
+            return {"key": key.name, "ecp": code, "hold_ms": hold_ms}
+        await self._post(f"/keypress/{code}")
+        return {"key": key.name, "ecp": code}
+
+    async def _play_pause_noop(self, want: str) -> str | None:
+        """Roku only toggles: return why pressing Play would do the wrong thing, else None."""
+        try:
+            media = parse.media_player(await self._get("/query/media-player"))
+        except DeviceError:
+            return None  # cannot tell (e.g. Limited mode): toggle as asked
+        if want == "pause" and media["state"] != "play":
+            return f"media is not playing (state {media['state']})"
+        if want == "play" and media["state"] == "play":
+            return "media is already playing"
+        return None
+
+    async def _power_on(self) -> dict[str, Any]:
+        try:
+            await self._post("/keypress/PowerOn")
+            return {"key": "power-on", "ecp": "PowerOn", "wol": False}
+        except (DeviceUnreachable, DeviceTimeout) as first:
+            mac = self.device.wake_mac
+            if not mac:
+                raise DeviceUnreachable(
+                    f"{self.device.name} did not answer PowerOn and no Wake-on-LAN MAC is known.",
+                    hint="Enable Fast TV start on the TV so its network stays up in standby.",
+                ) from first
+        settings = self.ctx.settings()
+        deadline = time.monotonic() + settings["roku.wol_wait_s"]
+        last: TvctlError = first
+        while time.monotonic() < deadline:
+            self._send_wol(mac, settings["roku.wol_broadcast"], settings["roku.wol_port"])
+            await asyncio.sleep(0.2)  # give the NIC a moment before knocking again
+            try:
+                await self._post("/keypress/PowerOn", timeout_s=WAKE_ATTEMPT_TIMEOUT_S)
+                return {"key": "power-on", "ecp": "PowerOn", "wol": True, "mac": mac}
+            except (DeviceUnreachable, DeviceTimeout) as exc:
+                last = exc
+                await asyncio.sleep(0.3)
+        raise DeviceUnreachable(
+            f"{self.device.name} did not wake up within {settings['roku.wol_wait_s']:g} s of Wake-on-LAN "
+            f"to {mac}: {last.message}",
+            hint="Enable Fast TV start (network standby) on the TV, or check roku.wol_broadcast.",
+        )
+
+    @staticmethod
+    def _send_wol(mac: str, broadcast: str, port: int) -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+            s.sendto(magic_packet(mac), (broadcast, port))
+
+    # -- apps ---------------------------------------------------------------------------------
+    async def list_apps(self) -> list[App]:
+        return parse.apps(await self._get("/query/apps"))
+
+    async def launch(self, app: App, params: dict[str, str]) -> dict[str, Any]:
+        path = f"/launch/{quote(app.platform_id, safe='')}"
+        if params:
+            path += "?" + urlencode(params, quote_via=quote)
+        status = await self._post(path)
+        return {"launched": app.to_dict(), "params": params, "already_running": status == 202}
+
+    async def stop_app(self) -> dict[str, Any]:
+        active = parse.active_app(await self._get("/query/active-app"))
+        if active.kind in ("home", "screensaver"):
+            return {"method": "none", "stopped": None, "note": "already on the home screen"}
+        if self.device.developer_enabled and active.platform_id:
+            # exit-app needs OS 13 + dev mode + Enabled; a 2xx means it worked, anything else → Home.
+            try:
+                resp = await self.ecp.request("POST", f"/exit-app/{quote(active.platform_id, safe='')}")
+                if 200 <= resp.status < 300 and b"FAILED" not in resp.body:
+                    return {"method": "exit-app", "stopped": active.to_dict()}
+            except DeviceError as exc:
+                _LOGGER.debug("%s: exit-app failed (%s), falling back to Home", self.device.name, exc.message)
+        await self._post("/keypress/Home")
+        return {"method": "home", "stopped": active.to_dict(),
+                "note": "returned to the home screen; apps with Instant Resume stay suspended"}
+
+    async def icon(self, platform_id: str) -> tuple[bytes, str]:
+        resp = await self.ecp.request("GET", f"/query/icon/{quote(platform_id, safe='')}", limit=MAX_ICON)
+        if resp.status != 200 or not resp.body:
+            raise DeviceBadResponse(f"{self.device.name} has no icon for app {platform_id}.")
+        return resp.body, resp.content_type or "image/png"
+
+    # -- state --------------------------------------------------------------------------------
+    async def state(self) -> dict[str, Any]:
+        unavailable: list[dict[str, str]] = []
+
+        async def part(name: str, path: str) -> bytes | None:
+            try:
+                return await self._get(path)
+            except DeviceError as exc:
+                unavailable.append({"part": name, "code": exc.code, "reason": exc.message})
+                return None
+
+        info_b, active_b = await asyncio.gather(part("device", "/query/device-info"),
+                                                part("active_app", "/query/active-app"))
+        if info_b is None and active_b is None and all(
+            u["code"] in ("device_unreachable", "device_timeout") for u in unavailable
+        ):
+            err = DeviceTimeout if unavailable[0]["code"] == "device_timeout" else DeviceUnreachable
+            raise err(unavailable[0]["reason"])
+        info = parse.device_info(info_b) if info_b else None
+        active = parse.active_app(active_b) if active_b else None
+        power_on = info is None or info.power_mode in (None, "PowerOn")
+        media = tv = None
+        tasks: dict[str, asyncio.Task[bytes | None]] = {}
+        async with asyncio.TaskGroup() as tg:
+            if power_on and not (active and active.kind == "tv-input"):
+                tasks["media"] = tg.create_task(part("media", "/query/media-player"))
+            if info and info.is_tv and active and active.platform_id == "tvinput.dtv":
+                tasks["tv"] = tg.create_task(part("tv", "/query/tv-active-channel"))
+        if (b := tasks.get("media")) and b.result():
+            media = parse.media_player(b.result() or b"")
+        if (b := tasks.get("tv")) and b.result():
+            tv = parse.tv_active_channel(b.result() or b"")
+        if not power_on:
+            unavailable.append({"part": "media", "code": "standby", "reason": "device is in standby"})
+        if info is not None:
+            self.device = self.device.evolve(developer_enabled=info.developer_enabled)
+        return {
+            "power": None if info is None else ("on" if info.power_mode in (None, "PowerOn") else "standby"),
+            "power_mode": info.power_mode if info else None,
+            "active_app": active.to_dict() if active else None,
+            "media": media,
+            "tv": tv,
+            "ecp_mode": info.ecp_mode if info else None,
+            "unavailable": unavailable,
+        }

@@ -1,0 +1,160 @@
+"""ECP XML → typed models. Pure functions; device XML is untrusted (defusedxml, no entities)."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from typing import Any
+
+import defusedxml.ElementTree as DET
+from defusedxml import DefusedXmlException
+
+from tvctl.errors import DeviceBadResponse
+from tvctl.models import App, DeviceInfo, slugify
+
+HOME_APP_ID = "562859"  # "Roku Dynamic Menu", the home screen on OS 11+
+
+
+def parse_xml(body: bytes, root: str, what: str) -> ET.Element:
+    try:
+        el = DET.fromstring(body, forbid_dtd=True)
+    except (ET.ParseError, DefusedXmlException, ValueError) as exc:
+        raise DeviceBadResponse(f"The device's {what} reply is not valid XML: {exc}.") from exc
+    if el.tag != root:
+        raise DeviceBadResponse(f"The device's {what} reply has <{el.tag}>, expected <{root}>.")
+    return el
+
+
+def _text(el: ET.Element, tag: str) -> str | None:
+    child = el.find(tag)
+    if child is None or child.text is None:
+        return None
+    return child.text.strip() or None
+
+
+def _bool(el: ET.Element, tag: str) -> bool:
+    return (_text(el, tag) or "").lower() == "true"
+
+
+def device_info(body: bytes) -> DeviceInfo:
+    el = parse_xml(body, "device-info", "device-info")
+    serial = _text(el, "serial-number")
+    if not serial:
+        raise DeviceBadResponse("The device-info reply has no serial-number.")
+    network = (_text(el, "network-type") or "").lower()
+    mac = _text(el, "ethernet-mac") if network == "ethernet" else _text(el, "wifi-mac")
+    mac = mac or _text(el, "wifi-mac") or _text(el, "ethernet-mac")
+    vendor = _text(el, "vendor-name") or "Roku"
+    model_name = _text(el, "friendly-model-name") or _text(el, "model-name") or ""
+    user_name = _text(el, "user-device-name")
+    return DeviceInfo(
+        platform="roku",
+        serial=serial,
+        udn=_text(el, "udn"),
+        model=_text(el, "model-number") or "",
+        model_name=model_name,
+        vendor=vendor,
+        user_name=user_name,
+        location=_text(el, "user-device-location"),
+        software_version=_text(el, "software-version"),
+        is_tv=_bool(el, "is-tv"),
+        is_stick=_bool(el, "is-stick"),
+        power_mode=_text(el, "power-mode"),
+        ecp_mode=(_text(el, "ecp-setting-mode") or None),
+        developer_enabled=_bool(el, "developer-enabled"),
+        wake_mac=mac.lower() if mac else None,
+        supports_find_remote=_bool(el, "supports-find-remote"),
+        supports_tv_power_control=_bool(el, "supports-tv-power-control"),
+        supports_audio_volume_control=_bool(el, "supports-audio-volume-control"),
+    )
+
+
+def apps(body: bytes) -> list[App]:
+    el = parse_xml(body, "apps", "apps")
+    out: list[App] = []
+    for app in el.iter("app"):
+        pid = app.get("id")
+        name = (app.text or "").strip()
+        if not pid or not name:
+            continue
+        out.append(App(id=slugify(name) or pid, name=name, platform_id=pid, type=app.get("type"),
+                       version=app.get("version")))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveApp:
+    kind: str  # app | home | screensaver | tv-input
+    id: str | None
+    name: str
+    platform_id: str | None
+    screensaver: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "id": self.id, "name": self.name, "platform_id": self.platform_id,
+                "screensaver": self.screensaver}
+
+
+def active_app(body: bytes) -> ActiveApp:
+    el = parse_xml(body, "active-app", "active-app")
+    app = el.find("app")
+    ss = el.find("screensaver")
+    ss_name = (ss.text or "").strip() if ss is not None else None
+    if app is None:
+        return ActiveApp("home", None, "Home", None, ss_name)
+    pid = app.get("id")
+    name = (app.text or "").strip()
+    home = pid is None or name == "Roku" or app.get("ui-location") == "home" or pid == HOME_APP_ID
+    if ss is not None:
+        kind = "screensaver"
+    elif home:
+        kind = "home"
+    elif (pid or "").startswith("tvinput.") or app.get("type") == "tvin":
+        kind = "tv-input"
+    else:
+        kind = "app"
+    if home:
+        return ActiveApp(kind, None, "Home", pid, ss_name)
+    return ActiveApp(kind, slugify(name) or pid, name, pid, ss_name)
+
+
+_NUM = re.compile(r"^\s*(-?\d+)")
+
+
+def _ms(el: ET.Element, tag: str) -> int | None:
+    t = _text(el, tag)
+    m = _NUM.match(t) if t else None
+    return int(m.group(1)) if m else None
+
+
+KNOWN_MEDIA_STATES = {"play", "pause", "close", "buffer", "none", "stop", "startup", "open"}
+
+
+def media_player(body: bytes) -> dict[str, Any]:
+    el = parse_xml(body, "player", "media-player")
+    state = (el.get("state") or "").lower()
+    plugin = el.find("plugin")
+    live = _text(el, "is_live")
+    return {
+        "state": state if state in KNOWN_MEDIA_STATES else "unknown",
+        "error": (el.get("error") or "").lower() == "true",
+        "app_platform_id": plugin.get("id") if plugin is not None else None,
+        "position_ms": _ms(el, "position"),
+        "duration_ms": _ms(el, "duration"),
+        "live": None if live is None else live.lower() == "true",
+    }
+
+
+def tv_active_channel(body: bytes) -> dict[str, Any] | None:
+    el = parse_xml(body, "tv-channel", "tv-active-channel")
+    ch = el.find("channel")
+    if ch is None:
+        return None
+    return {
+        "number": _text(ch, "number"),
+        "name": _text(ch, "name"),
+        "input": _text(ch, "active-input"),
+        "program_title": _text(ch, "program-title"),
+        "signal_state": _text(ch, "signal-state"),
+    }

@@ -1,0 +1,3 @@
+from tvctl.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,345 @@
+"""The Starlette application: thin handlers (parse → service → envelope) and the route table.
+
+The route table also carries each endpoint's summary and body schema, from which
+``/v1/openapi.json`` is generated, so the document cannot fall behind the routes.
+The API reference for humans is docs/api.md.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from tvctl.api import envelope
+from tvctl.api.security import GuardMiddleware
+from tvctl.errors import (
+    BadRequest,
+    InvalidJson,
+    InvalidQuery,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    RouteNotFound,
+    TvctlError,
+)
+from tvctl.keys import parse_key
+from tvctl.runtime import Runtime
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def rt(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.rt
+    return runtime
+
+
+async def read_json(request: Request, *, optional: bool = False) -> dict[str, Any]:
+    """The body as a JSON object, read with the size limit enforced while streaming."""
+    limit = rt(request).settings["daemon.max_body_kb"] * 1024
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        if optional:
+            return {}
+        raise InvalidJson("This endpoint needs a JSON object body.")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidJson(f"The body is not valid JSON: {exc}.") from exc
+    if not isinstance(body, dict):
+        raise InvalidJson(f"The body must be a JSON object, got {type(body).__name__}.")
+    return body
+
+
+def field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], default: Any = ..., ) -> Any:
+    if name not in body or body[name] is None:
+        if default is ...:
+            raise BadRequest(f"Missing field {name!r}.", hint=f"Send a JSON object with {name!r}.")
+        return default
+    value = body[name]
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+        names = " or ".join(k.__name__ for k in kinds)
+        raise BadRequest(f"Field {name!r} must be {names}, got {value!r}.")
+    return value
+
+
+def reject_unknown(body: dict[str, Any], allowed: set[str]) -> None:
+    extra = sorted(set(body) - allowed)
+    if extra:
+        raise BadRequest(f"Unknown field(s): {', '.join(extra)}.", hint="Allowed: " + ", ".join(sorted(allowed)))
+
+
+# -- handlers -------------------------------------------------------------------------------------
+async def ping(request: Request) -> Response:
+    return envelope.ok("pong")
+
+
+async def status(request: Request) -> Response:
+    return envelope.ok(rt(request).status())
+
+
+async def get_config(request: Request) -> Response:
+    return envelope.ok(rt(request).settings.nested())
+
+
+async def patch_config(request: Request) -> Response:
+    body = await read_json(request)
+    if not body:
+        raise BadRequest("The patch is empty.", hint='Example: {"daemon.cors_enabled": true}')
+    return envelope.ok(await rt(request).patch(body))
+
+
+async def reload_config(request: Request) -> Response:
+    return envelope.ok(await rt(request).reload())
+
+
+async def events(request: Request) -> Response:
+    return StreamingResponse(
+        rt(request).bus.subscribe(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+LIST_SORT_FIELDS = {"name", "display_name", "model", "host", "first_seen", "last_seen", "id", "kind", "online"}
+LIST_FILTER_FIELDS = {"name", "display_name", "platform", "host", "model", "serial", "kind", "online", "id"}
+
+
+def _int_param(request: Request, name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.lstrip("-").isdigit() or not lo <= int(raw) <= hi:
+        raise InvalidQuery(f"{name} must be an integer from {lo} to {hi}, got {raw!r}.")
+    return int(raw)
+
+
+def _bool_param(request: Request, name: str) -> bool:
+    raw = request.query_params.get(name, "false").lower()
+    if raw not in ("true", "false", "1", "0"):
+        raise InvalidQuery(f"{name} must be true or false, got {raw!r}.")
+    return raw in ("true", "1")
+
+
+async def list_devices(request: Request) -> Response:
+    unknown = set(request.query_params) - {"limit", "start", "sort_by", "sort_reverse", "filter"}
+    if unknown:
+        raise InvalidQuery(f"Unknown query parameter(s): {', '.join(sorted(unknown))}.",
+                           hint="Use limit, start, sort_by, sort_reverse and filter=field==v1,v2.")
+    devices = [d.to_dict() for d in rt(request).service.registry.all()]
+    for flt in request.query_params.getlist("filter"):
+        fname, sep, values = flt.partition("==")
+        if not sep or fname not in LIST_FILTER_FIELDS or not values:
+            raise InvalidQuery(f"Bad filter {flt!r}.",
+                               hint="Write filter=FIELD==v1,v2 with FIELD one of " + ", ".join(sorted(LIST_FILTER_FIELDS)))
+        wanted = {v.lower() for v in values.split(",")}
+        devices = [d for d in devices if str(d[fname]).lower() in wanted]
+    sort_by = request.query_params.get("sort_by", "name")
+    if sort_by not in LIST_SORT_FIELDS:
+        raise InvalidQuery(f"Cannot sort by {sort_by!r}.", hint="sort_by is one of " + ", ".join(sorted(LIST_SORT_FIELDS)))
+    devices.sort(key=lambda d: (d[sort_by] is None, d[sort_by]), reverse=_bool_param(request, "sort_reverse"))
+    start = _int_param(request, "start", 0, 0, 1_000_000)
+    limit = _int_param(request, "limit", 1000, 1, 1000)
+    return envelope.ok(devices[start : start + limit])
+
+
+async def add_device(request: Request) -> Response:
+    body = await read_json(request)
+    reject_unknown(body, {"host", "port"})
+    host = field(body, "host", str).strip()
+    port = field(body, "port", int, None)
+    if not host or len(host) > 253 or "/" in host or " " in host:
+        raise BadRequest(f"{host!r} is not a host address.", hint='Example: {"host": "192.168.1.50"}')
+    if port is not None and not 0 < port < 65536:
+        raise BadRequest("port must be 1-65535.", hint="Roku ECP listens on 8060 (the default).")
+    dev = await rt(request).service.add_by_address(host, port)
+    return envelope.ok(dev.to_dict())
+
+
+async def discover(request: Request) -> Response:
+    await read_json(request, optional=True)
+    devices = await rt(request).service.discover()
+    return envelope.ok({"devices": [d.to_dict() for d in devices]})
+
+
+async def get_device(request: Request) -> Response:
+    return envelope.ok(rt(request).service.resolve(request.path_params["id"]).to_dict())
+
+
+async def patch_device(request: Request) -> Response:
+    body = await read_json(request)
+    reject_unknown(body, {"name"})
+    dev = await rt(request).service.rename(request.path_params["id"], field(body, "name", str))
+    return envelope.ok(dev.to_dict())
+
+
+async def delete_device(request: Request) -> Response:
+    return envelope.ok((await rt(request).service.remove(request.path_params["id"])).to_dict())
+
+
+async def device_state(request: Request) -> Response:
+    return envelope.ok(await rt(request).service.state(request.path_params["id"]))
+
+
+async def list_apps(request: Request) -> Response:
+    return envelope.ok(await rt(request).service.apps(request.path_params["id"]))
+
+
+async def refresh_apps(request: Request) -> Response:
+    body = await read_json(request, optional=True)
+    reject_unknown(body, {"clear"})
+    clear = field(body, "clear", bool, False)
+    return envelope.ok(await rt(request).service.apps(request.path_params["id"], refresh=True, clear=clear))
+
+
+async def launch_app(request: Request) -> Response:
+    body = await read_json(request)
+    reject_unknown(body, {"app", "params"})
+    app = field(body, "app", str)
+    params = field(body, "params", dict, {})
+    for k, v in params.items():
+        if not isinstance(v, str | int | float) or isinstance(v, bool):
+            raise BadRequest(f"Launch parameter {k!r} must be a string or number.",
+                             hint='Example: {"params": {"contentId": "abc", "mediaType": "movie"}}')
+    params = {str(k): str(v) for k, v in params.items()}
+    return envelope.ok(await rt(request).service.launch(request.path_params["id"], app, params))
+
+
+async def stop_app(request: Request) -> Response:
+    await read_json(request, optional=True)
+    return envelope.ok(await rt(request).service.stop_app(request.path_params["id"]))
+
+
+async def app_icon(request: Request) -> Response:
+    body, ctype, etag = await rt(request).service.icon(request.path_params["id"], request.path_params["app"])
+    quoted = f'"{etag}"'
+    headers = {"ETag": quoted, "Cache-Control": "max-age=3600"}
+    if request.headers.get("if-none-match") == quoted:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=ctype, headers=headers)
+
+
+async def remote_key(request: Request) -> Response:
+    body = await read_json(request)
+    reject_unknown(body, {"key", "hold_ms", "repeat"})
+    key = parse_key(field(body, "key", str))
+    hold = field(body, "hold_ms", int, 0)
+    repeat = field(body, "repeat", int, 1)
+    return envelope.ok(await rt(request).service.send_key(request.path_params["id"], key, hold, repeat))
+
+
+async def remote_sequence(request: Request) -> Response:
+    body = await read_json(request)
+    reject_unknown(body, {"keys", "delay_ms"})
+    raw = field(body, "keys", list)
+    keys = [parse_key(k) for k in raw]
+    delay = field(body, "delay_ms", int, 200)
+    return envelope.ok(await rt(request).service.send_sequence(request.path_params["id"], keys, delay))
+
+
+async def openapi(request: Request) -> Response:
+    from tvctl.api.openapi import build
+
+    return Response(json.dumps(build(request.app.state.routes)), media_type="application/json")
+
+
+# -- route table ----------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    body: dict[str, Any] | None = None  # JSON schema of the request body
+    body_required: bool = True
+    content: str = "application/json"  # response media type on success
+
+
+KEY = {"type": "string", "description": "A key name from docs/api.md or literal:<text>."}
+ROUTES: list[Endpoint] = [
+    Endpoint("GET", "/v1/ping", ping, "Liveness check; never needs a token."),
+    Endpoint("GET", "/v1/daemon/status", status, "Daemon process and listener status."),
+    Endpoint("GET", "/v1/config", get_config, "Effective config, secrets redacted."),
+    Endpoint("PATCH", "/v1/config", patch_config, "Patch config with flat dotted keys; rewrites the file.",
+             {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean", "null"]}}),
+    Endpoint("POST", "/v1/config/reload", reload_config, "Re-read the config file."),
+    Endpoint("GET", "/v1/openapi.json", openapi, "This OpenAPI document."),
+    Endpoint("GET", "/v1/events", events, "Server-Sent Events: device_*, config_reloaded, state_changed.",
+             content="text/event-stream"),
+    Endpoint("GET", "/v1/devices", list_devices, "List known devices (limit, start, sort_by, sort_reverse, filter)."),
+    Endpoint("POST", "/v1/devices", add_device, "Add a device by address (probes it first).",
+             {"type": "object", "required": ["host"],
+              "properties": {"host": {"type": "string"}, "port": {"type": "integer"}}}),
+    Endpoint("POST", "/v1/devices/discover", discover, "Run discovery now and merge results.", body_required=False),
+    Endpoint("GET", "/v1/devices/{id}", get_device, "One device by UUID or friendly name."),
+    Endpoint("PATCH", "/v1/devices/{id}", patch_device, "Rename a device.",
+             {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}),
+    Endpoint("DELETE", "/v1/devices/{id}", delete_device, "Remove a device from the registry."),
+    Endpoint("GET", "/v1/devices/{id}/state", device_state, "Live state: power, active app, media, TV, ECP mode."),
+    Endpoint("GET", "/v1/devices/{id}/apps", list_apps, "Installed apps (cached)."),
+    Endpoint("POST", "/v1/devices/{id}/apps/launch", launch_app, "Launch an app by id, name or platform id.",
+             {"type": "object", "required": ["app"],
+              "properties": {"app": {"type": "string"}, "params": {"type": "object"}}}),
+    Endpoint("POST", "/v1/devices/{id}/apps/stop", stop_app, "Stop the active app (exit-app or Home).",
+             body_required=False),
+    Endpoint("POST", "/v1/devices/{id}/apps/refresh", refresh_apps, "Refresh the app cache from the device.",
+             {"type": "object", "properties": {"clear": {"type": "boolean"}}}, body_required=False),
+    Endpoint("GET", "/v1/devices/{id}/apps/{app}/icon", app_icon, "An app's icon (cached, with ETag).",
+             content="image/*"),
+    Endpoint("POST", "/v1/devices/{id}/remote/key", remote_key, "Press one key (optionally held or repeated).",
+             {"type": "object", "required": ["key"],
+              "properties": {"key": KEY, "hold_ms": {"type": "integer", "minimum": 0, "maximum": 10000},
+                             "repeat": {"type": "integer", "minimum": 1, "maximum": 50}}}),
+    Endpoint("POST", "/v1/devices/{id}/remote/sequence", remote_sequence, "Press keys in order with a delay.",
+             {"type": "object", "required": ["keys"],
+              "properties": {"keys": {"type": "array", "items": KEY, "minItems": 1, "maxItems": 100},
+                             "delay_ms": {"type": "integer", "minimum": 0, "maximum": 10000, "default": 200}}}),
+]
+
+
+# -- exception handlers ---------------------------------------------------------------------------
+async def on_tvctl_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, TvctlError)
+    return envelope.error(exc)
+
+
+async def on_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    err: TvctlError
+    if exc.status_code == 404:
+        err = RouteNotFound(f"No endpoint at {request.url.path}.")
+    elif exc.status_code == 405:
+        allowed = exc.headers.get("Allow", "") if exc.headers else ""
+        err = MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}.",
+                               hint=f"Allowed: {allowed}." if allowed else None)
+    else:
+        err = BadRequest(str(exc.detail))
+    return envelope.error(err, headers=dict(exc.headers) if exc.headers else None)
+
+
+def create_app(runtime: Runtime, extra_routes: list[Endpoint] | None = None) -> Starlette:
+    routes = ROUTES + (extra_routes or [])
+    app = Starlette(
+        routes=[Route(e.path, e.handler, methods=[e.method]) for e in routes],
+        middleware=[Middleware(GuardMiddleware, settings=runtime.get_settings,
+                               bound_port=lambda: runtime.http_port)],
+        exception_handlers={TvctlError: on_tvctl_error, HTTPException: on_http_exception},
+    )
+    app.state.rt = runtime
+    app.state.routes = routes
+    return app

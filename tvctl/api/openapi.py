@@ -1,0 +1,64 @@
+"""OpenAPI 3.1 document generated from the route table (so every route is always in it)."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from tvctl import __version__
+from tvctl.errors import all_error_classes
+
+if TYPE_CHECKING:
+    from tvctl.api.app import Endpoint
+
+ENVELOPE_OK = {
+    "type": "object", "required": ["ok", "data"],
+    "properties": {"ok": {"const": True}, "data": {}},
+}
+ENVELOPE_ERROR = {
+    "type": "object", "required": ["ok", "error"],
+    "properties": {
+        "ok": {"const": False},
+        "error": {
+            "type": "object", "required": ["code", "message", "hint"],
+            "properties": {
+                "code": {"type": "string", "enum": sorted({c.code for c in all_error_classes()})},
+                "message": {"type": "string"},
+                "hint": {"type": "string"},
+                "details": {"type": "object"},
+            },
+        },
+    },
+}
+
+
+def build(routes: list[Endpoint]) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for e in routes:
+        op: dict[str, Any] = {
+            "summary": e.summary,
+            "operationId": e.handler.__name__,
+            "responses": {
+                "200": {"description": "Success",
+                        "content": {e.content: {"schema": {"$ref": "#/components/schemas/Ok"}}
+                                    if e.content == "application/json" else {}}},
+                "default": {"description": "Error envelope",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            },
+        }
+        params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+                  for n in re.findall(r"{(\w+)}", e.path)]
+        if params:
+            op["parameters"] = params
+        if e.body is not None:
+            ctype = "multipart/form-data" if e.content == "multipart" else "application/json"
+            op["requestBody"] = {"required": e.body_required, "content": {ctype: {"schema": e.body}}}
+        paths.setdefault(e.path, {})[e.method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "tvctl local API", "version": __version__,
+                 "description": "Loopback HTTP and Unix-socket API of the tvctl daemon. See docs/api.md."},
+        "servers": [{"url": "http://127.0.0.1:7272"}],
+        "paths": paths,
+        "components": {"schemas": {"Ok": ENVELOPE_OK, "Error": ENVELOPE_ERROR}},
+    }

@@ -1,0 +1,163 @@
+"""The loopback guard: the first thing every request meets, before any handler runs.
+
+On TCP (the Unix socket is authorised by its file mode):
+
+* ``Host`` must be the listening loopback address or ``localhost`` with the port, or a name
+  from ``daemon.allowed_hosts`` — this defeats DNS rebinding.
+* A request carrying ``Origin`` is refused unless CORS is on and the origin is listed exactly.
+  That covers "simple" cross-site requests a browser sends without a preflight.
+* With ``daemon.api_token`` set, ``Authorization: Bearer <token>`` is required (not for ping).
+
+Everywhere: a request body must be ``application/json`` (multipart only for uploads), and
+any exception a handler lets escape becomes an ``internal_error`` envelope (logged, with the
+traceback kept out of the response). CORS headers are added here too, from the live settings,
+so PATCH/reload change them without a restart.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tvctl.api.envelope import error_body
+from tvctl.config import Settings
+from tvctl.errors import (
+    HostNotAllowed,
+    OriginNotAllowed,
+    PayloadTooLarge,
+    TvctlError,
+    Unauthorized,
+    UnsupportedMediaType,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+UPLOAD_SUFFIXES = ("/dev/install",)
+NO_AUTH_PATHS = ("/v1/ping",)
+PREFLIGHT_MAX_AGE = "600"
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for k, v in scope["headers"]:
+        if k == name:
+            return str(v.decode("latin-1"))
+    return None
+
+
+class GuardMiddleware:
+    def __init__(self, app: ASGIApp, settings: Callable[[], Settings], bound_port: Callable[[], int]) -> None:
+        self.app = app
+        self.settings = settings
+        self.bound_port = bound_port
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        s = self.settings()
+        server = scope.get("server")
+        is_tcp = bool(server and server[1] is not None)
+        origin = _header(scope, b"origin")
+        cors_origin: str | None = None
+        try:
+            if is_tcp:
+                self._check_host(scope, s)
+                if origin is not None:
+                    if not (s["daemon.cors_enabled"] and origin in s["daemon.cors_allowed_origins"]):
+                        raise OriginNotAllowed(f"Requests from origin {origin!r} are not allowed.")
+                    cors_origin = origin
+                    if scope["method"] == "OPTIONS" and _header(scope, b"access-control-request-method"):
+                        await self._preflight(send, origin)
+                        return
+                token = s["daemon.api_token"]
+                if token and scope["path"] not in NO_AUTH_PATHS:
+                    auth = _header(scope, b"authorization") or ""
+                    if not hmac.compare_digest(auth.encode(), f"Bearer {token}".encode()):
+                        raise Unauthorized("Missing or wrong API token.")
+            self._check_body(scope, s)
+        except TvctlError as exc:
+            await self._send_error(send, exc, cors_origin, is_tcp)
+            return
+
+        started = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                if is_tcp:
+                    headers = list(message.get("headers", []))
+                    headers.append((b"vary", b"Origin"))
+                    if cors_origin:
+                        headers.append((b"access-control-allow-origin", cors_origin.encode()))
+                        headers.append((b"access-control-expose-headers", b"ETag"))
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except Exception as exc:
+            _LOGGER.exception("internal error on %s %s", scope["method"], scope["path"])
+            if not started:
+                err = TvctlError(f"Internal error ({type(exc).__name__}); the daemon log has the details.")
+                await self._send_error(send, err, cors_origin, is_tcp)
+
+    def _check_host(self, scope: Scope, s: Settings) -> None:
+        host = (_header(scope, b"host") or "").lower()
+        port = self.bound_port()
+        allowed = {f"127.0.0.1:{port}", f"localhost:{port}", f"{s['daemon.http_host']}:{port}"}
+        for extra in s["daemon.allowed_hosts"]:
+            extra = extra.lower()
+            allowed.add(extra if ":" in extra else f"{extra}:{port}")
+            allowed.add(extra)
+        if port == 80:
+            allowed |= {"127.0.0.1", "localhost"}
+        if host not in allowed:
+            raise HostNotAllowed(f"Host {host!r} is not this daemon's address.")
+
+    def _check_body(self, scope: Scope, s: Settings) -> None:
+        if scope["method"] not in ("POST", "PUT", "PATCH", "DELETE"):
+            return
+        length = _header(scope, b"content-length")
+        chunked = "chunked" in (_header(scope, b"transfer-encoding") or "").lower()
+        has_body = chunked or (length is not None and length.strip() not in ("", "0"))
+        if not has_body:
+            return
+        ctype = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
+        upload = scope["path"].endswith(UPLOAD_SUFFIXES)
+        if upload:
+            if ctype != "multipart/form-data":
+                raise UnsupportedMediaType(f"Uploads must be multipart/form-data, got {ctype or 'none'!r}.",
+                                           hint="curl -F archive=@channel.zip …")
+            limit = s["dev.max_archive_mb"] * 1024 * 1024 + 64 * 1024  # form framing overhead
+        else:
+            if ctype != "application/json":
+                raise UnsupportedMediaType(f"Request bodies must be application/json, got {ctype or 'none'!r}.")
+            limit = s["daemon.max_body_kb"] * 1024
+        if length is not None and length.strip().isdigit() and int(length) > limit:
+            raise PayloadTooLarge(f"The body is {int(length)} bytes; the limit is {limit}.",
+                                  hint="Raise dev.max_archive_mb for uploads." if upload else None)
+
+    async def _preflight(self, send: Send, origin: str) -> None:
+        await send({"type": "http.response.start", "status": 204, "headers": [
+            (b"access-control-allow-origin", origin.encode()),
+            (b"access-control-allow-methods", b"GET, POST, PATCH, DELETE, OPTIONS"),
+            (b"access-control-allow-headers", b"Content-Type, Authorization"),
+            (b"access-control-max-age", PREFLIGHT_MAX_AGE.encode()),
+            (b"vary", b"Origin"),
+        ]})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def _send_error(self, send: Send, exc: TvctlError, cors_origin: str | None, is_tcp: bool) -> None:
+        body = error_body(exc)
+        headers: list[Any] = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        if is_tcp:
+            headers.append((b"vary", b"Origin"))
+        if cors_origin:
+            headers.append((b"access-control-allow-origin", cors_origin.encode()))
+        await send({"type": "http.response.start", "status": exc.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

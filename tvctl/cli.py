@@ -1,0 +1,434 @@
+"""The ``tvctl`` command: argparse → client calls over the Unix socket → text or JSON.
+
+Exit codes: 0 ok · 1 the daemon reported an error · 2 usage · 3 the daemon is not reachable.
+Imports nothing heavy (a test checks): the daemon's modules load only for ``tvctl daemon``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from tvctl.client import Client, DaemonUnreachable
+from tvctl.errors import TvctlError
+from tvctl.paths import default_socket_path
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+
+
+class Usage(Exception):
+    pass
+
+
+def _dev(args: argparse.Namespace) -> str:
+    return quote(args.device or "default", safe="")
+
+
+def _print(args: argparse.Namespace, data: Any, human: str | None = None) -> None:
+    if args.json or human is None:
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        print(human)
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths, strict=True)).rstrip()]
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+def _device_table(devices: list[dict[str, Any]]) -> str:
+    if not devices:
+        return "No devices known. Try: tvctl device discover, or tvctl device add <ip>"
+    return _table([[d["name"], d["display_name"], d["model"], d["kind"], f"{d['host']}:{d['port']}",
+                    "yes" if d["online"] else "no", d["id"]] for d in devices],
+                  ["NAME", "DISPLAY NAME", "MODEL", "KIND", "ADDRESS", "ONLINE", "ID"])
+
+
+def _parse_value(raw: str) -> Any:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return raw
+    return value if isinstance(value, str | int | float | bool | list) or value is None else raw
+
+
+# -- commands -------------------------------------------------------------------------------------
+def cmd_status(c: Client, a: argparse.Namespace) -> None:
+    d = c.request("GET", "/v1/daemon/status")
+    http = f"{d['http_host']}:{d['http_port']}" if d["http_enabled"] else "disabled"
+    _print(a, d, f"tvctl {d['version']} pid {d['pid']}, up {d['uptime_s']:.0f} s\n"
+                 f"socket   {d['socket']}\nhttp     {http}\ndevices  {d['device_count']}"
+                 f" (default: {d['default_device'] or 'none'})")
+
+
+def cmd_device(c: Client, a: argparse.Namespace) -> None:
+    if a.action == "list":
+        d = c.request("GET", "/v1/devices")
+        _print(a, d, _device_table(d))
+    elif a.action == "show":
+        d = c.request("GET", f"/v1/devices/{quote(a.name or a.device or 'default', safe='')}")
+        _print(a, d, "\n".join(f"{k:18} {v}" for k, v in d.items()))
+    elif a.action == "discover":
+        d = c.request("POST", "/v1/devices/discover")
+        _print(a, d, f"found {len(d['devices'])} device(s)\n" + _device_table(d["devices"])
+               if d["devices"] else "found no devices (multicast blocked? add one with tvctl device add <ip>)")
+    elif a.action == "add":
+        body: dict[str, Any] = {"host": a.name}
+        if a.port:
+            body["port"] = a.port
+        d = c.request("POST", "/v1/devices", body)
+        _print(a, d, f"added {d['name']} ({d['display_name']}, {d['model']}) at {d['host']}:{d['port']}")
+    elif a.action == "rename":
+        if not a.name or not a.new_name:
+            raise Usage("usage: tvctl device rename NAME NEW_NAME")
+        d = c.request("PATCH", f"/v1/devices/{quote(a.name, safe='')}", {"name": a.new_name})
+        _print(a, d, f"renamed to {d['name']}")
+    elif a.action == "remove":
+        d = c.request("DELETE", f"/v1/devices/{quote(a.name or a.device or 'default', safe='')}")
+        _print(a, d, f"removed {d['name']}")
+    if a.action == "add" and not a.name:
+        raise Usage("usage: tvctl device add HOST [--port N]")
+
+
+def cmd_state(c: Client, a: argparse.Namespace) -> None:
+    d = c.request("GET", f"/v1/devices/{_dev(a)}/state")
+    s = d["state"]
+    app = s.get("active_app") or {}
+    media = s.get("media") or {}
+    lines = [f"device   {d['device']['name']}", f"power    {s.get('power')} ({s.get('power_mode')})",
+             f"app      {app.get('name', '?')} [{app.get('kind', '?')}]"]
+    if media:
+        pos = media.get("position_ms")
+        lines.append(f"media    {media['state']}" + (f" at {pos / 1000:.0f} s" if pos is not None else ""))
+    if s.get("ecp_mode"):
+        lines.append(f"ecp      {s['ecp_mode']}")
+    for u in s.get("unavailable", []):
+        lines.append(f"n/a      {u['part']}: {u['reason']}")
+    _print(a, d, "\n".join(lines))
+
+
+def cmd_apps(c: Client, a: argparse.Namespace) -> None:
+    base = f"/v1/devices/{_dev(a)}/apps"
+    if a.action == "list":
+        d = c.request("GET", base)
+        _print(a, d, _table([[x["id"], x["name"], x["platform_id"], x.get("type") or ""] for x in d["apps"]],
+                            ["ID", "NAME", "PLATFORM ID", "TYPE"]))
+    elif a.action == "launch":
+        if not a.app:
+            raise Usage("usage: tvctl apps launch APP [--param KEY=VALUE]")
+        params = dict(p.split("=", 1) for p in a.param or [] if "=" in p)
+        d = c.request("POST", f"{base}/launch", {"app": a.app, "params": params})
+        _print(a, d, f"launched {d['launched']['name']}")
+    elif a.action == "stop":
+        d = c.request("POST", f"{base}/stop")
+        _print(a, d, f"stopped ({d['method']})" + (f": {d['note']}" if d.get("note") else ""))
+    elif a.action == "refresh":
+        d = c.request("POST", f"{base}/refresh", {"clear": True} if a.clear else None)
+        _print(a, d, f"{len(d['apps'])} apps (added {len(d.get('added', []))}, removed {len(d.get('removed', []))})")
+
+
+def cmd_key(c: Client, a: argparse.Namespace) -> None:
+    body: dict[str, Any] = {"key": a.key}
+    if a.hold:
+        body["hold_ms"] = a.hold
+    if a.repeat:
+        body["repeat"] = a.repeat
+    d = c.request("POST", f"/v1/devices/{_dev(a)}/remote/key", body)
+    _print(a, d, f"{a.key}: sent" + (f" (skipped: {d['skipped']})" if d.get("skipped") else ""))
+
+
+def cmd_seq(c: Client, a: argparse.Namespace) -> None:
+    d = c.request("POST", f"/v1/devices/{_dev(a)}/remote/sequence", {"keys": a.keys, "delay_ms": a.delay})
+    _print(a, d, f"sent {d['sent']} keys")
+
+
+def cmd_type(c: Client, a: argparse.Namespace) -> None:
+    d = c.request("POST", f"/v1/devices/{_dev(a)}/remote/key", {"key": f"literal:{a.text}"})
+    _print(a, d, f"typed {d['sent']} characters")
+
+
+def cmd_power(c: Client, a: argparse.Namespace) -> None:
+    d = c.request("POST", f"/v1/devices/{_dev(a)}/remote/key", {"key": f"power-{a.action}"})
+    _print(a, d, f"power {a.action}" + (" (woken with Wake-on-LAN)" if d.get("wol") else ""))
+
+
+def cmd_config(c: Client, a: argparse.Namespace) -> None:
+    if a.action == "show":
+        d = c.request("GET", "/v1/config")
+        lines = []
+        for section, values in d.items():
+            lines.append(f"[{section}]")
+            lines += [f"{k} = {json.dumps(v)}" for k, v in values.items()]
+        _print(a, d, "\n".join(lines))
+        return
+    if a.action == "set":
+        pairs = a.pairs or []
+        if not pairs or len(pairs) % 2:
+            raise Usage("usage: tvctl config set KEY VALUE [KEY VALUE …]")
+        patch = {pairs[i]: _parse_value(pairs[i + 1]) for i in range(0, len(pairs), 2)}
+        d = c.request("PATCH", "/v1/config", patch)
+    else:
+        d = c.request("POST", "/v1/config/reload")
+    note = f"; restart required for: {', '.join(d['restart_required'])}" if d["restart_required"] else ""
+    _print(a, d, f"config {'updated' if a.action == 'set' else 'reloaded'}"
+                 f" (changed: {', '.join(d['changed']) or 'nothing'}){note}")
+
+
+def cmd_events(c: Client, a: argparse.Namespace) -> None:
+    for event, data in c.stream("/v1/events"):
+        if a.json:
+            print(json.dumps({"event": event, "data": data}), flush=True)
+        else:
+            name = data.get("name") or data.get("device") or ""
+            print(f"{event} {name}".rstrip(), flush=True)
+
+
+def cmd_dev(c: Client, a: argparse.Namespace) -> None:
+    base = f"/v1/devices/{_dev(a)}/dev"
+    if a.action == "logs":
+        q: dict[str, Any] = {}
+        if a.lines:
+            q["lines"] = a.lines
+        if a.follow:
+            for _event, data in c.stream(f"{base}/logs?follow=true" + (f"&{urlencode(q)}" if q else "")):
+                print(data.get("text", ""), flush=True)
+            return
+        d = c.request("GET", f"{base}/logs" + (f"?{urlencode(q)}" if q else ""))
+        _print(a, d, "\n".join(line["text"] for line in d["lines"]))
+    elif a.action == "reload":
+        d = c.request("POST", f"{base}/reload")
+        _print(a, d, "dev channel restarted")
+    elif a.action == "screenshot":
+        raw, ctype = c.request_bytes("GET", f"{base}/screenshot")
+        out = Path(a.output or ("shot.png" if "png" in ctype else "shot.jpg"))
+        out.write_bytes(raw)
+        _print(a, {"path": str(out), "bytes": len(raw), "content_type": ctype}, f"saved {out} ({len(raw)} bytes)")
+    elif a.action == "install":
+        if not a.archive:
+            raise Usage("usage: tvctl dev install CHANNEL.zip")
+        d = _upload(c, base + "/install", Path(a.archive))
+        _print(a, d, f"{d['result']}: " + "; ".join(m["text"] for m in d.get("messages", [])))
+
+
+def _upload(c: Client, url: str, path: Path) -> Any:
+    try:
+        size = path.stat().st_size
+        fh = path.open("rb")
+    except OSError as exc:
+        raise Usage(f"cannot read {path}: {exc.strerror}") from exc
+    boundary = "tvctl" + os.urandom(12).hex()
+    head = (f'--{boundary}\r\nContent-Disposition: form-data; name="archive"; filename="{path.name}"\r\n'
+            "Content-Type: application/zip\r\n\r\n").encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    show = sys.stderr.isatty()
+
+    class Body:
+        sent = 0
+
+        def read(self, n: int = 65536) -> bytes:
+            chunk = fh.read(n)
+            if chunk:
+                self.sent += len(chunk)
+                if show:
+                    print(f"\ruploading {self.sent * 100 // max(size, 1)}%", end="", file=sys.stderr)
+            return chunk
+
+    import io
+
+    body = io.BufferedReader(_Chain([io.BytesIO(head), Body(), io.BytesIO(tail)]))  # type: ignore[list-item]
+    try:
+        return c.request("POST", url, raw_body=body, headers={
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "Content-Length": str(len(head) + size + len(tail))})
+    finally:
+        fh.close()
+        if show:
+            print(file=sys.stderr)
+
+
+class _Chain:
+    """A readable file-like object over several readers, for a streamed multipart body."""
+
+    def __init__(self, parts: list[Any]) -> None:
+        self.parts = parts
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        while self.parts:
+            chunk = self.parts[0].read(len(b))
+            if chunk:
+                b[: len(chunk)] = chunk
+                return len(chunk)
+            self.parts.pop(0)
+        return 0
+
+    @property
+    def closed(self) -> bool:
+        return False
+
+
+def cmd_completion(c: Client | None, a: argparse.Namespace) -> None:
+    print(BASH_COMPLETION if a.shell == "bash" else ZSH_COMPLETION)
+
+
+def cmd_complete_devices(c: Client, a: argparse.Namespace) -> None:
+    try:
+        print("\n".join(d["name"] for d in c.request("GET", "/v1/devices")))
+    except (TvctlError, DaemonUnreachable):
+        pass
+
+
+COMMANDS = "status device state apps key seq type power dev config events daemon completion"
+BASH_COMPLETION = r"""# bash completion for tvctl: eval "$(tvctl completion bash)"
+_tvctl() {
+    local cur prev words cword
+    cur="${COMP_WORDS[COMP_CWORD]}"; prev="${COMP_WORDS[COMP_CWORD-1]}"
+    if [[ "$prev" == "-d" || "$prev" == "--device" ]]; then
+        COMPREPLY=( $(compgen -W "$(tvctl _devices 2>/dev/null)" -- "$cur") ); return
+    fi
+    if [[ $COMP_CWORD -eq 1 ]]; then
+        COMPREPLY=( $(compgen -W "%s" -- "$cur") ); return
+    fi
+    case "${COMP_WORDS[1]}" in
+        device) COMPREPLY=( $(compgen -W "list show discover add rename remove" -- "$cur") );;
+        apps) COMPREPLY=( $(compgen -W "list launch stop refresh" -- "$cur") );;
+        config) COMPREPLY=( $(compgen -W "show set reload" -- "$cur") );;
+        dev) COMPREPLY=( $(compgen -W "install reload logs screenshot" -- "$cur") );;
+        power) COMPREPLY=( $(compgen -W "on off" -- "$cur") );;
+        key|seq) COMPREPLY=( $(compgen -W "%s" -- "$cur") );;
+    esac
+}
+complete -F _tvctl tvctl"""
+ZSH_COMPLETION = r"""#compdef tvctl
+# zsh completion for tvctl: eval "$(tvctl completion zsh)"
+_tvctl() {
+    if [[ "${words[CURRENT-1]}" == (-d|--device) ]]; then
+        compadd -- ${(f)"$(tvctl _devices 2>/dev/null)"}; return
+    fi
+    if (( CURRENT == 2 )); then compadd -- %s; return; fi
+    case "${words[2]}" in
+        device) compadd -- list show discover add rename remove;;
+        apps) compadd -- list launch stop refresh;;
+        config) compadd -- show set reload;;
+        dev) compadd -- install reload logs screenshot;;
+        power) compadd -- on off;;
+        key|seq) compadd -- %s;;
+    esac
+}
+compdef _tvctl tvctl"""
+
+
+def _key_words() -> str:
+    from tvctl.keys import KEY_NAMES
+
+    return " ".join(KEY_NAMES)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tvctl", description="Control the TVs on your LAN through the tvctl daemon.")
+    p.add_argument("--socket", type=Path, default=None, help="daemon socket (default: %(default)s → $XDG_RUNTIME_DIR/tvctl.sock)")
+    p.add_argument("--json", action="store_true", help="print the response data as JSON")
+    p.add_argument("-d", "--device", help="device name or id (default: the default device)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, func: Any, help_: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help_)
+        sp.set_defaults(func=func)
+        sp.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        sp.add_argument("-d", "--device", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        return sp
+
+    add("status", cmd_status, "daemon status")
+    sp = add("device", cmd_device, "list, show, discover, add, rename, remove devices")
+    sp.add_argument("action", choices=["list", "show", "discover", "add", "rename", "remove"])
+    sp.add_argument("name", nargs="?")
+    sp.add_argument("new_name", nargs="?")
+    sp.add_argument("--port", type=int)
+    add("state", cmd_state, "live state of a device")
+    sp = add("apps", cmd_apps, "list, launch, stop, refresh apps")
+    sp.add_argument("action", choices=["list", "launch", "stop", "refresh"])
+    sp.add_argument("app", nargs="?")
+    sp.add_argument("--param", action="append", metavar="KEY=VALUE", help="launch parameter (deep link)")
+    sp.add_argument("--clear", action="store_true", help="with refresh: clear the cache first")
+    sp = add("key", cmd_key, "press a key")
+    sp.add_argument("key")
+    sp.add_argument("--hold", type=int, metavar="MS")
+    sp.add_argument("--repeat", type=int)
+    sp = add("seq", cmd_seq, "press several keys")
+    sp.add_argument("keys", nargs="+")
+    sp.add_argument("--delay", type=int, default=200, metavar="MS")
+    sp = add("type", cmd_type, "type text into an on-screen keyboard")
+    sp.add_argument("text")
+    sp = add("power", cmd_power, "power on or off")
+    sp.add_argument("action", choices=["on", "off"])
+    sp = add("dev", cmd_dev, "developer mode: install, reload, logs, screenshot")
+    sp.add_argument("action", choices=["install", "reload", "logs", "screenshot"])
+    sp.add_argument("archive", nargs="?")
+    sp.add_argument("-f", "--follow", action="store_true")
+    sp.add_argument("--lines", type=int)
+    sp.add_argument("-o", "--output")
+    sp = add("config", cmd_config, "show, set or reload the daemon config")
+    sp.add_argument("action", choices=["show", "set", "reload"])
+    sp.add_argument("pairs", nargs="*", metavar="KEY VALUE")
+    add("events", cmd_events, "stream daemon events until Ctrl-C")
+    sp = sub.add_parser("daemon", help="run the daemon in the foreground")
+    sp.add_argument("--config", type=Path)
+    sp.add_argument("--verbose", "-v", action="store_true")
+    sp = add("completion", cmd_completion, "print a shell completion script")
+    sp.add_argument("shell", choices=["bash", "zsh"])
+    sp = sub.add_parser("_devices")
+    sp.set_defaults(func=cmd_complete_devices)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return EXIT_USAGE if exc.code else EXIT_OK
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    if args.command == "daemon":
+        from tvctl.daemon import run
+
+        return run(args.config, args.verbose)
+    if args.command == "completion":
+        words = _key_words()
+        global BASH_COMPLETION, ZSH_COMPLETION
+        BASH_COMPLETION = BASH_COMPLETION % (COMMANDS, words)
+        ZSH_COMPLETION = ZSH_COMPLETION % (COMMANDS, words)
+        cmd_completion(None, args)
+        return EXIT_OK
+    path = args.socket or Path(os.environ.get("TVCTL_SOCKET") or default_socket_path())
+    client = Client(path, timeout=None if args.command in ("events",) or getattr(args, "follow", False) else 120)
+    try:
+        args.func(client, args)
+    except Usage as exc:
+        print(f"tvctl: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except DaemonUnreachable as exc:
+        print(f"tvctl: {exc}", file=sys.stderr)
+        print("hint: start it with 'systemctl --user start tvctl' or 'tvctl daemon' "
+              "(or pass --socket PATH)", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    except TvctlError as exc:
+        print(f"tvctl: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    return EXIT_OK

@@ -1,0 +1,251 @@
+"""Config schema, loading, validation, dotted-key patching and atomic rewrite.
+
+``Settings`` is inert data (a validated flat mapping of dotted keys); the daemon owns what runs.
+The file is kept as a tomlkit document so that a PATCH rewrites it with the user's comments and
+layout intact. Every key is validated against ``SCHEMA`` before anything touches the disk.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import tomlkit
+import tomlkit.exceptions
+
+from tvctl.errors import ConfigFileInvalid, InvalidConfigValue, UnknownConfigKey
+from tvctl.paths import atomic_write
+
+REDACTED = "***"
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    type: type  # bool, int, float, str or list (of str)
+    default: Any
+    doc: str
+    restart: bool = False  # only takes effect after a daemon restart
+    secret: bool = False
+    min: float | None = None
+    max: float | None = None
+    check: Callable[[Any], str | None] | None = None  # returns an error text or None
+
+
+def _host_port(value: str) -> str | None:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        return "expected HOST:PORT, e.g. 239.255.255.250:1900"
+    try:
+        ipaddress.IPv4Address(host)
+    except ValueError:
+        return "HOST must be an IPv4 address"
+    return None
+
+
+def _ipv4_list(values: list[str]) -> str | None:
+    for v in values:
+        try:
+            ipaddress.IPv4Address(v)
+        except ValueError:
+            return f"{v!r} is not an IPv4 address"
+    return None
+
+
+def _origins(values: list[str]) -> str | None:
+    for v in values:
+        if v == "*" or not v.startswith(("http://", "https://")) or v.endswith("/"):
+            return f"{v!r} is not an exact origin like http://127.0.0.1:8080 (no path, no wildcard)"
+    return None
+
+
+def _ipv4(value: str) -> str | None:
+    return _ipv4_list([value])
+
+
+SCHEMA: dict[str, Field] = {
+    "daemon.http_enabled": Field(bool, True, "Serve the API on loopback TCP as well as the Unix socket.", restart=True),
+    "daemon.http_host": Field(str, "127.0.0.1", "Address of the TCP listener.", restart=True, check=_ipv4),
+    "daemon.http_port": Field(int, 7272, "Port of the TCP listener (0 picks a free one).", restart=True, min=0, max=65535),
+    "daemon.socket_path": Field(str, "", "Unix socket path; empty means $XDG_RUNTIME_DIR/tvctl.sock.", restart=True),
+    "daemon.default_device": Field(str, "", "Device used when a request names 'default' (name or id)."),
+    "daemon.cors_enabled": Field(bool, False, "Answer CORS requests from the origins below."),
+    "daemon.cors_allowed_origins": Field(list, [], "Exact origins allowed to call the API from a browser.",
+                                         check=_origins),
+    "daemon.allowed_hosts": Field(list, [], "Extra Host names accepted on TCP besides 127.0.0.1/localhost."),
+    "daemon.api_token": Field(str, "", "If set, TCP requests need Authorization: Bearer <token>.", secret=True),
+    "daemon.max_body_kb": Field(int, 64, "Largest JSON request body, in KiB.", min=1, max=10240),
+    "discovery.enabled": Field(bool, True, "Run discovery at start and every interval_s."),
+    "discovery.interval_s": Field(int, 300, "Seconds between background discovery runs (0: only at start).",
+                                  min=0, max=86400),
+    "discovery.timeout_ms": Field(int, 3000, "How long one discovery run listens for answers.", min=100, max=30000),
+    "discovery.interfaces": Field(list, [], "IPv4 addresses to search from; empty means every non-loopback one.",
+                                  check=_ipv4_list),
+    "discovery.ssdp_target": Field(str, "239.255.255.250:1900", "Where M-SEARCH is sent (HOST:PORT).",
+                                   check=_host_port),
+    "discovery.ssdp_listen": Field(str, "0.0.0.0:1900",
+                                   "Where to listen for NOTIFY announcements (HOST:PORT); empty disables.",
+                                   restart=True,
+                                   check=lambda v: None if v == "" else _host_port(v)),
+    "discovery.mdns_enabled": Field(bool, True, "Listen for Roku mDNS announcements as a second source.",
+                                    restart=True),
+    "state.poll_interval_s": Field(float, 10.0, "Seconds between state polls while a client listens to events.",
+                                   min=0.2, max=3600),
+    "roku.request_timeout_s": Field(float, 5.0, "Timeout of one ECP request.", min=0.05, max=60),
+    "roku.wol_broadcast": Field(str, "255.255.255.255", "Where Wake-on-LAN magic packets are sent.", check=_ipv4),
+    "roku.wol_port": Field(int, 9, "UDP port of Wake-on-LAN packets.", min=1, max=65535),
+    "roku.wol_wait_s": Field(float, 15.0, "How long power-on waits for a woken TV to answer.", min=0.1, max=120),
+    "roku.installer_port": Field(int, 80, "Port of the developer-mode installer.", min=1, max=65535),
+    "roku.console_port": Field(int, 8085, "Port of the developer-mode log console.", min=1, max=65535),
+    "dev.roku_password": Field(str, "", "Developer-mode password (user rokudev).", secret=True),
+    "dev.max_archive_mb": Field(int, 64, "Largest channel zip accepted for sideloading, in MiB.", min=1, max=1024),
+    "dev.log_buffer_lines": Field(int, 2000, "Dev console lines kept per device.", min=10, max=1_000_000),
+}
+
+
+def _type_name(t: type) -> str:
+    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "list of strings"}[t]
+
+
+def coerce(key: str, value: Any) -> Any:
+    """Validate one value for ``key``; return it in canonical form or raise."""
+    field = SCHEMA.get(key)
+    if field is None:
+        raise UnknownConfigKey(
+            f"Unknown config key {key!r}.",
+            hint="Valid keys: " + ", ".join(sorted(SCHEMA)),
+        )
+    if value is None:
+        return field.default
+    want = field.type
+    hint = f"{key} takes a {_type_name(want)}; default {field.default!r}."
+    ok = True
+    if want is bool:
+        ok = isinstance(value, bool)
+    elif want is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif want is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if ok:
+            value = float(value)
+    elif want is str:
+        ok = isinstance(value, str)
+    elif want is list:
+        if isinstance(value, str):  # one string for a list key is that one-item list
+            value = [value] if value else []
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        if ok:
+            value = list(value)
+    if not ok:
+        raise InvalidConfigValue(f"Wrong type for {key}: got {value!r}.", hint=hint)
+    if field.min is not None and value < field.min or field.max is not None and value > field.max:
+        raise InvalidConfigValue(
+            f"{key} = {value!r} is out of range.", hint=f"{key} must be between {field.min:g} and {field.max:g}."
+        )
+    if field.check is not None:
+        problem = field.check(value)
+        if problem:
+            raise InvalidConfigValue(f"Invalid value for {key}: {problem}.", hint=hint)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """A validated, complete, read-only config (every key of SCHEMA present)."""
+
+    values: Mapping[str, Any]
+
+    @classmethod
+    def defaults(cls) -> Settings:
+        return cls(MappingProxyType({k: f.default for k, f in SCHEMA.items()}))
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    def nested(self, *, redact: bool = True) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for key, value in self.values.items():
+            section, name = key.split(".", 1)
+            if redact and SCHEMA[key].secret and value:
+                value = REDACTED
+            out.setdefault(section, {})[name] = list(value) if isinstance(value, list) else value
+        return out
+
+    def changed_keys(self, other: Settings) -> list[str]:
+        return sorted(k for k in SCHEMA if self.values[k] != other.values[k])
+
+
+def _flatten(doc: Mapping[str, Any]) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for section, table in doc.items():
+        if not isinstance(table, Mapping):
+            raise UnknownConfigKey(
+                f"Top-level key {section!r} is not a [section].", hint="Valid keys: " + ", ".join(sorted(SCHEMA))
+            )
+        for name, value in table.items():
+            flat[f"{section}.{name}"] = value.unwrap() if hasattr(value, "unwrap") else value
+    return flat
+
+
+def settings_from_document(doc: Mapping[str, Any]) -> Settings:
+    values = {k: f.default for k, f in SCHEMA.items()}
+    for key, value in _flatten(doc).items():
+        values[key] = coerce(key, value)
+    return Settings(MappingProxyType(values))
+
+
+def read_document(path: Path) -> tomlkit.TOMLDocument:
+    """Parse the config file (missing file: empty document). Errors name the line or key."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return tomlkit.document()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigFileInvalid(f"Cannot read config file {path}: {exc}.") from exc
+    try:
+        return tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError as exc:
+        raise ConfigFileInvalid(f"{path}: TOML syntax error at line {exc.line}, column {exc.col}: {exc}.") from exc
+
+
+def load(path: Path) -> tuple[tomlkit.TOMLDocument, Settings]:
+    doc = read_document(path)
+    try:
+        return doc, settings_from_document(doc)
+    except (UnknownConfigKey, InvalidConfigValue) as exc:
+        raise ConfigFileInvalid(f"{path}: {exc.message}", hint=exc.hint) from exc
+
+
+def validate_patch(patch: Mapping[str, Any]) -> dict[str, Any]:
+    """Check every dotted key and value; returns canonical values (None means reset)."""
+    out: dict[str, Any] = {}
+    for key, value in patch.items():
+        if value is not None and not isinstance(value, str | int | float | bool | list):
+            raise InvalidConfigValue(
+                f"Value for {key} must be a string, number, boolean or null.", hint="Send flat dotted keys."
+            )
+        coerced = coerce(key, value)
+        out[key] = None if value is None else coerced
+    return out
+
+
+def apply_patch(path: Path, patch: Mapping[str, Any]) -> Settings:
+    """Apply a validated patch to the file on disk (comments kept), atomically. Blocking: run in a thread."""
+    doc = read_document(path)
+    for key, value in patch.items():
+        section, name = key.split(".", 1)
+        table = doc.get(section)
+        if value is None:
+            if table is not None and name in table:
+                del table[name]
+            continue
+        if table is None:
+            table = tomlkit.table()
+            doc[section] = table
+        table[name] = value
+    settings = settings_from_document(doc)
+    atomic_write(path, tomlkit.dumps(doc).encode("utf-8"))
+    return settings

@@ -1,0 +1,237 @@
+"""Composition root: Settings → Registry → DeviceService → app, served by one uvicorn Server
+on the Unix socket and (unless disabled) loopback TCP at once.
+
+Signals: SIGTERM/SIGINT shut down gracefully (in-flight requests get up to
+GRACEFUL_SHUTDOWN_S; event streams are closed first), SIGHUP reloads the config. Under
+systemd (``Type=notify``) READY=1 is sent once both listeners accept, STOPPING=1 on the way out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from tvctl import config, paths
+from tvctl.api.app import create_app
+from tvctl.errors import TvctlError
+from tvctl.events import EventBus
+from tvctl.registry import Registry
+from tvctl.runtime import Runtime
+from tvctl.service import DeviceService
+
+_LOGGER = logging.getLogger(__name__)
+
+# Long enough for a slow device command (ECP timeout 5 s) to finish, short enough for systemd.
+GRACEFUL_SHUTDOWN_S = 6
+STALE_PROBE_TIMEOUT_S = 1.0
+
+
+class StartupError(Exception):
+    """A reason the daemon cannot start, printed as one line."""
+
+
+def sd_notify(message: str) -> None:
+    addr = os.environ.get("NOTIFY_SOCKET")
+    if not addr:
+        return
+    if addr.startswith("@"):
+        addr = "\0" + addr[1:]
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+            s.connect(addr)
+            s.sendall(message.encode())
+    except OSError as exc:
+        _LOGGER.warning("cannot notify systemd at %s: %s", addr, exc)
+
+
+def setup_logging(verbose: bool) -> None:
+    # journald adds timestamps; keep lines short and greppable.
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s", force=True)
+    for noisy in ("aiohttp.access", "async_upnp_client", "zeroconf", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def bind_unix(path: Path) -> socket.socket:
+    """Bind the API socket at ``path`` (mode 0600); refuse if a live daemon answers there."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.exists() or path.is_symlink():
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        probe.settimeout(STALE_PROBE_TIMEOUT_S)
+        try:
+            probe.connect(str(path))
+        except OSError:
+            _LOGGER.info("removing stale socket %s", path)
+            path.unlink()
+        else:
+            raise StartupError(f"another tvctl daemon is already listening on {path}; stop it first "
+                               "(systemctl --user stop tvctl) or set daemon.socket_path")
+        finally:
+            probe.close()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o177)  # no window in which the socket is group/world accessible
+    try:
+        sock.bind(str(path))
+    except OSError as exc:
+        sock.close()
+        raise StartupError(f"cannot bind {path}: {exc.strerror}") from exc
+    finally:
+        os.umask(old)
+    os.chmod(path, 0o600)
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def bind_tcp(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror} "
+                           "(another program uses the port? set daemon.http_port)") from exc
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+class Server(uvicorn.Server):
+    def __init__(self, cfg: uvicorn.Config, runtime: Runtime) -> None:
+        super().__init__(cfg)
+        self.runtime = runtime
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        # uvicorn re-raises the captured signal after shutdown; a daemon should exit 0 instead.
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.handle_exit, sig, None)
+        loop.add_signal_handler(signal.SIGHUP, self._on_sighup)
+        try:
+            yield
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
+
+    def _on_sighup(self) -> None:
+        async def reload() -> None:
+            sd_notify("RELOADING=1")
+            try:
+                result = await self.runtime.reload()
+                _LOGGER.info("SIGHUP: config reloaded (restart required for: %s)",
+                             ", ".join(result["restart_required"]) or "nothing")
+            except TvctlError as exc:
+                _LOGGER.error("SIGHUP: config not reloaded: %s", exc.message)
+            sd_notify("READY=1")
+
+        self.runtime.service.spawn(reload())
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if not self.should_exit:
+            _LOGGER.info("ready: socket %s, http %s", self.runtime.socket_path,
+                         f"{self.runtime.settings['daemon.http_host']}:{self.runtime.http_port}"
+                         if self.runtime.settings["daemon.http_enabled"] else "disabled")
+            sd_notify("READY=1")
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        sd_notify("STOPPING=1")
+        self.runtime.bus.close_all()  # end SSE streams so they do not hold the graceful wait
+        await super().shutdown(sockets)
+
+
+async def serve(runtime: Runtime, sockets: list[socket.socket]) -> None:
+    s = runtime.settings
+    registry = Registry(paths.state_dir() / "devices.json")
+    await asyncio.to_thread(registry.load)
+    service = DeviceService(runtime.get_settings, registry, runtime.bus, paths.state_dir(), paths.cache_dir())
+    runtime.service = service
+    app = create_app(runtime, extra_routes=_extra_routes())
+    cfg = uvicorn.Config(app, lifespan="off", log_config=None, access_log=False, server_header=False,
+                         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S, timeout_keep_alive=30)
+    server = Server(cfg, runtime)
+    background: list[Any] = []
+    try:
+        service.spawn(service.poll_forever())
+        if s["discovery.enabled"]:
+            service.spawn(service.discover_forever())
+        if s["discovery.ssdp_listen"]:
+            from tvctl.discovery.ssdp import NotifyListener, parse_target
+
+            listener = NotifyListener(parse_target(s["discovery.ssdp_listen"]), service.interfaces(),
+                                      service.on_candidate, service.on_byebye)
+            try:
+                await listener.start()
+                background.append(listener)
+            except OSError as exc:
+                _LOGGER.warning("SSDP NOTIFY listening disabled: cannot bind %s: %s", s["discovery.ssdp_listen"], exc)
+        if s["discovery.mdns_enabled"]:
+            from tvctl.discovery.mdns import MdnsWatcher
+
+            watcher = MdnsWatcher(s["discovery.interfaces"], service.on_candidate)
+            try:
+                await watcher.start()
+                background.append(watcher)
+            except Exception as exc:
+                _LOGGER.warning("mDNS discovery disabled: %s", exc)
+        await server.serve(sockets=sockets)
+    finally:
+        for b in background:
+            r = b.stop()
+            if asyncio.iscoroutine(r):
+                await r
+        await service.close()
+
+
+def _extra_routes() -> list[Any]:
+    return []
+
+
+def run(config_path: Path | None, verbose: bool) -> int:
+    setup_logging(verbose)
+    config_path = config_path or paths.config_file()
+    try:
+        _doc, settings = config.load(config_path)
+    except TvctlError as exc:
+        print(f"tvctl daemon: {exc.message}\nhint: {exc.hint}", file=sys.stderr)
+        return 2
+    host = settings["daemon.http_host"]
+    if settings["daemon.http_enabled"] and not ipaddress.IPv4Address(host).is_loopback \
+            and not settings["daemon.api_token"]:
+        print(f"tvctl daemon: refusing to listen on non-loopback {host} without daemon.api_token\n"
+              "hint: set daemon.api_token, or keep daemon.http_host = \"127.0.0.1\"", file=sys.stderr)
+        return 2
+    socket_path = Path(settings["daemon.socket_path"] or paths.default_socket_path())
+    sockets: list[socket.socket] = []
+    try:
+        sockets.append(bind_unix(socket_path))
+        if settings["daemon.http_enabled"]:
+            tcp = bind_tcp(host, settings["daemon.http_port"])
+            sockets.append(tcp)
+        runtime = Runtime(config_path=config_path, settings=settings, bus=EventBus(), socket_path=socket_path,
+                          http_port=tcp.getsockname()[1] if settings["daemon.http_enabled"] else 0)
+        asyncio.run(serve(runtime, sockets))
+    except StartupError as exc:
+        print(f"tvctl daemon: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        for s in sockets:
+            s.close()
+        if sockets:  # the first socket is ours: remove its file
+            with contextlib.suppress(FileNotFoundError):
+                socket_path.unlink()
+    _LOGGER.info("stopped")
+    return 0

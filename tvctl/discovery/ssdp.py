@@ -1,0 +1,183 @@
+"""SSDP discovery: active M-SEARCH and passive NOTIFY listening → ``Candidate`` objects.
+
+Sockets and datagram parsing come from async-upnp-client (``get_ssdp_socket``, ``SsdpProtocol``).
+The M-SEARCH packet is built here, because responders in the wild match header lines literally
+(``ST: roku:ecp`` with one space, ``MAN`` quoted) and the library's builder omits the space.
+Anything a device sends is untrusted: a reply is only turned into a candidate when its
+LOCATION is plain ``http://`` to the very address the datagram came from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import re
+import socket
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+from async_upnp_client.ssdp import SsdpProtocol, get_ssdp_socket
+
+from tvctl.models import Candidate
+
+_LOGGER = logging.getLogger(__name__)
+
+ROKU_ST = "roku:ecp"
+# UDP is lossy: send each search a few times, spaced like RokuFinder does.
+SEARCH_REPEATS = 3
+SEARCH_SPACING_S = 0.1
+MAC_RE = re.compile(r"MAC=([0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5})")
+
+
+def build_msearch(target: tuple[str, int], st: str = ROKU_ST, mx: int = 2) -> bytes:
+    host = f"{target[0]}:{target[1]}"
+    return (
+        f'M-SEARCH * HTTP/1.1\r\nHost: {host}\r\nMan: "ssdp:discover"\r\nST: {st}\r\nMX: {mx}\r\n\r\n'
+    ).encode()
+
+
+def parse_target(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    return host, int(port)
+
+
+def candidate_from_headers(headers: Any) -> Candidate | None:
+    """A Roku candidate from a decoded SSDP reply/NOTIFY, or None (logged) if it is not one we trust."""
+    st = headers.get("st") or headers.get("nt") or ""
+    usn = headers.get("usn") or ""
+    if ROKU_ST not in st and "roku:ecp" not in usn:
+        return None
+    remote = headers.get("_remote_addr")
+    location = headers.get("_location_original") or headers.get("location") or ""
+    if not remote or not location:
+        return None
+    src_ip = remote[0]
+    try:
+        parts = urlsplit(location)
+        port = parts.port or 80
+    except ValueError:
+        _LOGGER.debug("ignoring SSDP reply from %s: bad LOCATION %r", src_ip, location[:200])
+        return None
+    if parts.scheme != "http" or parts.hostname != src_ip or parts.username or parts.password:
+        _LOGGER.warning("ignoring SSDP reply from %s: LOCATION %r does not point back at the sender",
+                        src_ip, location[:200])
+        return None
+    serial = usn.split("roku:ecp:", 1)[1].strip() if "roku:ecp:" in usn else None
+    mac_m = MAC_RE.search(headers.get("wakeup") or "")
+    return Candidate(host=src_ip, port=port, source="ssdp", serial_hint=serial or None,
+                     wake_mac=mac_m.group(1).lower() if mac_m else None)
+
+
+def local_ipv4_addresses() -> list[str]:
+    """Every non-loopback IPv4 address of this machine."""
+    import ifaddr  # async-upnp-client's dependency; imported lazily
+
+    out = []
+    for adapter in ifaddr.get_adapters():
+        for ip in adapter.ips:
+            if isinstance(ip.ip, str) and not ipaddress.IPv4Address(ip.ip).is_loopback:
+                out.append(ip.ip)
+    return out
+
+
+async def search(
+    interfaces: Iterable[str], target: tuple[str, int], timeout_s: float, on_candidate: Callable[[Candidate], None]
+) -> None:
+    """Send M-SEARCH from every interface and report Roku replies until ``timeout_s`` passes."""
+    loop = asyncio.get_running_loop()
+    transports: list[asyncio.DatagramTransport] = []
+
+    def on_data(request_line: str, headers: Any) -> None:
+        try:
+            if headers.get("nts"):  # a NOTIFY that reached the search socket
+                return
+            cand = candidate_from_headers(headers)
+            if cand is not None:
+                on_candidate(cand)
+        except Exception:  # a hostile datagram must never take discovery down
+            _LOGGER.debug("ignoring unparsable SSDP datagram", exc_info=True)
+
+    try:
+        for iface in interfaces:
+            try:
+                sock, _src, tgt = get_ssdp_socket((iface, 0), target)
+                if not ipaddress.IPv4Address(target[0]).is_multicast:
+                    sock.bind((iface, 0))
+                transport, _ = await loop.create_datagram_endpoint(
+                    lambda: SsdpProtocol(loop, on_data=on_data), sock=sock
+                )
+            except (OSError, ValueError) as exc:
+                _LOGGER.warning("SSDP: cannot search from %s: %s", iface, exc)
+                continue
+            transports.append(transport)  # type: ignore[arg-type]
+        packet = build_msearch(target)
+        for i in range(SEARCH_REPEATS):
+            for t in transports:
+                try:
+                    t.sendto(packet, target)
+                except OSError as exc:
+                    _LOGGER.debug("SSDP send failed: %s", exc)
+            if i + 1 < SEARCH_REPEATS:
+                await asyncio.sleep(SEARCH_SPACING_S)
+        await asyncio.sleep(max(0.0, timeout_s - SEARCH_SPACING_S * (SEARCH_REPEATS - 1)))
+    finally:
+        for t in transports:
+            t.close()
+
+
+class NotifyListener:
+    """Passive NOTIFY listener on ``listen`` (HOST:PORT), joined to the SSDP group on each interface."""
+
+    def __init__(self, listen: tuple[str, int], interfaces: list[str],
+                 on_alive: Callable[[Candidate], None], on_byebye: Callable[[str], None]) -> None:
+        self.listen = listen
+        self.interfaces = interfaces
+        self.on_alive = on_alive
+        self.on_byebye = on_byebye
+        self._transport: asyncio.BaseTransport | None = None
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        try:
+            sock.bind(self.listen)
+            group = ipaddress.IPv4Address("239.255.255.250")
+            if self.listen[0] in ("0.0.0.0", str(group)):
+                for iface in self.interfaces:
+                    try:
+                        sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+                                        group.packed + ipaddress.IPv4Address(iface).packed)
+                    except OSError as exc:
+                        _LOGGER.debug("SSDP: cannot join the group on %s: %s", iface, exc)
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            raise
+        self._transport, _ = await loop.create_datagram_endpoint(
+            lambda: SsdpProtocol(loop, on_data=self._on_data), sock=sock
+        )
+
+    def _on_data(self, request_line: str, headers: Any) -> None:
+        try:
+            if not request_line.startswith("NOTIFY"):
+                return
+            nts = headers.get("nts") or ""
+            if nts == "ssdp:byebye":
+                usn = headers.get("usn") or ""
+                if "roku:ecp:" in usn:
+                    self.on_byebye(usn.split("roku:ecp:", 1)[1].strip())
+                return
+            cand = candidate_from_headers(headers)
+            if cand is not None:
+                self.on_alive(cand)
+        except Exception:
+            _LOGGER.debug("ignoring unparsable SSDP NOTIFY", exc_info=True)
+
+    def stop(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None

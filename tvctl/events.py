@@ -1,0 +1,89 @@
+"""In-process event bus behind ``GET /v1/events``.
+
+Publishing never waits: each subscriber has a bounded queue, and a subscriber that falls
+behind by more than its queue is cut off (it gets an ``overflow`` event and its stream ends)
+rather than slowing the daemon or the other clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+_LOGGER = logging.getLogger(__name__)
+
+# A dashboard reading at human pace never gets near this; a stuck one is dropped after it.
+SUBSCRIBER_QUEUE = 256
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    type: str
+    data: Any
+
+    def sse(self) -> bytes:
+        return f"event: {self.type}\ndata: {json.dumps(self.data, separators=(',', ':'))}\n\n".encode()
+
+
+_CLOSE = Event("_close", None)
+
+
+class EventBus:
+    def __init__(self) -> None:
+        self._subs: set[asyncio.Queue[Event]] = set()
+        self.on_subscribers_changed: Callable[[int], None] | None = None
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subs)
+
+    def publish(self, type_: str, data: Any) -> None:
+        event = Event(type_, data)
+        for q in list(self._subs):
+            try:
+                q.put_nowait(event)
+            except asyncio.QueueFull:
+                _LOGGER.info("dropping a slow events subscriber")
+                self._drop(q, overflow=True)
+
+    def _drop(self, q: asyncio.Queue[Event], *, overflow: bool) -> None:
+        self._subs.discard(q)
+        while not q.empty():
+            q.get_nowait()
+        if overflow:
+            q.put_nowait(Event("overflow", {"reason": "client too slow; reconnect"}))
+        q.put_nowait(_CLOSE)
+        self._notify()
+
+    def close_all(self) -> None:
+        for q in list(self._subs):
+            self._drop(q, overflow=False)
+
+    def _notify(self) -> None:
+        if self.on_subscribers_changed:
+            self.on_subscribers_changed(len(self._subs))
+
+    async def subscribe(self, keepalive_s: float = 15.0) -> AsyncIterator[bytes]:
+        """SSE byte chunks until the bus closes or the consumer stops iterating."""
+        q: asyncio.Queue[Event] = asyncio.Queue(SUBSCRIBER_QUEUE)
+        self._subs.add(q)
+        self._notify()
+        try:
+            yield b": connected\n\n"
+            while True:
+                try:
+                    event = await asyncio.wait_for(q.get(), keepalive_s)
+                except TimeoutError:
+                    yield b": keepalive\n\n"
+                    continue
+                if event is _CLOSE:
+                    return
+                yield event.sse()
+        finally:
+            if q in self._subs:
+                self._subs.discard(q)
+                self._notify()

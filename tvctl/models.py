@@ -1,0 +1,109 @@
+"""Wire-independent data shapes shared by the registry, the service and the adapters."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+def slugify(text: str) -> str:
+    """A URL-safe lower-case name: 'My Roku Stick' -> 'my-roku-stick'."""
+    text = text.lower().replace("'", "").replace("\u2019", "")
+    slug = re.sub(r"[^a-z0-9]+", "-", text).strip("-")
+    return slug[:63].rstrip("-")
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    """What a device says about itself (adapters parse this from the wire)."""
+
+    platform: str
+    serial: str
+    udn: str | None
+    model: str
+    model_name: str
+    vendor: str
+    user_name: str | None
+    location: str | None
+    software_version: str | None
+    is_tv: bool
+    is_stick: bool
+    power_mode: str | None
+    ecp_mode: str | None
+    developer_enabled: bool
+    wake_mac: str | None
+    supports_find_remote: bool = False
+    supports_tv_power_control: bool = False
+    supports_audio_volume_control: bool = False
+
+    @property
+    def kind(self) -> str:
+        return "tv" if self.is_tv else "stick" if self.is_stick else "box"
+
+    def display_name(self) -> str:
+        return self.user_name or f"{self.vendor} {self.model_name}".strip() or self.serial
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A device seen by discovery or named by a user, not yet confirmed."""
+
+    host: str
+    port: int
+    source: str  # ssdp | mdns | manual
+    serial_hint: str | None = None
+    wake_mac: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    id: str
+    name: str
+    display_name: str
+    platform: str
+    host: str
+    port: int
+    model: str
+    serial: str
+    kind: str
+    wake_mac: str | None
+    sources: tuple[str, ...]
+    first_seen: float
+    last_seen: float
+    online: bool
+    udn: str | None = None
+    software_version: str | None = None
+    developer_enabled: bool = False
+    capabilities: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["sources"] = list(self.sources)
+        d["capabilities"] = list(self.capabilities)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Device:
+        known = {f for f in cls.__dataclass_fields__}
+        kwargs = {k: v for k, v in d.items() if k in known}
+        kwargs["sources"] = tuple(kwargs.get("sources", ()))
+        kwargs["capabilities"] = tuple(kwargs.get("capabilities", ()))
+        return cls(**kwargs)
+
+    def evolve(self, **changes: Any) -> Device:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    id: str  # normalized, e.g. "netflix"
+    name: str
+    platform_id: str
+    type: str | None
+    version: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

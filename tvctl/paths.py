@@ -1,0 +1,72 @@
+"""Where tvctl keeps its files: XDG directories, with systemd's directory variables winning.
+
+Stdlib only: the CLI imports this to find the default socket.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+APP = "tvctl"
+
+
+def _env_dir(systemd_var: str, xdg_var: str, fallback: Path) -> Path:
+    # systemd sets e.g. STATE_DIRECTORY to the unit's own directory (possibly a ':'-list).
+    sd = os.environ.get(systemd_var)
+    if sd:
+        return Path(sd.split(":")[0])
+    xdg = os.environ.get(xdg_var)
+    base = Path(xdg) if xdg else fallback
+    return base / APP
+
+
+def config_file() -> Path:
+    sd = os.environ.get("CONFIGURATION_DIRECTORY")
+    if sd:
+        return Path(sd.split(":")[0]) / "config.toml"
+    return _env_dir("", "XDG_CONFIG_HOME", Path.home() / ".config") / "config.toml"
+
+
+def state_dir() -> Path:
+    return _env_dir("STATE_DIRECTORY", "XDG_STATE_HOME", Path.home() / ".local" / "state")
+
+
+def cache_dir() -> Path:
+    return _env_dir("CACHE_DIRECTORY", "XDG_CACHE_HOME", Path.home() / ".cache")
+
+
+def default_socket_path() -> Path:
+    """``$RUNTIME_DIRECTORY``/``$XDG_RUNTIME_DIR``; without either, a per-user folder in /tmp."""
+    sd = os.environ.get("RUNTIME_DIRECTORY")
+    if sd:
+        return Path(sd.split(":")[0]) / "tvctl.sock"
+    xdg = os.environ.get("XDG_RUNTIME_DIR")
+    if xdg:
+        return Path(xdg) / "tvctl.sock"
+    return Path(tempfile.gettempdir()) / f"tvctl-{os.getuid()}" / "tvctl.sock"
+
+
+def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Write ``data`` so that a crash at any point leaves either the old or the new file.
+
+    Temp file in the same directory, fsync, rename over, fsync the directory.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dfd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)

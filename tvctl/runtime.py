@@ -1,0 +1,79 @@
+"""The daemon's live state as handlers see it: settings, config file, service, listeners."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tvctl import config
+from tvctl.config import SCHEMA, Settings
+from tvctl.events import EventBus
+from tvctl.service import DeviceService
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    config_path: Path
+    settings: Settings
+    bus: EventBus
+    service: DeviceService = field(init=False)
+    socket_path: Path | None = None
+    http_port: int = 0  # the bound port (daemon.http_port may be 0)
+    started: float = field(default_factory=time.monotonic)
+    _config_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def get_settings(self) -> Settings:
+        return self.settings
+
+    def status(self) -> dict[str, Any]:
+        from tvctl import __version__
+
+        s = self.settings
+        default = s["daemon.default_device"]
+        if not default:
+            devices = self.service.registry.all()
+            default = devices[0].name if len(devices) == 1 else ""
+        return {
+            "pid": os.getpid(),
+            "version": __version__,
+            "uptime_s": round(time.monotonic() - self.started, 3),
+            "socket": str(self.socket_path) if self.socket_path else None,
+            "http_enabled": s["daemon.http_enabled"],
+            "http_host": s["daemon.http_host"],
+            "http_port": self.http_port if s["daemon.http_enabled"] else s["daemon.http_port"],
+            "device_count": len(self.service.registry),
+            "default_device": default or None,
+            "config_path": str(self.config_path),
+        }
+
+    def _apply(self, new: Settings) -> dict[str, Any]:
+        old = self.settings
+        changed = new.changed_keys(old)
+        self.settings = new
+        restart = [k for k in changed if SCHEMA[k].restart]
+        if changed:
+            _LOGGER.info("config changed: %s", ", ".join(changed))
+        result = {"config": new.nested(), "restart_required": restart, "changed": changed}
+        self.bus.publish("config_reloaded", result)
+        return result
+
+    async def reload(self) -> dict[str, Any]:
+        """Re-read the file; on any error the running config stays as it was."""
+        async with self._config_lock:
+            _doc, new = await asyncio.to_thread(config.load, self.config_path)
+            return self._apply(new)
+
+    async def patch(self, patch: dict[str, Any]) -> dict[str, Any]:
+        canonical = config.validate_patch(patch)  # nothing touches the disk before this passes
+        async with self._config_lock:
+            # Re-read the file inside the lock so concurrent patches and hand edits both survive.
+            await asyncio.to_thread(config.load, self.config_path)
+            new = await asyncio.to_thread(config.apply_patch, self.config_path, canonical)
+            return self._apply(new)

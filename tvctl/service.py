@@ -1,0 +1,411 @@
+"""DeviceService: everything the API asks of devices, above the adapters.
+
+Locking: one ``asyncio.Lock`` per device serialises commands to that TV (sequences hold it
+for their whole run); different devices run in parallel. Registry writes go through one
+lock and a worker thread. Discovery runs are shared: concurrent callers await the same run.
+Polling: while at least one client listens to /v1/events, each online device's state is
+polled every ``state.poll_interval_s``; after a command a short debounced refresh follows
+("the device takes a moment"), and a changed state is published as ``state_changed``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from tvctl.config import Settings
+from tvctl.discovery import ssdp
+from tvctl.errors import (
+    AmbiguousApp,
+    AppNotFound,
+    BadRequest,
+    DeviceError,
+    DeviceUnreachable,
+    TvctlError,
+    UnsupportedOperation,
+)
+from tvctl.events import EventBus
+from tvctl.keys import Key
+from tvctl.models import App, Candidate, Device
+from tvctl.registry import Registry
+from tvctl_adapters.base import Adapter, AdapterContext
+
+_LOGGER = logging.getLogger(__name__)
+
+# State lags a command by a few hundred ms on Roku (HA debounces 0.35 s).
+POST_COMMAND_REFRESH_S = 0.35
+MAX_SEQUENCE_KEYS = 100
+MAX_DELAY_MS = 10_000
+MAX_HOLD_MS = 10_000
+MAX_REPEAT = 50
+# A TV waking its network stack may need several seconds for its first answer.
+ADD_PROBE_TIMEOUT_S = 4.0
+
+
+def load_adapters() -> dict[str, type[Adapter]]:
+    """Adapters registered in the ``tvctl.adapters`` entry-point group (built-in Roku as fallback)."""
+    found: dict[str, type[Adapter]] = {}
+    for ep in entry_points(group="tvctl.adapters"):
+        try:
+            cls = ep.load()
+        except Exception:
+            _LOGGER.exception("cannot load adapter %s", ep.name)
+            continue
+        found[cls.platform] = cls
+    if "roku" not in found:  # running from a checkout without installing
+        from tvctl_adapters.roku.ecp import RokuAdapter
+
+        found["roku"] = RokuAdapter
+    return found
+
+
+class DeviceService:
+    def __init__(self, settings: Callable[[], Settings], registry: Registry, bus: EventBus,
+                 state_dir: Path, cache_dir: Path) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.bus = bus
+        self.ctx = AdapterContext(settings=settings, state_dir=state_dir, cache_dir=cache_dir)
+        self.adapter_classes = load_adapters()
+        self._adapters: dict[str, Adapter] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._save_lock = asyncio.Lock()
+        self._discovery: asyncio.Task[list[Device]] | None = None
+        self._probing: dict[tuple[str, int], asyncio.Task[Device | None]] = {}
+        self._last_state: dict[str, Any] = {}
+        self._refresh: dict[str, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- plumbing -----------------------------------------------------------------------------
+    def spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def close(self) -> None:
+        for h in self._refresh.values():
+            h.cancel()
+        for t in list(self._tasks):
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for a in self._adapters.values():
+            await a.close()
+
+    async def save(self) -> None:
+        async with self._save_lock:
+            await asyncio.to_thread(self.registry.save)
+
+    def resolve(self, ident: str) -> Device:
+        return self.registry.resolve(ident, self.settings()["daemon.default_device"])
+
+    def adapter(self, dev: Device) -> Adapter:
+        a = self._adapters.get(dev.id)
+        if a is None:
+            cls = self.adapter_classes.get(dev.platform)
+            if cls is None:
+                raise UnsupportedOperation(f"No adapter is installed for platform {dev.platform!r}.")
+            a = self._adapters[dev.id] = cls(self.ctx, dev)
+        else:
+            a.update_device(dev)
+        return a
+
+    def lock(self, dev: Device) -> asyncio.Lock:
+        return self._locks.setdefault(dev.id, asyncio.Lock())
+
+    async def _mark(self, dev: Device, online: bool) -> None:
+        changed = self.registry.set_online(dev.id, online)
+        if changed is not None:
+            self.bus.publish("device_updated", changed.to_dict())
+            await self.save()
+
+    async def _run(self, dev: Device, coro_fn: Callable[[Adapter], Any]) -> Any:
+        """Run one command under the device lock; track reachability; schedule a state refresh."""
+        adapter = self.adapter(dev)
+        try:
+            async with self.lock(dev):
+                result = await coro_fn(adapter)
+        except DeviceUnreachable:
+            await self._mark(dev, False)
+            raise
+        if not dev.online:
+            await self._mark(dev, True)
+        self._schedule_refresh(dev)
+        return result
+
+    # -- discovery ----------------------------------------------------------------------------
+    async def confirm(self, cand: Candidate, timeout_s: float) -> Device | None:
+        """Probe a candidate with device-info and merge it into the registry."""
+        key = (cand.host, cand.port)
+        running = self._probing.get(key)
+        if running is not None:
+            return await asyncio.shield(running)
+        task = asyncio.get_running_loop().create_task(self._confirm(cand, timeout_s))
+        self._probing[key] = task
+        task.add_done_callback(lambda _t: self._probing.pop(key, None))
+        return await asyncio.shield(task)
+
+    async def _confirm(self, cand: Candidate, timeout_s: float, *, raise_errors: bool = False) -> Device | None:
+        cls = self.adapter_classes["roku"]
+        try:
+            info = await cls.probe(self.ctx, cand.host, cand.port, timeout_s)
+        except TvctlError as exc:
+            if raise_errors:
+                raise
+            _LOGGER.info("%s:%d (%s) did not confirm as a Roku: %s", cand.host, cand.port, cand.source, exc.message)
+            return None
+        if cand.serial_hint and cand.serial_hint != info.serial:
+            _LOGGER.info("%s: SSDP serial %s differs from device-info serial %s; using the latter",
+                         cand.host, cand.serial_hint, info.serial)
+        dev, change = self.registry.merge(info, cand, cls.capabilities_for(info))
+        if change is not None:
+            _LOGGER.info("%s: %s at %s:%d", dev.name, change, dev.host, dev.port)
+            self.bus.publish(f"device_{change}", dev.to_dict())
+            await self.save()
+        if dev.id in self._adapters:
+            self._adapters[dev.id].update_device(dev)
+        return dev
+
+    def on_candidate(self, cand: Candidate) -> None:
+        """Passive sightings (NOTIFY, mDNS): confirm in the background."""
+        timeout = self.settings()["discovery.timeout_ms"] / 1000
+        self.spawn(self.confirm(cand, max(timeout, 1.0)))
+
+    def on_byebye(self, serial: str) -> None:
+        dev = self.registry.by_serial(serial)
+        if dev is not None:
+            self.spawn(self._mark(dev, False))
+
+    def interfaces(self) -> list[str]:
+        configured: list[str] = self.settings()["discovery.interfaces"]
+        return configured or ssdp.local_ipv4_addresses()
+
+    async def discover(self) -> list[Device]:
+        """Run discovery now (or join the run in progress); the devices seen in that run."""
+        if self._discovery is None or self._discovery.done():
+            self._discovery = asyncio.get_running_loop().create_task(self._discover())
+        return await asyncio.shield(self._discovery)
+
+    async def _discover(self) -> list[Device]:
+        s = self.settings()
+        timeout_s = s["discovery.timeout_ms"] / 1000
+        pending: list[asyncio.Task[Device | None]] = []
+
+        def on_cand(cand: Candidate) -> None:
+            pending.append(asyncio.get_running_loop().create_task(self.confirm(cand, max(timeout_s, 1.0))))
+
+        await ssdp.search(self.interfaces(), ssdp.parse_target(s["discovery.ssdp_target"]), timeout_s, on_cand)
+        results = await asyncio.gather(*pending, return_exceptions=True)
+        seen: dict[str, Device] = {}
+        for r in results:
+            if isinstance(r, Device):
+                seen[r.id] = self.registry.resolve(r.id)
+        return list(seen.values())
+
+    async def add_by_address(self, host: str, port: int | None) -> Device:
+        cand = Candidate(host=host, port=port or self.adapter_classes["roku"].default_port, source="manual")
+        try:
+            dev = await self._confirm(cand, ADD_PROBE_TIMEOUT_S, raise_errors=True)
+        except DeviceError as exc:
+            exc.hint = (f"Nothing answered as a Roku at {cand.host}:{cand.port}. Check the address, that the TV "
+                        "is on, and that 'Control by mobile apps' is not Disabled.")
+            raise
+        assert dev is not None
+        return dev
+
+    async def remove(self, ident: str) -> Device:
+        dev = self.registry.remove(ident)
+        adapter = self._adapters.pop(dev.id, None)
+        if adapter is not None:
+            await adapter.close()
+        await self.save()
+        self.bus.publish("device_removed", dev.to_dict())
+        return dev
+
+    async def rename(self, ident: str, name: str) -> Device:
+        dev = self.registry.rename(ident, name)
+        await self.save()
+        self.bus.publish("device_updated", dev.to_dict())
+        return dev
+
+    # -- keys ---------------------------------------------------------------------------------
+    async def send_key(self, ident: str, key: Key, hold_ms: int, repeat: int) -> dict[str, Any]:
+        if not 0 <= hold_ms <= MAX_HOLD_MS:
+            raise BadRequest(f"hold_ms must be between 0 and {MAX_HOLD_MS}.", hint="Example: {\"hold_ms\": 800}")
+        if not 1 <= repeat <= MAX_REPEAT:
+            raise BadRequest(f"repeat must be between 1 and {MAX_REPEAT}.", hint="Example: {\"repeat\": 3}")
+        dev = self.resolve(ident)
+
+        async def go(a: Adapter) -> dict[str, Any]:
+            result: dict[str, Any] = {}
+            for _ in range(repeat):
+                result = await a.send_key(key, hold_ms=hold_ms)
+            return result
+
+        result = await self._run(dev, go)
+        return {"device": dev.name, **result, "repeat": repeat}
+
+    async def send_sequence(self, ident: str, keys: list[Key], delay_ms: int) -> dict[str, Any]:
+        if not keys or len(keys) > MAX_SEQUENCE_KEYS:
+            raise BadRequest(f"keys must hold 1 to {MAX_SEQUENCE_KEYS} keys.",
+                             hint="Split long sequences into several requests.")
+        if not 0 <= delay_ms <= MAX_DELAY_MS:
+            raise BadRequest(f"delay_ms must be between 0 and {MAX_DELAY_MS}.", hint="The default is 200.")
+        dev = self.resolve(ident)
+
+        async def go(a: Adapter) -> dict[str, Any]:
+            for i, key in enumerate(keys):
+                if i and delay_ms:
+                    await asyncio.sleep(delay_ms / 1000)
+                try:
+                    await a.send_key(key)
+                except TvctlError as exc:
+                    exc.message = f"Key {i + 1} of {len(keys)} failed after {i} were sent: {exc.message}"
+                    exc.details = {**(exc.details or {}), "sent": i, "total": len(keys)}
+                    raise
+            return {"sent": len(keys)}
+
+        result = await self._run(dev, go)
+        return {"device": dev.name, **result, "delay_ms": delay_ms}
+
+    # -- apps ---------------------------------------------------------------------------------
+    def _apps_cache(self, dev: Device) -> Path:
+        return self.ctx.cache_dir / "apps" / f"{dev.id}.json"
+
+    async def apps(self, ident: str, *, refresh: bool = False, clear: bool = False) -> dict[str, Any]:
+        dev = self.resolve(ident)
+        path = self._apps_cache(dev)
+        old: list[App] = []
+        if clear:
+            path.unlink(missing_ok=True)
+        elif path.exists():
+            try:
+                old = [App(**a) for a in json.loads(path.read_text())["apps"]]
+            except (ValueError, KeyError, TypeError):
+                _LOGGER.warning("%s: app cache %s is corrupt; refetching", dev.name, path)
+                refresh = True
+            if old and not refresh:
+                return {"platform": dev.platform, "apps": [a.to_dict() for a in old], "cached": True}
+        apps = await self._run(dev, lambda a: a.list_apps())
+        from tvctl.paths import atomic_write
+
+        data = json.dumps({"apps": [a.to_dict() for a in apps], "fetched": time.time()}).encode()
+        await asyncio.to_thread(atomic_write, path, data)
+        out: dict[str, Any] = {"platform": dev.platform, "apps": [a.to_dict() for a in apps], "cached": False}
+        if refresh or clear:
+            before, after = {a.platform_id for a in old}, {a.platform_id for a in apps}
+            out |= {"cleared": clear, "added": sorted(after - before), "removed": sorted(before - after)}
+        return out
+
+    def _match_app(self, apps: list[App], query: str) -> App:
+        q = query.strip().lower()
+        for field in ("platform_id", "id", "name"):
+            hits = [a for a in apps if str(getattr(a, field)).lower() == q]
+            if len(hits) == 1:
+                return hits[0]
+            if len(hits) > 1:
+                listed = ", ".join(f"{a.name} ({a.platform_id})" for a in hits)
+                raise AmbiguousApp(f"{query!r} matches {len(hits)} apps: {listed}.",
+                                   details={"matches": [a.to_dict() for a in hits]})
+        raise AppNotFound(f"No installed app matches {query!r}.")
+
+    async def launch(self, ident: str, query: str, params: dict[str, str]) -> dict[str, Any]:
+        dev = self.resolve(ident)
+        listing = await self.apps(ident)
+        apps = [App(**a) for a in listing["apps"]]
+        try:
+            app = self._match_app(apps, query)
+        except AppNotFound:
+            if not listing.get("cached"):
+                raise
+            apps = [App(**a) for a in (await self.apps(ident, refresh=True))["apps"]]
+            app = self._match_app(apps, query)
+        result = await self._run(dev, lambda a: a.launch(app, params))
+        return {"device": dev.name, **result}
+
+    async def stop_app(self, ident: str) -> dict[str, Any]:
+        dev = self.resolve(ident)
+        return {"device": dev.name, **(await self._run(dev, lambda a: a.stop_app()))}
+
+    async def icon(self, ident: str, app_query: str) -> tuple[bytes, str, str]:
+        dev = self.resolve(ident)
+        app = self._match_app([App(**a) for a in (await self.apps(ident))["apps"]], app_query)
+        folder = self.ctx.cache_dir / "icons" / dev.id
+        stem = hashlib.sha1(f"{app.platform_id}|{app.version}".encode()).hexdigest()[:16]
+        for ctype, ext in (("image/png", "png"), ("image/jpeg", "jpg"), ("application/octet-stream", "bin")):
+            p = folder / f"{stem}.{ext}"
+            if p.exists():
+                body = await asyncio.to_thread(p.read_bytes)
+                return body, ctype, hashlib.sha1(body).hexdigest()
+        body, ctype = await self._run(dev, lambda a: a.icon(app.platform_id))
+        ext = {"image/png": "png", "image/jpeg": "jpg"}.get(ctype, "bin")
+        from tvctl.paths import atomic_write
+
+        await asyncio.to_thread(atomic_write, folder / f"{stem}.{ext}", body, 0o644)
+        return body, ctype, hashlib.sha1(body).hexdigest()
+
+    # -- state --------------------------------------------------------------------------------
+    async def state(self, ident: str) -> dict[str, Any]:
+        dev = self.resolve(ident)
+        adapter = self.adapter(dev)
+        try:
+            state = await adapter.state()
+        except DeviceUnreachable:
+            await self._mark(dev, False)
+            raise
+        if not dev.online:
+            await self._mark(dev, True)
+        self._publish_state(dev, state)
+        return {"device": self.registry.resolve(dev.id).to_dict(), "state": state}
+
+    def _publish_state(self, dev: Device, state: dict[str, Any]) -> None:
+        if self._last_state.get(dev.id) != state:
+            first = dev.id not in self._last_state
+            self._last_state[dev.id] = state
+            if not first or self.bus.subscriber_count:
+                self.bus.publish("state_changed", {"device": dev.name, "id": dev.id, "state": state})
+
+    def _schedule_refresh(self, dev: Device) -> None:
+        if not self.bus.subscriber_count:
+            return
+        old = self._refresh.pop(dev.id, None)
+        if old is not None:
+            old.cancel()
+        loop = asyncio.get_running_loop()
+        self._refresh[dev.id] = loop.call_later(
+            POST_COMMAND_REFRESH_S, lambda: self.spawn(self._quiet_state(dev.id))
+        )
+
+    async def _quiet_state(self, dev_id: str) -> None:
+        self._refresh.pop(dev_id, None)
+        with contextlib.suppress(TvctlError):
+            await self.state(dev_id)
+
+    async def poll_forever(self) -> None:
+        """Poll online devices while anyone listens to events."""
+        while True:
+            await asyncio.sleep(self.settings()["state.poll_interval_s"])
+            if not self.bus.subscriber_count:
+                continue
+            await asyncio.gather(*(self._quiet_state(d.id) for d in self.registry.all()))
+
+    async def discover_forever(self) -> None:
+        while True:
+            s = self.settings()
+            if s["discovery.enabled"]:
+                try:
+                    await self.discover()
+                except Exception:
+                    _LOGGER.exception("discovery run failed")
+            interval = s["discovery.interval_s"]
+            if interval <= 0:
+                return
+            await asyncio.sleep(interval)

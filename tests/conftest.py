@@ -1,0 +1,193 @@
+"""Fixtures that start the real daemon process (temporary XDG dirs, free port) and fake Rokus."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.fakeroku import KINDS, FakeRoku, FakeSsdp
+
+# Tests pin discovery to loopback: nothing may go out of the machine's real interfaces.
+LOOPBACK_CONFIG = """\
+# test config
+[daemon]
+http_port = 0
+
+[discovery]
+enabled = false
+interfaces = ["127.0.0.1"]
+ssdp_target = "127.0.0.1:9"
+ssdp_listen = ""
+mdns_enabled = false
+timeout_ms = 600
+
+[roku]
+request_timeout_s = 2.0
+wol_broadcast = "127.0.0.1"
+"""
+START_TIMEOUT_S = 20
+
+
+class Daemon:
+    def __init__(self, tmp: Path, config_text: str = LOOPBACK_CONFIG, extra_env: dict[str, str] | None = None):
+        self.tmp = tmp
+        self.config_path = tmp / "config" / "tvctl" / "config.toml"
+        self.config_path.parent.mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text(config_text)
+        self.runtime = tmp / "run"
+        self.runtime.mkdir(exist_ok=True, mode=0o700)
+        self.socket = self.runtime / "tvctl.sock"
+        self.env = {
+            **os.environ,
+            "XDG_CONFIG_HOME": str(tmp / "config"),
+            "XDG_STATE_HOME": str(tmp / "state"),
+            "XDG_CACHE_HOME": str(tmp / "cache"),
+            "XDG_RUNTIME_DIR": str(self.runtime),
+            "PYTHONUNBUFFERED": "1",
+            **(extra_env or {}),
+        }
+        self.env.pop("NOTIFY_SOCKET", None)
+        if extra_env and "NOTIFY_SOCKET" in extra_env:
+            self.env["NOTIFY_SOCKET"] = extra_env["NOTIFY_SOCKET"]
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = 0
+        self.log_path = tmp / "daemon.log"
+
+    # -- process ------------------------------------------------------------------------------
+    def spawn(self, *args: str) -> subprocess.Popen[bytes]:
+        with self.log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
+            return subprocess.Popen(
+                [sys.executable, "-m", "tvctl", "daemon", "--config", str(self.config_path), *args],
+                env=self.env, stdout=log, stderr=subprocess.STDOUT)
+
+    def start(self) -> Daemon:
+        self.proc = self.spawn()
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"daemon exited with {self.proc.returncode}:\n{self.log()}")
+            if self.socket.exists() and self._accepts():
+                try:
+                    st = self.unix("GET", "/v1/daemon/status")
+                    if st.status_code == 200:
+                        self.port = st.json()["data"]["http_port"]
+                        return self
+                except httpx.TransportError:
+                    pass
+            time.sleep(0.02)
+        raise RuntimeError(f"daemon did not become ready:\n{self.log()}")
+
+    def _accepts(self) -> bool:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            try:
+                s.connect(str(self.socket))
+            except OSError:
+                return False
+        return True
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise
+        return self.proc.returncode
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    # -- clients ------------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def http(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        kw.setdefault("timeout", 30)
+        return httpx.request(method, self.url + path, **kw)
+
+    def unix(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        kw.setdefault("timeout", 30)
+        with httpx.Client(transport=httpx.HTTPTransport(uds=str(self.socket)), timeout=kw.pop("timeout")) as c:
+            return c.request(method, "http://local-tvctl.sock" + path, **kw)
+
+    def ok(self, method: str, path: str, **kw: Any) -> Any:
+        r = self.http(method, path, **kw)
+        body = r.json()
+        assert r.status_code == 200 and body["ok"] is True, (r.status_code, body)
+        return body["data"]
+
+    def err(self, method: str, path: str, status: int, code: str, **kw: Any) -> dict[str, Any]:
+        r = self.http(method, path, **kw)
+        body = r.json()
+        assert r.status_code == status, (r.status_code, body)
+        assert body["ok"] is False and body["error"]["code"] == code, body
+        assert body["error"]["message"] and body["error"]["hint"], body
+        assert "Traceback" not in r.text
+        return body["error"]
+
+    def add(self, roku: FakeRoku) -> dict[str, Any]:
+        data: dict[str, Any] = self.ok("POST", "/v1/devices", json={"host": roku.host, "port": roku.port})
+        return data
+
+
+@pytest.fixture
+def daemon(tmp_path: Path) -> Iterator[Daemon]:
+    d = Daemon(tmp_path).start()
+    try:
+        yield d
+    finally:
+        with contextlib.suppress(Exception):
+            d.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    d = Daemon(tmp_path_factory.mktemp("shared")).start()
+    try:
+        yield d
+    finally:
+        with contextlib.suppress(Exception):
+            d.stop()
+
+
+@pytest.fixture
+def roku() -> Iterator[FakeRoku]:
+    r = FakeRoku("tv").start()
+    try:
+        yield r
+    finally:
+        r.stop()
+
+
+@pytest.fixture(params=sorted(KINDS))
+def any_roku(request: pytest.FixtureRequest) -> Iterator[FakeRoku]:
+    """A fake Roku of every recorded kind (stick, box, TV, dev-mode box)."""
+    r = FakeRoku(request.param).start()
+    try:
+        yield r
+    finally:
+        r.stop()
+
+
+@pytest.fixture
+def ssdp_responder() -> Iterator[FakeSsdp]:
+    s = FakeSsdp()
+    try:
+        yield s
+    finally:
+        s.close()

@@ -1,0 +1,351 @@
+"""A fake Roku: real HTTP on 127.0.0.1:0 answering from the recorded fixtures, stateful.
+
+It runs its own event loop in a background thread, so the daemon under test (a separate
+process) and the test code (sync or async) both talk to it over real sockets. Keys and
+launches change ``active-app`` and ``media-player``; ``mode`` makes it misbehave on cue:
+
+* ``"limited"`` — ECP Limited mode: 403 with the recorded body for keys, apps, media, icons, TV
+* ``"hang"``    — accept the request and never answer
+* ``"garbage"`` — 200 with a body that is not XML
+* ``"asleep"``  — drop every connection until a Wake-on-LAN magic packet for its MAC arrives
+  on its UDP ``wol_port`` (then it wakes up, like a TV with network standby off)
+
+A companion ``FakeSsdp`` answers M-SEARCH on a loopback UDP port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+from aiohttp import web
+
+FIXTURES = Path(__file__).parent / "fixtures" / "roku"
+
+
+def fx(rel: str) -> bytes:
+    return (FIXTURES / rel).read_bytes()
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One recorded device kind: which fixture files it answers with."""
+
+    name: str
+    device_info: str
+    apps: str
+    is_tv: bool
+    dev: bool = False
+
+
+KINDS = {
+    "stick": Kind("stick", "device-info/stick_roku-stick-3500X_os10.0.0.xml", "apps/box_apps.xml", False),
+    "box": Kind("box", "device-info/box_roku-express-3900X_os9.2.0.xml", "apps/box_apps-with-type-subtype.xml", False),
+    "tv": Kind("tv", "device-info/tv_onn-7820X_os9.2.0.xml", "apps/tv_apps-with-inputs.xml", True),
+    "devbox": Kind("devbox", "device-info/box_roku-ultra-4660X_os9.3.0_devmode-redacted.xml", "apps/box_apps.xml",
+                   False, dev=True),
+}
+
+LIMITED_BLOCKED = ("/keypress/", "/keydown/", "/keyup/", "/query/media-player", "/query/apps", "/query/icon/",
+                   "/query/tv-")
+# A tiny valid PNG (1x1) for icons.
+PNG_1X1 = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+
+
+@dataclass
+class Request:
+    method: str
+    raw_path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float = field(default_factory=time.monotonic)
+
+
+class FakeRoku:
+    def __init__(self, kind: str = "tv", *, host: str = "127.0.0.1", device_info: bytes | None = None,
+                 apps: bytes | None = None) -> None:
+        self.kind = KINDS[kind]
+        self.host = host
+        self.device_info_xml = device_info if device_info is not None else fx(self.kind.device_info)
+        self.apps_xml = apps if apps is not None else fx(self.kind.apps)
+        self.mode = "normal"
+        self.requests: list[Request] = []
+        self.active: tuple[str | None, str] = (None, "Roku")  # (id, name); None id = home
+        self.media_state = "close"
+        self.position_ms = 0
+        self.power_mode = "PowerOn"
+        self.wol_packets: list[bytes] = []
+        self.port = 0
+        self.wol_port = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._hang = threading.Event()
+        self._wol_transport: asyncio.DatagramTransport | None = None
+        self._lock = threading.Lock()
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> FakeRoku:
+        ready = threading.Event()
+
+        def run() -> None:
+            self._loop = asyncio.new_event_loop()
+            self._loop.run_until_complete(self._start())
+            ready.set()
+            self._loop.run_forever()
+            self._loop.run_until_complete(self._stop())
+            self._loop.close()
+
+        self._thread = threading.Thread(target=run, daemon=True, name=f"fake-roku-{self.kind.name}")
+        self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError("fake Roku did not start")
+        return self
+
+    async def _start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port or 0, reuse_address=True)
+        await site.start()
+        sock = site._server.sockets[0]  # type: ignore[union-attr]
+        self.port = sock.getsockname()[1]
+        loop = asyncio.get_running_loop()
+        self._wol_transport, _ = await loop.create_datagram_endpoint(
+            lambda: _WolProtocol(self), local_addr=("127.0.0.1", 0))
+        self.wol_port = self._wol_transport.get_extra_info("sockname")[1]
+
+    async def _stop(self) -> None:
+        if self._wol_transport:
+            self._wol_transport.close()
+        if self._runner:
+            await self._runner.cleanup()
+
+    def stop(self) -> None:
+        self._hang.set()
+        if self._loop and self._thread:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+
+    def refuse(self) -> None:
+        """Stop listening (connections are refused) but keep the object for restart()."""
+        assert self._loop
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)  # type: ignore[union-attr]
+
+    def restart(self) -> None:
+        assert self._loop
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+
+    @property
+    def base(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def mac(self) -> str:
+        m = re.search(rb"<wifi-mac>([^<]+)</wifi-mac>", self.device_info_xml)
+        return m.group(1).decode() if m else ""
+
+    @property
+    def serial(self) -> str:
+        m = re.search(rb"<serial-number>([^<]+)</serial-number>", self.device_info_xml)
+        return m.group(1).decode() if m else ""
+
+    def paths(self, method: str = "POST") -> list[str]:
+        with self._lock:
+            return [r.raw_path for r in self.requests if r.method == method]
+
+    def clear(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+    # -- HTTP ---------------------------------------------------------------------------------
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        with self._lock:
+            self.requests.append(Request(request.method, request.raw_path, dict(request.headers), body))
+        if self.mode == "asleep":
+            assert request.transport is not None
+            request.transport.abort()
+            raise web.HTTPInternalServerError()  # never reaches the client: the socket is gone
+        if self.mode == "hang":
+            await asyncio.get_running_loop().run_in_executor(None, self._hang.wait, 30)
+            return web.Response(status=500)
+        path = request.raw_path
+        if self.mode == "limited" and path.startswith(LIMITED_BLOCKED):
+            return web.Response(status=403, body=fx("ecp-errors/limited-mode_403_body.txt"),
+                                content_type="text/plain", charset="utf-8")
+        if self.mode == "garbage":
+            return web.Response(body=b"\x00\xffnot xml at all <<<", content_type="text/xml")
+        if request.method == "GET":
+            return self._query(path)
+        if request.method == "POST":
+            return self._command(path)
+        return web.Response(status=405)
+
+    def _xml(self, body: bytes) -> web.Response:
+        return web.Response(body=body, content_type="text/xml", charset="utf-8")
+
+    def _query(self, path: str) -> web.Response:
+        if path == "/query/device-info":
+            info = re.sub(rb"<power-mode>[^<]*</power-mode>", f"<power-mode>{self.power_mode}</power-mode>".encode(),
+                          self.device_info_xml)
+            return self._xml(info)
+        if path == "/query/apps":
+            return self._xml(self.apps_xml)
+        if path == "/query/active-app":
+            app_id, name = self.active
+            if app_id is None:
+                return self._xml(fx("active-app/home_legacy-no-id.xml"))
+            typ = "tvin" if app_id.startswith("tvinput.") else "appl"
+            return self._xml(f'<?xml version="1.0" encoding="UTF-8" ?>\n<active-app>\n    <app id="{app_id}" '
+                             f'type="{typ}" version="1.0.0">{_esc(name)}</app>\n</active-app>\n'.encode())
+        if path == "/query/media-player":
+            if self.media_state == "close":
+                return self._xml(fx("media-player/closed.xml"))
+            return self._xml(
+                f'<?xml version="1.0" encoding="UTF-8" ?>\n<player error="false" state="{self.media_state}">\n'
+                f'  <plugin bandwidth="10000000 bps" id="{self.active[0]}" name="{_esc(self.active[1])}"/>\n'
+                f'  <position>{self.position_ms} ms</position>\n  <duration>6496762 ms</duration>\n'
+                f'  <is_live>false</is_live>\n</player>\n'.encode())
+        if path == "/query/tv-active-channel" and self.kind.is_tv:
+            return self._xml(fx("tv/tv-active-channel.xml"))
+        if path.startswith("/query/icon/"):
+            return web.Response(body=PNG_1X1, content_type="image/png", headers={"Cache-Control": "no-cache"})
+        return web.Response(status=404)
+
+    def _app_name(self, app_id: str) -> str | None:
+        m = re.search(rb'<app id="' + re.escape(app_id.encode()) + rb'"[^>]*>([^<]*)</app>', self.apps_xml)
+        return m.group(1).decode().replace("&amp;", "&") if m else None
+
+    def _command(self, path: str) -> web.Response:
+        m = re.match(r"^/(keypress|keydown|keyup)/(.+)$", path)
+        if m:
+            key = unquote_to_bytes(m.group(2)).decode("utf-8")
+            if m.group(1) == "keypress":
+                self._press(key)
+            return web.Response(status=200)
+        m = re.match(r"^/launch/([^?]+)", path)
+        if m:
+            app_id = m.group(1)
+            name = self._app_name(app_id)
+            if name is None:
+                return web.Response(status=404)
+            already = self.active[0] == app_id
+            self.active = (app_id, name)
+            self.media_state = "close" if app_id.startswith("tvinput.") else "play"
+            self.position_ms = 0
+            return web.Response(status=202 if already else 200)
+        m = re.match(r"^/exit-app/(.+)$", path)
+        if m:
+            if not self.kind.dev or self.active[0] != m.group(1):
+                return web.Response(status=404, body=fx("ecp-devmode/exit-app_failed_app-not-found.xml"))
+            self.active = (None, "Roku")
+            self.media_state = "close"
+            return self._xml(fx("ecp-devmode/exit-app_ok.xml"))
+        return web.Response(status=404)
+
+    def _press(self, key: str) -> None:
+        if key == "Home":
+            self.active = (None, "Roku")
+            self.media_state = "close"
+        elif key == "Play" and self.media_state in ("play", "pause"):
+            self.media_state = "pause" if self.media_state == "play" else "play"
+        elif key == "PowerOff":
+            self.power_mode = "Ready"
+        elif key == "PowerOn":
+            self.power_mode = "PowerOn"
+        elif key == "Fwd":
+            self.position_ms += 10_000
+
+
+def _esc(s: str) -> str:
+    return s.replace("&", "&amp;").replace("<", "&lt;")
+
+
+class _WolProtocol(asyncio.DatagramProtocol):
+    def __init__(self, roku: FakeRoku) -> None:
+        self.roku = roku
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        self.roku.wol_packets.append(data)
+        mac = bytes.fromhex(self.roku.mac.replace(":", ""))
+        if data == b"\xff" * 6 + mac * 16 and self.roku.mode == "asleep":
+            self.roku.mode = "normal"
+            self.roku.power_mode = "Ready"
+
+
+class FakeSsdp:
+    """Answers ``ST: roku:ecp`` M-SEARCHes on a loopback UDP port, one reply per device.
+
+    Only a search written the way Roku devices parse it (``ST: roku:ecp`` with the space) is
+    answered, like the strict responders the reference describes.
+    """
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.replies: list[tuple[str, bytes]] = []  # (source host, datagram)
+        self.searches: list[bytes] = []
+        self._socks: dict[str, socket.socket] = {}
+        self._stop = threading.Event()
+        self.sock = self._bind(host, 0)
+        self.port = self.sock.getsockname()[1]
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _bind(self, host: str, port: int) -> socket.socket:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((host, port))
+        s.settimeout(0.1)
+        self._socks[host] = s
+        return s
+
+    def add_device(self, roku: FakeRoku, *, location: str | None = None, extra: str = "") -> None:
+        loc = location or f"http://{roku.host}:{roku.port}/"
+        if roku.host not in self._socks:
+            self._bind(roku.host, 0)
+        datagram = (
+            "HTTP/1.1 200 OK\r\nCache-Control: max-age=3600\r\nST: roku:ecp\r\n"
+            f"USN: uuid:roku:ecp:{roku.serial}\r\nExt: \r\nServer: Roku/11.5.0 UPnP/1.0 Roku/11.5.0\r\n"
+            f"LOCATION: {loc}\r\nWAKEUP: MAC={roku.mac};Timeout=10\r\n{extra}\r\n"
+        ).encode()
+        self.replies.append((roku.host, datagram))
+
+    def add_raw(self, datagram: bytes, source: str | None = None) -> None:
+        src = source or self.host
+        if src not in self._socks:
+            self._bind(src, 0)
+        self.replies.append((src, datagram))
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, addr = self.sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.searches.append(data)
+            if not data.startswith(b"M-SEARCH") or b"\r\nST: roku:ecp\r\n" not in data:
+                continue
+            for src, datagram in list(self.replies):
+                try:
+                    self._socks[src].sendto(datagram, addr)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        for s in self._socks.values():
+            s.close()

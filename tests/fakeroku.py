@@ -83,7 +83,8 @@ class FakeRoku:
         self.active: tuple[str | None, str] = (None, "Roku")  # (id, name); None id = home
         self.media_state = "close"
         self.position_ms = 0
-        self.power_mode = "PowerOn"
+        pm = re.search(rb"<power-mode>([^<]+)</power-mode>", self.device_info_xml)
+        self.power_mode = pm.group(1).decode() if pm else "PowerOn"
         self.wol_packets: list[bytes] = []
         self.port = 0
         self.wol_port = 0
@@ -121,6 +122,8 @@ class FakeRoku:
         await site.start()
         sock = site._server.sockets[0]  # type: ignore[union-attr]
         self.port = sock.getsockname()[1]
+        if self._wol_transport is not None:  # restart() after refuse(): keep the WOL socket
+            return
         loop = asyncio.get_running_loop()
         self._wol_transport, _ = await loop.create_datagram_endpoint(
             lambda: _WolProtocol(self), local_addr=("127.0.0.1", 0))
@@ -152,9 +155,12 @@ class FakeRoku:
         return f"http://{self.host}:{self.port}"
 
     @property
+    def macs(self) -> list[str]:
+        return [m.decode().lower() for m in re.findall(rb"<(?:wifi|ethernet)-mac>([^<]+)</", self.device_info_xml)]
+
+    @property
     def mac(self) -> str:
-        m = re.search(rb"<wifi-mac>([^<]+)</wifi-mac>", self.device_info_xml)
-        return m.group(1).decode() if m else ""
+        return self.macs[0] if self.macs else ""
 
     @property
     def serial(self) -> str:
@@ -279,8 +285,8 @@ class _WolProtocol(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
         self.roku.wol_packets.append(data)
-        mac = bytes.fromhex(self.roku.mac.replace(":", ""))
-        if data == b"\xff" * 6 + mac * 16 and self.roku.mode == "asleep":
+        macs = [bytes.fromhex(m.replace(":", "")) for m in self.roku.macs]
+        if any(data == b"\xff" * 6 + mac * 16 for mac in macs) and self.roku.mode == "asleep":
             self.roku.mode = "normal"
             self.roku.power_mode = "Ready"
 

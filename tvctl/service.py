@@ -284,16 +284,16 @@ class DeviceService:
         dev = self.resolve(ident)
         path = self._apps_cache(dev)
         old: list[App] = []
-        if clear:
-            path.unlink(missing_ok=True)
-        elif path.exists():
+        if path.exists():
             try:
                 old = [App(**a) for a in json.loads(path.read_text())["apps"]]
             except (ValueError, KeyError, TypeError):
                 _LOGGER.warning("%s: app cache %s is corrupt; refetching", dev.name, path)
                 refresh = True
-            if old and not refresh:
-                return {"platform": dev.platform, "apps": [a.to_dict() for a in old], "cached": True}
+        if clear:
+            path.unlink(missing_ok=True)  # a failed fetch below leaves no stale cache behind
+        elif old and not refresh:
+            return {"platform": dev.platform, "apps": [a.to_dict() for a in old], "cached": True}
         apps = await self._run(dev, lambda a: a.list_apps())
         from tvctl.paths import atomic_write
 

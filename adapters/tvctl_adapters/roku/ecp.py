@@ -175,13 +175,14 @@ class RokuAdapter(Adapter):
         try:
             await self._post("/keypress/PowerOn")
             return {"key": "power-on", "ecp": "PowerOn", "wol": False}
-        except (DeviceUnreachable, DeviceTimeout) as first:
-            mac = self.device.wake_mac
-            if not mac:
-                raise DeviceUnreachable(
-                    f"{self.device.name} did not answer PowerOn and no Wake-on-LAN MAC is known.",
-                    hint="Enable Fast TV start on the TV so its network stays up in standby.",
-                ) from first
+        except (DeviceUnreachable, DeviceTimeout) as exc:
+            first: TvctlError = exc
+        mac = self.device.wake_mac
+        if not mac:
+            raise DeviceUnreachable(
+                f"{self.device.name} did not answer PowerOn and no Wake-on-LAN MAC is known.",
+                hint="Enable Fast TV start on the TV so its network stays up in standby.",
+            ) from first
         settings = self.ctx.settings()
         deadline = time.monotonic() + settings["roku.wol_wait_s"]
         last: TvctlError = first

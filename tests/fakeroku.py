@@ -16,6 +16,7 @@ A companion ``FakeSsdp`` answers M-SEARCH on a loopback UDP port.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import socket
 import threading
@@ -72,11 +73,14 @@ class Request:
 
 
 class FakeRoku:
-    def __init__(self, kind: str = "tv", *, host: str = "127.0.0.1", device_info: bytes | None = None,
-                 apps: bytes | None = None) -> None:
+    def __init__(self, kind: str = "tv", *, host: str = "127.0.0.1", port: int = 0, device_info: bytes | None = None,
+                 apps: bytes | None = None, serial: str | None = None) -> None:
         self.kind = KINDS[kind]
         self.host = host
         self.device_info_xml = device_info if device_info is not None else fx(self.kind.device_info)
+        if serial is not None:  # several distinct devices of one recorded kind
+            self.device_info_xml = re.sub(rb"<serial-number>[^<]*</serial-number>",
+                                          f"<serial-number>{serial}</serial-number>".encode(), self.device_info_xml)
         self.apps_xml = apps if apps is not None else fx(self.kind.apps)
         self.mode = "normal"
         self.requests: list[Request] = []
@@ -86,7 +90,7 @@ class FakeRoku:
         pm = re.search(rb"<power-mode>([^<]+)</power-mode>", self.device_info_xml)
         self.power_mode = pm.group(1).decode() if pm else "PowerOn"
         self.wol_packets: list[bytes] = []
-        self.port = 0
+        self.port = port
         self.wol_port = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -345,10 +349,8 @@ class FakeSsdp:
             if not data.startswith(b"M-SEARCH") or b"\r\nST: roku:ecp\r\n" not in data:
                 continue
             for src, datagram in list(self.replies):
-                try:
+                with contextlib.suppress(OSError):
                     self._socks[src].sendto(datagram, addr)
-                except OSError:
-                    pass
 
     def close(self) -> None:
         self._stop.set()

@@ -10,11 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
+from tvctl_adapters.roku.ecp import ECP_KEYS, GATED
 
 from tests.conftest import Daemon
 from tests.fakeroku import FakeRoku
 from tvctl.keys import KEY_NAMES
-from tvctl_adapters.roku.ecp import ECP_KEYS, GATED
 
 TV_ONLY = {k for k, (cap, _) in GATED.items() if cap.value in ("inputs", "channels", "volume", "power")}
 

@@ -7,6 +7,7 @@ Imports nothing heavy (a test checks): the daemon's modules load only for ``tvct
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -281,10 +282,8 @@ def cmd_completion(c: Client | None, a: argparse.Namespace) -> None:
 
 
 def cmd_complete_devices(c: Client, a: argparse.Namespace) -> None:
-    try:
+    with contextlib.suppress(TvctlError, DaemonUnreachable):
         print("\n".join(d["name"] for d in c.request("GET", "/v1/devices")))
-    except (TvctlError, DaemonUnreachable):
-        pass
 
 
 COMMANDS = "status device state apps key seq type power dev config events daemon completion"
@@ -335,7 +334,8 @@ def _key_words() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tvctl", description="Control the TVs on your LAN through the tvctl daemon.")
-    p.add_argument("--socket", type=Path, default=None, help="daemon socket (default: %(default)s → $XDG_RUNTIME_DIR/tvctl.sock)")
+    p.add_argument("--socket", type=Path, default=None,
+                   help="daemon socket (default: $TVCTL_SOCKET or $XDG_RUNTIME_DIR/tvctl.sock)")
     p.add_argument("--json", action="store_true", help="print the response data as JSON")
     p.add_argument("-d", "--device", help="device name or id (default: the default device)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")

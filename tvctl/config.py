@@ -69,7 +69,8 @@ def _ipv4(value: str) -> str | None:
 SCHEMA: dict[str, Field] = {
     "daemon.http_enabled": Field(bool, True, "Serve the API on loopback TCP as well as the Unix socket.", restart=True),
     "daemon.http_host": Field(str, "127.0.0.1", "Address of the TCP listener.", restart=True, check=_ipv4),
-    "daemon.http_port": Field(int, 7272, "Port of the TCP listener (0 picks a free one).", restart=True, min=0, max=65535),
+    "daemon.http_port": Field(int, 7272, "Port of the TCP listener (0 picks a free one).", restart=True,
+                              min=0, max=65535),
     "daemon.socket_path": Field(str, "", "Unix socket path; empty means $XDG_RUNTIME_DIR/tvctl.sock.", restart=True),
     "daemon.default_device": Field(str, "", "Device used when a request names 'default' (name or id)."),
     "daemon.cors_enabled": Field(bool, False, "Answer CORS requests from the origins below."),
@@ -141,7 +142,7 @@ def coerce(key: str, value: Any) -> Any:
             value = list(value)
     if not ok:
         raise InvalidConfigValue(f"Wrong type for {key}: got {value!r}.", hint=hint)
-    if field.min is not None and value < field.min or field.max is not None and value > field.max:
+    if (field.min is not None and value < field.min) or (field.max is not None and value > field.max):
         raise InvalidConfigValue(
             f"{key} = {value!r} is out of range.", hint=f"{key} must be between {field.min:g} and {field.max:g}."
         )

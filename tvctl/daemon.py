@@ -88,7 +88,7 @@ def bind_unix(path: Path) -> socket.socket:
         raise StartupError(f"cannot bind {path}: {exc.strerror}") from exc
     finally:
         os.umask(old)
-    os.chmod(path, 0o600)
+    path.chmod(0o600)
     sock.listen(128)
     sock.setblocking(False)
     return sock

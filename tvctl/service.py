@@ -21,6 +21,8 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+from tvctl_adapters.base import Adapter, AdapterContext
+
 from tvctl.config import Settings
 from tvctl.discovery import ssdp
 from tvctl.errors import (
@@ -36,7 +38,6 @@ from tvctl.events import EventBus
 from tvctl.keys import Key
 from tvctl.models import App, Candidate, Device
 from tvctl.registry import Registry
-from tvctl_adapters.base import Adapter, AdapterContext
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -72,7 +72,7 @@ def field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], defaul
         return default
     value = body[name]
     kinds = kind if isinstance(kind, tuple) else (kind,)
-    if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+    if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
         names = " or ".join(k.__name__ for k in kinds)
         raise BadRequest(f"Field {name!r} must be {names}, got {value!r}.")
     return value
@@ -145,13 +145,14 @@ async def list_devices(request: Request) -> Response:
     for flt in request.query_params.getlist("filter"):
         fname, sep, values = flt.partition("==")
         if not sep or fname not in LIST_FILTER_FIELDS or not values:
-            raise InvalidQuery(f"Bad filter {flt!r}.",
-                               hint="Write filter=FIELD==v1,v2 with FIELD one of " + ", ".join(sorted(LIST_FILTER_FIELDS)))
+            fields = ", ".join(sorted(LIST_FILTER_FIELDS))
+            raise InvalidQuery(f"Bad filter {flt!r}.", hint=f"Write filter=FIELD==v1,v2 with FIELD one of {fields}.")
         wanted = {v.lower() for v in values.split(",")}
         devices = [d for d in devices if str(d[fname]).lower() in wanted]
     sort_by = request.query_params.get("sort_by", "name")
     if sort_by not in LIST_SORT_FIELDS:
-        raise InvalidQuery(f"Cannot sort by {sort_by!r}.", hint="sort_by is one of " + ", ".join(sorted(LIST_SORT_FIELDS)))
+        raise InvalidQuery(f"Cannot sort by {sort_by!r}.",
+                           hint="sort_by is one of " + ", ".join(sorted(LIST_SORT_FIELDS)))
     devices.sort(key=lambda d: (d[sort_by] is None, d[sort_by]), reverse=_bool_param(request, "sort_reverse"))
     start = _int_param(request, "start", 0, 0, 1_000_000)
     limit = _int_param(request, "limit", 1000, 1, 1000)

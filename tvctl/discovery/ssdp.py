@@ -102,7 +102,7 @@ async def search(
     try:
         for iface in interfaces:
             try:
-                sock, _src, tgt = get_ssdp_socket((iface, 0), target)
+                sock, _src, _tgt = get_ssdp_socket((iface, 0), target)
                 if not ipaddress.IPv4Address(target[0]).is_multicast:
                     sock.bind((iface, 0))
                 transport, _ = await loop.create_datagram_endpoint(

@@ -9,6 +9,10 @@ import time
 from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
 
+from tvctl_adapters.base import Adapter, AdapterContext, Capability
+from tvctl_adapters.roku import parse
+from tvctl_adapters.roku.transport import MAX_ICON, EcpTransport
+
 from tvctl.errors import (
     DeviceBadResponse,
     DeviceError,
@@ -20,9 +24,6 @@ from tvctl.errors import (
 )
 from tvctl.keys import Key
 from tvctl.models import App, Device, DeviceInfo
-from tvctl_adapters.base import Adapter, AdapterContext, Capability
-from tvctl_adapters.roku import parse
-from tvctl_adapters.roku.transport import MAX_ICON, EcpTransport
 
 _LOGGER = logging.getLogger(__name__)
 

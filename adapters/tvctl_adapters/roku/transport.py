@@ -113,7 +113,8 @@ class EcpTransport:
         except TimeoutError as exc:
             raise DeviceTimeout(f"{self.label} did not answer {method} {url.raw_path} within {timeout:g} s.") from exc
         except (aiohttp.ClientConnectionError, OSError) as exc:
-            raise DeviceUnreachable(f"{self.label} ({url.host}:{url.port}) is unreachable: {exc or type(exc).__name__}.") from exc
+            reason = str(exc) or type(exc).__name__
+            raise DeviceUnreachable(f"{self.label} ({url.host}:{url.port}) is unreachable: {reason}.") from exc
         except aiohttp.ClientError as exc:
             raise DeviceBadResponse(f"{self.label} sent an unreadable reply: {exc}.") from exc
         _LOGGER.debug("%s %s %s -> %s (%d bytes)", self.label, method, url.raw_path, status, len(body))

@@ -1,0 +1,39 @@
+"""The docs stay true: every route and every error code is documented, codes are unique."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tvctl.api.app import ROUTES
+from tvctl.errors import all_error_classes
+
+ROOT = Path(__file__).resolve().parents[1]
+API_DOC = (ROOT / "docs" / "api.md").read_text()
+
+
+def test_error_codes_unique_snake_case_and_documented() -> None:
+    classes = all_error_classes()
+    codes = [c.code for c in classes]
+    assert len(codes) == len(set(codes))
+    table = dict(re.findall(r"^\| `([a-z_]+)` \| (\d{3}) \|", API_DOC, re.M))
+    for cls in classes:
+        assert re.fullmatch(r"[a-z][a-z0-9_]*", cls.code), cls
+        assert table.get(cls.code) == str(cls.status), f"{cls.code} missing or wrong in docs/api.md"
+        assert cls.default_hint
+    assert set(table) == set(codes)  # and nothing documented that does not exist
+
+
+def test_every_route_is_documented() -> None:
+    documented = set(re.findall(r"^\| (GET|POST|PATCH|DELETE) \| `([^`]+)` \|", API_DOC, re.M))
+    routes = {(e.method, e.path) for e in ROUTES}
+    assert routes == documented
+
+
+def test_readme_commands_match_ci() -> None:
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    test_cmd = re.search(r"```sh\n# run the whole test suite\n(.+?)\n```", readme, re.S)
+    assert test_cmd is not None, "README must carry the test command"
+    assert test_cmd.group(1).strip() in ci
+    assert re.search(r"```sh\n# start the daemon\n.+tvctl daemon", readme, re.S)

@@ -427,8 +427,8 @@ def main(argv: list[str] | None = None) -> int:
         if exc.hint:
             print(f"hint: {exc.hint}", file=sys.stderr)
         return EXIT_ERROR
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt:  # Ctrl-C ends a stream (events, logs -f) normally
+        return EXIT_OK if args.command in ("events", "dev") else 130
     except BrokenPipeError:
         return EXIT_OK
     return EXIT_OK

@@ -1,0 +1,172 @@
+"""The installed ``tvctl`` command against a real daemon and a fake Roku, over the Unix socket."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Daemon
+from tests.fakeroku import FakeRoku
+
+TVCTL = str(Path(sys.executable).with_name("tvctl"))
+
+
+def run(d: Daemon | None, *args: str, env: dict[str, str] | None = None,
+        timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    e = {**os.environ, **(env or {})}
+    if d is not None:
+        e["XDG_RUNTIME_DIR"] = str(d.runtime)  # the CLI finds the socket by the default rule
+    e.pop("TVCTL_SOCKET", None)
+    return subprocess.run([TVCTL, *args], env=e, capture_output=True, text=True, timeout=timeout)
+
+
+def ok_json(d: Daemon, *args: str) -> Any:
+    p = run(d, "--json", *args)
+    assert p.returncode == 0, (args, p.stdout, p.stderr)
+    return json.loads(p.stdout)
+
+
+def test_installed_command_exists() -> None:
+    assert Path(TVCTL).exists(), "tvctl console script is not installed (pip install -e .)"
+
+
+def test_status_and_json(daemon: Daemon) -> None:
+    p = run(daemon, "status")
+    assert p.returncode == 0 and f"socket   {daemon.socket}" in p.stdout
+    data = ok_json(daemon, "status")
+    assert data == {**data, "socket": str(daemon.socket), "device_count": 0}
+    # --json prints exactly the envelope's data
+    assert set(data) == set(daemon.ok("GET", "/v1/daemon/status"))
+
+
+def test_device_commands(daemon: Daemon, roku: FakeRoku) -> None:
+    p = run(daemon, "device", "add", "127.0.0.1", "--port", str(roku.port))
+    assert p.returncode == 0 and "added 58-onn-roku-tv" in p.stdout
+    listing = run(daemon, "device", "list")
+    assert listing.returncode == 0 and "58-onn-roku-tv" in listing.stdout and "7820X" in listing.stdout
+    assert listing.stdout.splitlines()[0].split()[:2] == ["NAME", "DISPLAY"]
+    assert [d["serial"] for d in ok_json(daemon, "device", "list")] == [roku.serial]
+    assert run(daemon, "device", "rename", "58-onn-roku-tv", "den").returncode == 0
+    shown = ok_json(daemon, "device", "show", "den")
+    assert shown["name"] == "den" and shown["host"] == "127.0.0.1"
+    assert ok_json(daemon, "-d", "den", "device", "show")["name"] == "den"
+    found = ok_json(daemon, "device", "discover")
+    assert found == {"devices": []}  # the loopback SSDP target has no responder here
+    assert "found no devices" in run(daemon, "device", "discover").stdout
+    p = run(daemon, "device", "remove", "den")
+    assert p.returncode == 0 and "removed den" in p.stdout
+    assert ok_json(daemon, "device", "list") == []
+
+
+def test_remote_apps_state_power(daemon: Daemon, roku: FakeRoku) -> None:
+    daemon.add(roku)
+    roku.clear()
+    assert run(daemon, "key", "home").returncode == 0
+    assert run(daemon, "key", "right", "--hold", "100").returncode == 0
+    assert run(daemon, "key", "up", "--repeat", "2").returncode == 0
+    assert run(daemon, "seq", "down", "select", "--delay", "0").returncode == 0
+    assert run(daemon, "type", "hi you").stdout.strip() == "typed 6 characters"
+    assert roku.paths() == ["/keypress/Home", "/keydown/Right", "/keyup/Right", "/keypress/Up", "/keypress/Up",
+                            "/keypress/Down", "/keypress/Select", "/keypress/Lit_h", "/keypress/Lit_i",
+                            "/keypress/Lit_%20", "/keypress/Lit_y", "/keypress/Lit_o", "/keypress/Lit_u"]
+    apps = ok_json(daemon, "apps", "list")
+    assert "netflix" in {a["id"] for a in apps["apps"]}
+    assert "Netflix" in run(daemon, "apps", "list").stdout
+    p = run(daemon, "apps", "launch", "netflix", "--param", "contentId=42")
+    assert p.returncode == 0 and "launched Netflix" in p.stdout
+    assert roku.paths()[-1] == "/launch/12?contentId=42"
+    state = run(daemon, "state")
+    assert state.returncode == 0 and "Netflix" in state.stdout and "media    play" in state.stdout
+    assert ok_json(daemon, "state")["state"]["active_app"]["id"] == "netflix"
+    assert "stopped (home)" in run(daemon, "apps", "stop").stdout
+    refreshed = ok_json(daemon, "apps", "refresh", "--clear")
+    assert refreshed["cleared"] is True
+    assert run(daemon, "power", "off").returncode == 0 and roku.power_mode == "Ready"
+    assert run(daemon, "power", "on").returncode == 0 and roku.power_mode == "PowerOn"
+
+
+def test_config_commands(daemon: Daemon) -> None:
+    p = run(daemon, "config", "set", "daemon.cors_enabled", "true", "daemon.cors_allowed_origins",
+            "http://127.0.0.1:8080", "state.poll_interval_s", "2.5")
+    assert p.returncode == 0, p.stderr
+    cfg = ok_json(daemon, "config", "show")
+    assert cfg["daemon"]["cors_enabled"] is True and cfg["state"]["poll_interval_s"] == 2.5
+    assert cfg["daemon"]["cors_allowed_origins"] == ["http://127.0.0.1:8080"]
+    assert "cors_enabled = true" in run(daemon, "config", "show").stdout
+    p = run(daemon, "config", "set", "daemon.http_port", "7999")
+    assert "restart required for: daemon.http_port" in p.stdout
+    assert run(daemon, "config", "reload").returncode == 0
+    p = run(daemon, "config", "set", "daemon.nope", "1")
+    assert p.returncode == 1 and "Unknown config key" in p.stderr and "hint:" in p.stderr
+
+
+def test_exit_codes_and_hints(daemon: Daemon, tmp_path: Path) -> None:
+    p = run(daemon, "-d", "ghost", "key", "home")
+    assert p.returncode == 1
+    assert p.stderr.splitlines() == ["tvctl: No known device matched 'ghost'.",
+                                     "hint: Run tvctl device list to see known devices."]
+    assert run(daemon, "key").returncode == 2
+    assert run(daemon, "frobnicate").returncode == 2
+    assert run(daemon, "config", "set", "only-a-key").returncode == 2
+    assert run(daemon).returncode == 2
+    down = run(None, "--socket", str(tmp_path / "none.sock"), "status")
+    assert down.returncode == 3
+    assert "cannot reach the tvctl daemon" in down.stderr and "systemctl --user start tvctl" in down.stderr
+    assert "Traceback" not in down.stderr
+
+
+def test_events_stream_until_ctrl_c(daemon: Daemon, roku: FakeRoku) -> None:
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(daemon.runtime)}
+    proc = subprocess.Popen([TVCTL, "events"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.5)  # let it subscribe; the add below must come after
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            daemon.add(roku)  # repeated adds are no-ops after the first; the first is the event
+            if daemon.ok("GET", "/v1/devices"):
+                break
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+        assert line.strip() == "device_added 58-onn-roku-tv"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0 and "Traceback" not in err
+
+
+def test_completion(daemon: Daemon, roku: FakeRoku) -> None:
+    daemon.add(roku)
+    bash = run(daemon, "completion", "bash")
+    assert bash.returncode == 0 and "complete -F _tvctl tvctl" in bash.stdout
+    assert "device" in bash.stdout and "volume-up" in bash.stdout
+    zsh = run(daemon, "completion", "zsh")
+    assert zsh.returncode == 0 and zsh.stdout.startswith("#compdef tvctl")
+    assert run(daemon, "_devices").stdout.split() == ["58-onn-roku-tv"]
+    # bash really completes device names with it
+    script = f'{bash.stdout}\nCOMP_WORDS=(tvctl -d ""); COMP_CWORD=2; _tvctl; echo "${{COMPREPLY[@]}}"'
+    out = subprocess.run(["bash", "-c", script], capture_output=True, text=True,
+                         env={**os.environ, "XDG_RUNTIME_DIR": str(daemon.runtime),
+                              "PATH": f"{Path(TVCTL).parent}:{os.environ['PATH']}"})
+    assert out.stdout.split() == ["58-onn-roku-tv"]
+
+
+def test_cli_imports_nothing_heavy() -> None:
+    code = ("import sys, tvctl.cli, tvctl.client; "
+            "heavy = {'starlette', 'uvicorn', 'aiohttp', 'zeroconf', 'async_upnp_client', 'tomlkit', 'httpx', "
+            "'asyncio', 'defusedxml', 'multipart'}; "
+            "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("args", [["--help"], ["key", "--help"]])
+def test_help_exits_zero(args: list[str]) -> None:
+    p = run(None, *args)
+    assert p.returncode == 0 and "usage:" in p.stdout

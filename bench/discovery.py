@@ -20,8 +20,8 @@ import time
 
 import aiohttp
 import httpx
-
 from _common import median, start_daemon
+
 from tests.fakeroku import FakeRoku, FakeSsdp
 from tvctl.discovery.ssdp import build_msearch
 

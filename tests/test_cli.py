@@ -137,7 +137,7 @@ def test_events_stream_until_ctrl_c(daemon: Daemon, roku: FakeRoku) -> None:
         assert line.strip() == "device_added 58-onn-roku-tv"
     finally:
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=10)
+        _out, err = proc.communicate(timeout=10)
     assert proc.returncode == 0 and "Traceback" not in err
 
 

@@ -17,10 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
+import io
 import re
 import socket
 import threading
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,6 +102,19 @@ class FakeRoku:
         self._hang = threading.Event()
         self._wol_transport: asyncio.DatagramTransport | None = None
         self._lock = threading.Lock()
+        # developer mode: installer (digest auth) and log console, on ports of their own
+        self.password = "rokudev-secret"
+        self.installer_port = 0
+        self.console_port = 0
+        self.install_reply: str | None = None  # force a recorded reply page (fixture path)
+        self.uploads: list[dict[str, Any]] = []  # {"authed", "size", "mysubmit"}
+        self.unauthenticated = 0  # requests answered with the 401 challenge
+        self.dev_md5: str | None = None
+        self.console_script = b""  # replayed to each console client on connect
+        self.console_chunk = 7  # bytes per write: lines arrive split across reads
+        self.console_clients: list[asyncio.StreamWriter] = []
+        self._nonces: set[str] = set()
+        self._dev_runners: list[Any] = []
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> FakeRoku:
@@ -106,6 +123,7 @@ class FakeRoku:
         def run() -> None:
             self._loop = asyncio.new_event_loop()
             self._loop.run_until_complete(self._start())
+            self._loop.run_until_complete(self._start_dev())
             ready.set()
             self._loop.run_forever()
             self._loop.run_until_complete(self._stop())
@@ -133,7 +151,26 @@ class FakeRoku:
             lambda: _WolProtocol(self), local_addr=("127.0.0.1", 0))
         self.wol_port = self._wol_transport.get_extra_info("sockname")[1]
 
+    async def _start_dev(self) -> None:
+        app = web.Application(client_max_size=1 << 30)
+        app.router.add_route("*", "/{tail:.*}", self._installer)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, 0)
+        await site.start()
+        self.installer_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        console = await asyncio.start_server(self._console_client, self.host, 0)
+        self.console_port = console.sockets[0].getsockname()[1]
+        self._dev_runners = [runner, console]
+
     async def _stop(self) -> None:
+        for r in self._dev_runners:
+            if isinstance(r, web.AppRunner):
+                await r.cleanup()
+            else:
+                r.close()
+        for w in self.console_clients:
+            w.close()
         if self._wol_transport:
             self._wol_transport.close()
         if self._runner:
@@ -277,6 +314,114 @@ class FakeRoku:
             self.power_mode = "PowerOn"
         elif key == "Fwd":
             self.position_ms += 10_000
+
+
+    # -- developer installer (port 80 on a real Roku) ----------------------------------------------
+    def _check_digest(self, request: web.Request) -> bool:
+        auth = request.headers.get("Authorization", "")
+        if not auth.startswith("Digest "):
+            return False
+        f = dict(re.findall(r'(\w+)="?([^",]*)"?', auth[7:]))
+        if f.get("username") != "rokudev" or f.get("nonce") not in self._nonces or f.get("uri") != request.raw_path:
+            return False
+        ha1 = hashlib.md5(f"rokudev:rokudev:{self.password}".encode()).hexdigest()
+        ha2 = hashlib.md5(f"{request.method}:{f['uri']}".encode()).hexdigest()
+        want = hashlib.md5(f"{ha1}:{f['nonce']}:{f.get('nc')}:{f.get('cnonce')}:auth:{ha2}".encode()).hexdigest()
+        return hmac.compare_digest(want, f.get("response", ""))
+
+    async def _installer(self, request: web.Request) -> web.StreamResponse:
+        if not self._check_digest(request):
+            # Like the device: answer at once, without reading the body, and close the socket.
+            self.unauthenticated += 1
+            nonce = str(int(time.time() * 1000) + len(self._nonces))
+            self._nonces.add(nonce)
+            resp = web.Response(status=401, headers={
+                "WWW-Authenticate": f'Digest qop="auth", realm="rokudev", nonce="{nonce}"'})
+            resp.force_close()
+            return resp
+        path = request.path
+        if request.method == "GET" and path == "/plugin_install":
+            return web.Response(text="<html>Development Application Installer</html>", content_type="text/html")
+        if request.method == "POST" and path in ("/plugin_install", "/plugin_inspect"):
+            fields: dict[str, str] = {}
+            archive = b""
+            reader = await request.multipart()
+            async for part in reader:
+                if part.name == "archive":
+                    archive = bytes(await part.read())
+                else:
+                    fields[part.name or ""] = await part.text()
+            if path == "/plugin_inspect":
+                return web.Response(body=fx("devinstaller/screenshot_ok_jpg.html"), content_type="text/html")
+            self.uploads.append({"size": len(archive), "mysubmit": fields.get("mysubmit")})
+            if self.install_reply:
+                return web.Response(body=fx(self.install_reply), content_type="text/html")
+            md5 = hashlib.md5(archive).hexdigest()
+            if md5 == self.dev_md5:
+                return web.Response(body=fx("devinstaller/replace_identical-not-replacing_body.txt"),
+                                    content_type="text/html")
+            try:
+                with zipfile.ZipFile(io.BytesIO(archive)) as zf:
+                    ok = "manifest" in zf.namelist()
+            except zipfile.BadZipFile:
+                ok = False
+            if not ok or len(archive) < 512:
+                return web.Response(body=fx("devinstaller/install_failure_unzip-corrupt-or-undersized_fw15_body.txt"),
+                                    content_type="text/html")
+            self.dev_md5 = md5
+            if b'id="dev"' not in self.apps_xml:
+                self.apps_xml = self.apps_xml.replace(
+                    b"</apps>", b'<app id="dev" type="appl" version="1.0.1">sampleApp</app>\n</apps>')
+            self.active = ("dev", "sampleApp")  # a fresh install launches the channel
+            return web.Response(body=fx("devinstaller/replace_success_json-messages.html"), content_type="text/html")
+        if request.method == "GET" and path in ("/pkgs/dev.jpg", "/pkgs/dev.png"):
+            if self.active[0] != "dev":
+                return web.Response(status=404)
+            return web.Response(body=JPEG_STUB, content_type="image/jpeg")
+        return web.Response(status=404)
+
+    # -- console (port 8085 on a real Roku) --------------------------------------------------------
+    async def _console_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.console_clients:
+            writer.write(fx("devlog/console_second-client_in-use.txt").strip() + b"\r\n")
+            await writer.drain()
+            writer.close()
+            return
+        self.console_clients.append(writer)
+        try:
+            await self._console_write(writer, self.console_script)
+            while not reader.at_eof():
+                data = await reader.read(1024)
+                if data:
+                    self.console_received = getattr(self, "console_received", b"") + data
+                else:
+                    break
+        finally:
+            if writer in self.console_clients:
+                self.console_clients.remove(writer)
+            writer.close()
+
+    async def _console_write(self, writer: asyncio.StreamWriter, data: bytes) -> None:
+        for i in range(0, len(data), self.console_chunk):
+            writer.write(data[i : i + self.console_chunk])
+            await writer.drain()
+            await asyncio.sleep(0)
+
+    def console_push(self, text: str) -> None:
+        """Send lines (LF in ``text`` become CRLF) to the connected console client."""
+        data = text.replace("\r\n", "\n").replace("\n", "\r\n").encode()
+        assert self._loop
+        for w in list(self.console_clients):
+            asyncio.run_coroutine_threadsafe(self._console_write(w, data), self._loop).result(10)
+
+    def console_drop(self) -> None:
+        """Close the console connection, as a rebooting device does."""
+        assert self._loop
+        for w in list(self.console_clients):
+            self._loop.call_soon_threadsafe(w.close)
+
+
+JPEG_STUB = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64 + b"\xff\xd9"
 
 
 def _esc(s: str) -> str:

@@ -152,6 +152,7 @@ class Server(uvicorn.Server):
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         sd_notify("STOPPING=1")
         self.runtime.bus.close_all()  # end SSE streams so they do not hold the graceful wait
+        self.runtime.service.close_streams()
         await super().shutdown(sockets)
 
 

@@ -15,7 +15,8 @@ Callers react by group, so the tree is grouped the way they react::
     │   ├── DeviceNameTaken         device_name_taken
     │   ├── InvalidArchive          invalid_archive
     │   ├── DevPasswordMissing      dev_password_missing
-    │   └── NoDevChannel            no_dev_channel
+    │   ├── NoDevChannel            no_dev_channel
+    │   └── DevAppNotActive         dev_app_not_active
     ├── Unauthorized                unauthorized            401
     ├── Forbidden                   forbidden               403
     │   ├── HostNotAllowed          host_not_allowed
@@ -132,6 +133,11 @@ class DevPasswordMissing(BadRequest):
 class NoDevChannel(BadRequest):
     code = "no_dev_channel"
     default_hint = "Sideload a channel first: tvctl dev install channel.zip."
+
+
+class DevAppNotActive(BadRequest):
+    code = "dev_app_not_active"
+    default_hint = "Bring the sideloaded channel to the front first: tvctl dev reload."
 
 
 class Unauthorized(TvctlError):

@@ -31,6 +31,8 @@ from tvctl.errors import (
     BadRequest,
     DeviceError,
     DeviceUnreachable,
+    DevPasswordMissing,
+    InvalidArchive,
     TvctlError,
     UnsupportedOperation,
 )
@@ -410,3 +412,62 @@ class DeviceService:
             if interval <= 0:
                 return
             await asyncio.sleep(interval)
+
+    # -- developer mode -----------------------------------------------------------------------
+    def dev_dir(self) -> Path:
+        return self.ctx.state_dir / "dev"
+
+    def dev_preflight(self, ident: str) -> Device:
+        """Checks that need no upload: the device exists and a password is set."""
+        dev = self.resolve(ident)
+        if not self.settings()["dev.roku_password"]:
+            raise DevPasswordMissing("dev.roku_password is not set; the Roku's installer needs it.")
+        return dev
+
+    async def dev_install(self, ident: str, upload: Path) -> dict[str, Any]:
+        dev = self.dev_preflight(ident)
+        await asyncio.to_thread(check_archive, upload)
+        result = await self._run(dev, lambda a: a.dev_install(upload))
+        if result["result"] != "identical" or not (self.dev_dir() / f"{dev.id}.zip").exists():
+            await asyncio.to_thread(upload.replace, self.dev_dir() / f"{dev.id}.zip")  # kept for reload
+        return {"device": dev.name, **result}
+
+    async def dev_reload(self, ident: str) -> dict[str, Any]:
+        dev = self.resolve(ident)
+        kept = self.dev_dir() / f"{dev.id}.zip"
+        # The kept archive lets reload re-install a channel the device lost (needs the password).
+        archive = kept if kept.exists() and self.settings()["dev.roku_password"] else None
+        return {"device": dev.name, **(await self._run(dev, lambda a: a.dev_reload(archive)))}
+
+    async def dev_console(self, ident: str) -> tuple[Device, Any]:
+        dev = self.resolve(ident)
+        console = self.adapter(dev).console()
+        await console.ensure_started()
+        return dev, console
+
+    async def dev_screenshot(self, ident: str) -> tuple[bytes, str]:
+        dev = self.resolve(ident)
+        result: tuple[bytes, str] = await self._run(dev, lambda a: a.dev_screenshot())
+        return result
+
+    def close_streams(self) -> None:
+        """End log-follow streams (shutdown must not wait for them)."""
+        for a in self._adapters.values():
+            console = getattr(a, "_console", None)
+            if console is not None:
+                console.close_followers()
+
+
+def check_archive(path: Path) -> None:
+    """A readable zip with ``manifest`` at its root (blocking; run in a thread)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise InvalidArchive(f"The upload is not a readable zip file ({exc}).") from exc
+    if "manifest" not in names:
+        nested = [n for n in names if n.endswith("/manifest")]
+        where = f" (found {nested[0]!r}: zip the folder's contents, not the folder)" if nested else ""
+        raise InvalidArchive(f"The zip has no 'manifest' at its root{where}.")

@@ -91,3 +91,15 @@ class Adapter:
 
     async def icon(self, platform_id: str) -> tuple[bytes, str]:
         raise UnsupportedOperation(f"{self.device.name} does not serve app icons.")
+
+    async def dev_install(self, archive: Path) -> dict[str, Any]:
+        raise UnsupportedOperation(f"{self.device.name} does not support sideloading.")
+
+    async def dev_reload(self, archive: Path | None) -> dict[str, Any]:
+        raise UnsupportedOperation(f"{self.device.name} does not support sideloading.")
+
+    def console(self) -> Any:
+        raise UnsupportedOperation(f"{self.device.name} has no developer log console.")
+
+    async def dev_screenshot(self) -> tuple[bytes, str]:
+        raise UnsupportedOperation(f"{self.device.name} cannot take developer screenshots.")

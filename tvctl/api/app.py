@@ -7,9 +7,13 @@ The API reference for humans is docs/api.md.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -23,17 +27,20 @@ from tvctl.api import envelope
 from tvctl.api.security import GuardMiddleware
 from tvctl.errors import (
     BadRequest,
+    InvalidArchive,
     InvalidJson,
     InvalidQuery,
     MethodNotAllowed,
     PayloadTooLarge,
     RouteNotFound,
     TvctlError,
+    UnsupportedMediaType,
 )
 from tvctl.keys import parse_key
 from tvctl.runtime import Runtime
 
 Handler = Callable[[Request], Awaitable[Response]]
+UPLOAD_FLUSH = 1 << 20  # write the upload to disk in 1 MiB blocks, off the event loop
 
 
 def rt(request: Request) -> Runtime:
@@ -253,6 +260,110 @@ async def remote_sequence(request: Request) -> Response:
     return envelope.ok(await rt(request).service.send_sequence(request.path_params["id"], keys, delay))
 
 
+async def dev_install(request: Request) -> Response:
+    """Stream the multipart upload to a temp file (never whole in memory), then sideload it."""
+    from python_multipart import MultipartParser
+    from python_multipart.multipart import parse_options_header
+
+    runtime = rt(request)
+    ident = request.path_params["id"]
+    runtime.service.dev_preflight(ident)  # 404 / missing password before reading the upload
+    ctype, opts = parse_options_header(request.headers.get("content-type", ""))
+    boundary = opts.get(b"boundary")
+    if ctype != b"multipart/form-data" or not boundary:
+        raise UnsupportedMediaType("Send the channel as multipart/form-data with the file in field 'archive'.",
+                                   hint="curl -F archive=@channel.zip …")
+    limit = runtime.settings["dev.max_archive_mb"] * 1024 * 1024
+    folder = runtime.service.dev_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix="upload-", suffix=".zip", dir=folder)
+    tmp = Path(name)
+    state: dict[str, Any] = {"field": None, "header": b"", "headers": {}, "archive": False, "size": 0}
+    pending = bytearray()
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        state["header"] += data[start:end]
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        key = state["header"].lower()
+        state["headers"][key] = state["headers"].get(key, b"") + data[start:end]
+
+    def on_header_end() -> None:
+        state["header"] = b""
+
+    def on_headers_finished() -> None:
+        _, disp = parse_options_header(state["headers"].get(b"content-disposition", b""))
+        state["field"] = disp.get(b"name")
+        if state["field"] == b"archive":
+            state["archive"] = True
+        state["headers"] = {}
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        if state["field"] == b"archive":
+            pending.extend(data[start:end])
+            state["size"] += end - start
+
+    parser = MultipartParser(boundary, {  # type: ignore[arg-type]
+        "on_header_field": on_header_field, "on_header_value": on_header_value, "on_header_end": on_header_end,
+        "on_headers_finished": on_headers_finished, "on_part_data": on_part_data,
+    })
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            async for chunk in request.stream():
+                parser.write(chunk)
+                if state["size"] > limit:
+                    raise PayloadTooLarge(f"The archive is larger than dev.max_archive_mb ({limit // 1048576} MiB).",
+                                          hint="Raise dev.max_archive_mb, or make the channel smaller.")
+                if len(pending) >= UPLOAD_FLUSH:
+                    await asyncio.to_thread(fh.write, bytes(pending))
+                    pending.clear()
+            parser.finalize()
+            if pending:
+                await asyncio.to_thread(fh.write, bytes(pending))
+        if not state["archive"]:
+            raise InvalidArchive("The form has no 'archive' file field.", hint="curl -F archive=@channel.zip …")
+        return envelope.ok(await runtime.service.dev_install(ident, tmp))
+    except ValueError as exc:  # python-multipart's framing errors
+        raise BadRequest(f"The multipart body is malformed: {exc}.", hint="curl -F archive=@channel.zip …") from exc
+    finally:
+        await asyncio.to_thread(tmp.unlink, True)  # gone already when it was kept for reload
+
+
+async def dev_reload(request: Request) -> Response:
+    await read_json(request, optional=True)
+    return envelope.ok(await rt(request).service.dev_reload(request.path_params["id"]))
+
+
+async def dev_logs(request: Request) -> Response:
+    n = _int_param(request, "lines", 200, 1, 1_000_000)
+    since_raw = request.query_params.get("since")
+    since = _int_param(request, "since", 0, 0, 1 << 62) if since_raw is not None else None
+    follow = _bool_param(request, "follow")
+    dev, console = await rt(request).service.dev_console(request.path_params["id"])
+    if not follow:
+        lines = console.recent(None if since is not None else n, since)
+        return envelope.ok({"device": dev.to_dict(), "lines": [ln.to_dict() for ln in lines],
+                            "cursor": console.seq, "console": console.state})
+
+    async def stream() -> Any:
+        yield b": following\n\n"
+        backlog = console.recent(n, since) if since is not None or "lines" in request.query_params else []
+        last = 0
+        for ln in backlog:
+            last = ln.seq
+            yield f"event: log\ndata: {json.dumps(ln.to_dict())}\n\n".encode()
+        async for ln in console.follow(None):
+            if ln.seq > last:
+                yield f"event: log\ndata: {json.dumps(ln.to_dict())}\n\n".encode()
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+async def dev_screenshot(request: Request) -> Response:
+    body, ctype = await rt(request).service.dev_screenshot(request.path_params["id"])
+    return Response(body, media_type=ctype, headers={"Cache-Control": "no-store"})
+
+
 async def openapi(request: Request) -> Response:
     from tvctl.api.openapi import build
 
@@ -269,6 +380,7 @@ class Endpoint:
     body: dict[str, Any] | None = None  # JSON schema of the request body
     body_required: bool = True
     content: str = "application/json"  # response media type on success
+    upload: bool = False  # request body is multipart/form-data
 
 
 KEY = {"type": "string", "description": "A key name from docs/api.md or literal:<text>."}
@@ -310,6 +422,15 @@ ROUTES: list[Endpoint] = [
              {"type": "object", "required": ["keys"],
               "properties": {"keys": {"type": "array", "items": KEY, "minItems": 1, "maxItems": 100},
                              "delay_ms": {"type": "integer", "minimum": 0, "maximum": 10000, "default": 200}}}),
+    Endpoint("POST", "/v1/devices/{id}/dev/install", dev_install, "Sideload a channel zip (multipart field archive).",
+             {"type": "object", "required": ["archive"],
+              "properties": {"archive": {"type": "string", "format": "binary"}}}, upload=True),
+    Endpoint("POST", "/v1/devices/{id}/dev/reload", dev_reload, "Restart the sideloaded channel.",
+             body_required=False),
+    Endpoint("GET", "/v1/devices/{id}/dev/logs", dev_logs,
+             "Recent dev console lines (lines, since); follow=true streams them as SSE."),
+    Endpoint("GET", "/v1/devices/{id}/dev/screenshot", dev_screenshot, "Screenshot of the sideloaded channel.",
+             content="image/*"),
 ]
 
 

@@ -51,7 +51,7 @@ def build(routes: list[Endpoint]) -> dict[str, Any]:
         if params:
             op["parameters"] = params
         if e.body is not None:
-            ctype = "multipart/form-data" if e.content == "multipart" else "application/json"
+            ctype = "multipart/form-data" if e.upload else "application/json"
             op["requestBody"] = {"required": e.body_required, "content": {ctype: {"schema": e.body}}}
         paths.setdefault(e.path, {})[e.method.lower()] = op
     return {

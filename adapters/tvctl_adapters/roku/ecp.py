@@ -6,19 +6,25 @@ import asyncio
 import logging
 import socket
 import time
+from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
 
 from tvctl_adapters.base import Adapter, AdapterContext, Capability
 from tvctl_adapters.roku import parse
+from tvctl_adapters.roku.devinstall import Installer
+from tvctl_adapters.roku.devlog import DevConsole
 from tvctl_adapters.roku.transport import MAX_ICON, EcpTransport
 
 from tvctl.errors import (
+    DevAppNotActive,
     DeviceBadResponse,
     DeviceError,
     DeviceTimeout,
     DeviceUnreachable,
+    DevPasswordMissing,
     InvalidKey,
+    NoDevChannel,
     TvctlError,
     UnsupportedOperation,
 )
@@ -30,6 +36,10 @@ _LOGGER = logging.getLogger(__name__)
 ECP_PORT = 8060
 # A TV leaving standby answers slowly; a woken TV gets this long per PowerOn attempt.
 WAKE_ATTEMPT_TIMEOUT_S = 1.0
+# Dev-channel reload (reference §9.6): leaving takes ≤5 s, a fresh start ≤10 s; poll like RTA does.
+RELOAD_LEAVE_S = 5.0
+RELOAD_START_S = 10.0
+RELOAD_POLL_S = 0.1
 
 ECP_KEYS: dict[str, str] = {
     "home": "Home", "back": "Back", "up": "Up", "down": "Down", "left": "Left", "right": "Right",
@@ -77,12 +87,15 @@ class RokuAdapter(Adapter):
     def __init__(self, ctx: AdapterContext, device: Device) -> None:
         super().__init__(ctx, device)
         self.ecp = EcpTransport(device.host, device.port, ctx.settings()["roku.request_timeout_s"], device.name)
+        self._console: DevConsole | None = None
 
     def update_device(self, device: Device) -> None:
         super().update_device(device)
         self.ecp.host, self.ecp.port, self.ecp.label = device.host, device.port, device.name
 
     async def close(self) -> None:
+        if self._console is not None:
+            await self._console.close()
         await self.ecp.close()
 
     async def _get(self, path: str, **kw: Any) -> bytes:
@@ -286,3 +299,69 @@ class RokuAdapter(Adapter):
             "ecp_mode": info.ecp_mode if info else None,
             "unavailable": unavailable,
         }
+
+    # -- developer mode -----------------------------------------------------------------------
+    def _installer(self) -> Installer:
+        s = self.ctx.settings()
+        password = s["dev.roku_password"]
+        if not password:
+            raise DevPasswordMissing("dev.roku_password is not set; the Roku's installer needs it.")
+        return Installer(self.device.host, s["roku.installer_port"], password, self.device.name)
+
+    async def _has_dev_channel(self) -> bool:
+        return any(a.platform_id == "dev" for a in await self.list_apps())
+
+    async def _active_id(self) -> str | None:
+        return parse.active_app(await self._get("/query/active-app")).platform_id
+
+    async def dev_install(self, archive: Path) -> dict[str, Any]:
+        installer = self._installer()
+        try:
+            had = await self._has_dev_channel()
+        except DeviceError:
+            had = False  # e.g. Limited mode hides the app list; report "installed"
+        return await installer.install(archive, had)
+
+    async def _wait_active(self, want_dev: bool, timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if (await self._active_id() == "dev") == want_dev:
+                return True
+            await asyncio.sleep(RELOAD_POLL_S)
+        return False
+
+    async def dev_reload(self, archive: Path | None) -> dict[str, Any]:
+        """Leave the dev channel, wait until it is gone, launch it again, confirm it runs (§9.6)."""
+        reinstalled = None
+        if not await self._has_dev_channel():
+            if archive is None:
+                raise NoDevChannel(f"{self.device.name} has no sideloaded channel.")
+            reinstalled = await self._installer().install(archive, False)
+        left = "not-running"
+        if await self._active_id() == "dev":
+            left = "home"
+            if self.device.developer_enabled:
+                resp = await self.ecp.request("POST", "/exit-app/dev")
+                left = "exit-app" if 200 <= resp.status < 300 else "home"
+            if left == "home":
+                await self._post("/keypress/Home")
+            if not await self._wait_active(False, RELOAD_LEAVE_S):
+                raise DeviceTimeout(f"The dev channel on {self.device.name} did not stop within {RELOAD_LEAVE_S:g} s.")
+        await self._post("/launch/dev")
+        if not await self._wait_active(True, RELOAD_START_S):
+            raise DeviceTimeout(f"The dev channel on {self.device.name} did not start within {RELOAD_START_S:g} s.",
+                                hint="Read tvctl dev logs for compile or runtime errors.")
+        return {"reloaded": True, "left_via": left, "reinstalled": reinstalled}
+
+    def console(self) -> DevConsole:
+        if self._console is None:
+            s = self.ctx.settings
+            self._console = DevConsole(self.device.host, lambda: s()["roku.console_port"],
+                                       lambda: s()["dev.log_buffer_lines"], self.device.name)
+        return self._console
+
+    async def dev_screenshot(self) -> tuple[bytes, str]:
+        installer = self._installer()
+        if await self._active_id() != "dev":
+            raise DevAppNotActive(f"The sideloaded channel is not in front on {self.device.name}.")
+        return await installer.screenshot()

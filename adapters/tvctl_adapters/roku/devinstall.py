@@ -1,0 +1,261 @@
+"""Roku developer installer (port 80): digest auth, streamed channel upload, reply parsing, screenshot.
+
+The installer answers an unauthenticated request with 401 *without reading the body* and closes
+the socket, so a large upload sent on that first leg dies with EPIPE. We therefore obtain the
+challenge with a body-less GET first and send the upload once, already authenticated
+(reference §9.2). The installer replies 200 even on failure; the outcome is in one of three
+message forms in the HTML (legacy ``<font color="red">``, ``Shell.create('Roku.Message')``, or a
+``JSON.parse('…')`` blob), all parsed here. One request at a time per device, Connection: close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from tvctl.errors import (
+    DevAuthFailed,
+    DeviceBadResponse,
+    DeviceTimeout,
+    DeviceUnreachable,
+    DevInstallFailed,
+    DevModeDisabled,
+)
+
+USER = "rokudev"
+# Uploads of ~2 MB have needed up to 60 s on slow players; roku-deploy allows 150 s.
+UPLOAD_TIMEOUT_S = 150.0
+# Challenge/screenshot requests are small; the installer can be slow right after a reboot.
+SMALL_TIMEOUT_S = 15.0
+CHUNK = 256 * 1024
+MAX_PAGE = 1 << 20
+MAX_IMAGE = 16 << 20
+
+_SHELL_RE = re.compile(
+    r"Shell\.create\('Roku\.Message'\)\.trigger\('Set message type', '(\w+)'\)"
+    r"\.trigger\('Set message content', '((?:[^'\\]|\\.)*)'\)"
+)
+_JSON_RE = re.compile(r"JSON\.parse\('((?:[^'\\]|\\.)*)'\)")
+_FONT_RE = re.compile(r'<font color="red">([^<]*)</font>', re.I)
+_IMAGE_RE = re.compile(r"pkgs/dev\.(jpg|png)(\?time=\d+)?")
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    type: str  # success | info | error
+    text: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"type": self.type, "text": self.text}
+
+
+def _js_unescape(s: str) -> str:
+    return re.sub(r"\\(.)", r"\1", s)
+
+
+def parse_messages(page: str) -> list[Message]:
+    """Every installer message in any of the three forms, deduplicated, in page order."""
+    out: list[Message] = []
+    for m in _JSON_RE.finditer(page):
+        try:
+            blob = json.loads(_js_unescape(m.group(1)))
+        except ValueError:
+            continue
+        for msg in blob.get("messages") or []:
+            if isinstance(msg, dict) and msg.get("text"):
+                out.append(Message(str(msg.get("type", "info")), str(msg["text"])))
+    for m in _SHELL_RE.finditer(page):
+        out.append(Message(m.group(1), _js_unescape(m.group(2))))
+    for m in _FONT_RE.finditer(page):
+        text = m.group(1).strip()
+        if text:
+            kind = "error" if re.search(r"fail|error|invalid", text, re.I) else "success"
+            out.append(Message(kind, text))
+    if not out:  # bare text bodies (newer firmware sends some replies as plain lines)
+        for line in page.splitlines():
+            line = line.strip()
+            if line.startswith(("Install Failure", "Failure", "Identical to previous version", "Install Success",
+                                "Application Received")):
+                kind = "error" if line.startswith(("Install Failure", "Failure")) else "success"
+                out.append(Message(kind, line))
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for msg in out:
+        key = (msg.type, msg.text.rstrip(". "))
+        if key not in seen:
+            seen.add(key)
+            unique.append(msg)
+    return unique
+
+
+def classify(messages: list[Message], had_dev_channel: bool) -> str:
+    """installed | replaced | identical; raises DevInstallFailed on any error message."""
+    errors = [m for m in messages if m.type == "error"]
+    if errors:
+        raise DevInstallFailed("The Roku refused the channel: " + "; ".join(m.text for m in errors),
+                               details={"messages": [m.to_dict() for m in messages]})
+    if any(m.text.startswith("Identical to previous version") for m in messages):
+        return "identical"
+    if not messages:
+        raise DeviceBadResponse("The installer's reply carried no message; the outcome is unknown.")
+    return "replaced" if had_dev_channel else "installed"
+
+
+def _parse_challenge(header: str) -> dict[str, str]:
+    if not header.lower().startswith("digest "):
+        return {}
+    return {k.lower(): v for k, v in re.findall(r'(\w+)="?([^",]*)"?', header[7:])}
+
+
+class DigestAuth:
+    """HTTP digest (MD5, qop=auth) for one challenge, with an incrementing nonce count."""
+
+    def __init__(self, challenge: dict[str, str], password: str) -> None:
+        self.c = challenge
+        self.password = password
+        self.nc = 0
+
+    def header(self, method: str, uri: str) -> str:
+        self.nc += 1
+        realm, nonce = self.c.get("realm", USER), self.c.get("nonce", "")
+        # MD5 is what the protocol prescribes (RFC 2617 digest as the Roku implements it).
+        ha1 = hashlib.md5(f"{USER}:{realm}:{self.password}".encode()).hexdigest()
+        ha2 = hashlib.md5(f"{method}:{uri}".encode()).hexdigest()
+        parts = [f'username="{USER}"', f'realm="{realm}"', f'nonce="{nonce}"', f'uri="{uri}"']
+        if "auth" in self.c.get("qop", "").split(","):
+            cnonce, nc = os.urandom(8).hex(), f"{self.nc:08x}"
+            resp = hashlib.md5(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}".encode()).hexdigest()
+            parts += ["qop=auth", f"nc={nc}", f'cnonce="{cnonce}"']
+        else:
+            resp = hashlib.md5(f"{ha1}:{nonce}:{ha2}".encode()).hexdigest()
+        parts.append(f'response="{resp}"')
+        if "opaque" in self.c:
+            parts.append(f'opaque="{self.c["opaque"]}"')
+        return "Digest " + ", ".join(parts)
+
+
+class Multipart:
+    """A multipart/form-data body streamed from disk, with its exact length known up front."""
+
+    def __init__(self, fields: dict[str, str], file_field: str, path: Path | None, filename: str = "channel.zip"):
+        self.boundary = "tvctl" + os.urandom(12).hex()
+        head = b""
+        for name, value in fields.items():
+            head += (f'--{self.boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n').encode()
+        if path is None:
+            head += (f'--{self.boundary}\r\nContent-Disposition: form-data; name="{file_field}"\r\n\r\n\r\n').encode()
+        else:
+            head += (f'--{self.boundary}\r\nContent-Disposition: form-data; name="{file_field}"; '
+                     f'filename="{filename}"\r\nContent-Type: application/zip\r\n\r\n').encode()
+        self.head = head
+        self.tail = (b"\r\n" if path is not None else b"") + f"--{self.boundary}--\r\n".encode()
+        self.path = path
+        self.length = len(self.head) + (path.stat().st_size if path else 0) + len(self.tail)
+
+    @property
+    def content_type(self) -> str:
+        return f"multipart/form-data; boundary={self.boundary}"
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        yield self.head
+        if self.path is not None:
+            with self.path.open("rb") as fh:
+                while chunk := await asyncio.to_thread(fh.read, CHUNK):
+                    yield chunk
+        yield self.tail
+
+
+class Installer:
+    def __init__(self, host: str, port: int, password: str, label: str) -> None:
+        self.base = f"http://{host}:{port}"
+        self.host, self.port = host, port
+        self.password = password
+        self.label = label
+        self._lock = asyncio.Lock()  # the installer dislikes concurrent requests
+
+    async def _request(self, session: aiohttp.ClientSession, method: str, path: str, *, timeout: float,
+                       headers: dict[str, str] | None = None, data: Any = None, limit: int = MAX_PAGE,
+                       ) -> tuple[int, dict[str, str], bytes]:
+        hdrs = {"Connection": "close", **(headers or {})}
+        try:
+            async with asyncio.timeout(timeout):
+                async with session.request(method, self.base + path, headers=hdrs, data=data) as resp:
+                    body = await resp.content.read(limit + 1)
+                    return resp.status, dict(resp.headers), body
+        except TimeoutError as exc:
+            raise DeviceTimeout(f"{self.label}'s developer installer did not answer within {timeout:g} s.") from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise DevModeDisabled(
+                f"Nothing answers on {self.host}:{self.port}: developer mode looks disabled on {self.label}."
+            ) from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise DeviceUnreachable(f"{self.label}'s developer installer dropped the connection: {exc}.") from exc
+
+    async def _challenge(self, session: aiohttp.ClientSession) -> DigestAuth:
+        status, headers, _ = await self._request(session, "GET", "/plugin_install", timeout=SMALL_TIMEOUT_S)
+        challenge = _parse_challenge(headers.get("WWW-Authenticate", ""))
+        if status != 401 or not challenge:
+            raise DeviceBadResponse(
+                f"{self.label}'s installer answered GET /plugin_install with HTTP {status} and no digest challenge."
+            )
+        return DigestAuth(challenge, self.password)
+
+    async def _authed(self, method: str, path: str, *, body: Multipart | None, timeout: float,
+                      limit: int = MAX_PAGE) -> tuple[int, dict[str, str], bytes]:
+        async with self._lock, aiohttp.ClientSession(auto_decompress=False) as session:
+            auth = await self._challenge(session)
+            for attempt in range(2):
+                headers = {"Authorization": auth.header(method, path)}
+                data = None
+                if body is not None:
+                    headers |= {"Content-Type": body.content_type, "Content-Length": str(body.length)}
+                    data = body.chunks()
+                status, resp_headers, raw = await self._request(session, method, path, timeout=timeout,
+                                                                headers=headers, data=data, limit=limit)
+                if status != 401:
+                    return status, resp_headers, raw
+                fresh = _parse_challenge(resp_headers.get("WWW-Authenticate", ""))
+                if attempt == 0 and fresh.get("stale", "").lower() == "true":
+                    auth = DigestAuth(fresh, self.password)  # nonce expired mid-way: once more
+                    continue
+                break
+            raise DevAuthFailed(f"{self.label} refused the developer password (user {USER}).")
+
+    async def install(self, archive: Path, had_dev_channel: bool) -> dict[str, Any]:
+        body = Multipart({"mysubmit": "Replace"}, "archive", archive)
+        status, _, raw = await self._authed("POST", "/plugin_install", body=body, timeout=UPLOAD_TIMEOUT_S)
+        page = raw.decode("utf-8", "replace")
+        if status != 200:
+            messages = parse_messages(page)
+            raise DevInstallFailed(f"{self.label}'s installer answered HTTP {status}"
+                                   + (": " + "; ".join(m.text for m in messages) if messages else "."),
+                                   details={"messages": [m.to_dict() for m in messages]})
+        messages = parse_messages(page)
+        result = classify(messages, had_dev_channel)
+        return {"result": result, "messages": [m.to_dict() for m in messages],
+                "bytes": body.length - len(body.head) - len(body.tail)}
+
+    async def screenshot(self) -> tuple[bytes, str]:
+        body = Multipart({"mysubmit": "Screenshot", "passwd": ""}, "archive", None)
+        status, _, raw = await self._authed("POST", "/plugin_inspect", body=body, timeout=SMALL_TIMEOUT_S)
+        m = _IMAGE_RE.search(raw.decode("utf-8", "replace"))
+        if status != 200 or m is None:
+            messages = parse_messages(raw.decode("utf-8", "replace"))
+            raise DevInstallFailed(f"{self.label} did not take a screenshot"
+                                   + (": " + "; ".join(x.text for x in messages) if messages else "."),
+                                   hint="Screenshots work only while the sideloaded channel is in front.")
+        status, _headers, image = await self._authed("GET", "/" + m.group(0), body=None, timeout=SMALL_TIMEOUT_S,
+                                                    limit=MAX_IMAGE)
+        if status != 200 or not image:
+            raise DeviceBadResponse(f"{self.label} took a screenshot but serving it failed (HTTP {status}).",
+                                    hint="Screenshots work only while the sideloaded channel is in front.")
+        return image, "image/png" if m.group(1) == "png" else "image/jpeg"

@@ -1,0 +1,339 @@
+"""Roku developer mode through the real daemon: sideload, reload, logs, screenshot.
+
+The fake installer does real digest auth and, like the device, answers an unauthenticated
+request with 401 without reading its body and closes the connection. The fake console replays
+the recorded logs in 7-byte writes with CRLF line ends, and refuses a second client.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import threading
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Daemon
+from tests.fakeroku import FIXTURES, JPEG_STUB, FakeRoku
+
+
+def make_zip(manifest: bool = True, extra: bytes = b"", nested: bool = False, pad: int = 2048) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        if manifest:
+            zf.writestr("app/manifest" if nested else "manifest", "title=sampleApp\nmajor_version=1\n")
+        zf.writestr("source/main.brs", b"sub Main()\n  print \"hello\"\nend sub\n" + extra + b"'" * pad)
+    return buf.getvalue()
+
+
+@pytest.fixture
+def dev(daemon: Daemon) -> Iterator[tuple[Daemon, FakeRoku, dict[str, Any]]]:
+    roku = FakeRoku("devbox").start()
+    try:
+        device = daemon.add(roku)
+        daemon.ok("PATCH", "/v1/config", json={"roku.installer_port": roku.installer_port,
+                                               "roku.console_port": roku.console_port,
+                                               "dev.roku_password": roku.password})
+        roku.clear()
+        yield daemon, roku, device
+    finally:
+        roku.stop()
+
+
+def install(d: Daemon, dev_id: str, data: bytes, name: str = "channel.zip") -> httpx.Response:
+    return d.http("POST", f"/v1/devices/{dev_id}/dev/install", files={"archive": (name, data, "application/zip")},
+                  timeout=120)
+
+
+# -- sideload ----------------------------------------------------------------------------------
+def test_install_replace_identical(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
+    d, roku, device = dev
+    z = make_zip()
+    r = install(d, device["id"], z)
+    assert r.status_code == 200, r.text
+    data = r.json()["data"]
+    assert data["result"] == "installed" and data["bytes"] == len(z)
+    assert data["messages"] == [{"type": "success", "text": "Application Received: 2500809 bytes stored."}]
+    # the upload went once, authenticated; only the body-less challenge request was refused
+    assert roku.uploads == [{"size": len(z), "mysubmit": "Replace"}]
+    assert roku.unauthenticated == 1
+    assert roku.active[0] == "dev"
+    kept = d.tmp / "state" / "tvctl" / "dev" / f"{device['id']}.zip"
+    assert kept.read_bytes() == z
+    assert install(d, device["id"], z).json()["data"]["result"] == "identical"
+    z2 = make_zip(extra=b"' v2\n")
+    assert install(d, device["id"], z2).json()["data"]["result"] == "replaced"
+    assert kept.read_bytes() == z2
+    assert not list(kept.parent.glob("upload-*"))  # no temp files left behind
+
+
+@pytest.mark.parametrize(("payload", "code", "words"), [
+    (b"not a zip at all", "invalid_archive", "not a readable zip"),
+    (make_zip(manifest=False), "invalid_archive", "no 'manifest' at its root"),
+    (make_zip(nested=True), "invalid_archive", "app/manifest"),
+])  # fmt: skip
+def test_bad_archives_never_reach_the_device(dev: tuple[Daemon, FakeRoku, dict[str, Any]], payload: bytes,
+                                             code: str, words: str) -> None:
+    d, roku, device = dev
+    r = install(d, device["id"], payload)
+    assert r.status_code == 400 and r.json()["error"]["code"] == code
+    assert words in r.json()["error"]["message"] and r.json()["error"]["hint"]
+    assert roku.uploads == [] and roku.unauthenticated == 0
+
+
+def test_upload_limits_and_form_errors(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
+    d, roku, device = dev
+    url = f"/v1/devices/{device['id']}/dev/install"
+    d.ok("PATCH", "/v1/config", json={"dev.max_archive_mb": 1})
+    big = make_zip(pad=2 * 1024 * 1024)
+    d.err("POST", url, 413, "payload_too_large", files={"archive": ("c.zip", big, "application/zip")})
+    # chunked, without a Content-Length: the limit is enforced while streaming
+    body = b"".join([b"--b\r\nContent-Disposition: form-data; name=\"archive\"; filename=\"c.zip\"\r\n\r\n", big,
+                     b"\r\n--b--\r\n"])
+    r = d.http("POST", url, content=iter([body[i:i + 65536] for i in range(0, len(body), 65536)]),
+               headers={"Content-Type": "multipart/form-data; boundary=b"})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
+    d.err("POST", url, 400, "invalid_archive", files={"other": ("c.zip", make_zip(), "application/zip")})
+    d.err("POST", url, 415, "unsupported_media_type", json={"archive": "x"})
+    assert roku.uploads == []
+
+
+def test_missing_password_is_refused_first(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
+    d, roku, device = dev
+    d.ok("PATCH", "/v1/config", json={"dev.roku_password": None})
+    err = d.err("POST", f"/v1/devices/{device['id']}/dev/install", 400, "dev_password_missing",
+                files={"archive": ("c.zip", make_zip(), "application/zip")})
+    assert "tvctl config set dev.roku_password" in err["hint"]
+    assert roku.unauthenticated == 0
+
+
+def test_wrong_password(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
+    d, roku, device = dev
+    d.ok("PATCH", "/v1/config", json={"dev.roku_password": "wrong"})
+    r = install(d, device["id"], make_zip())
+    assert r.status_code == 500 and r.json()["error"]["code"] == "dev_auth_failed"
+    assert roku.uploads == []
+
+
+def test_installer_not_listening_means_dev_mode_disabled(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
+    d, _roku, device = dev
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        free = s.getsockname()[1]
+    d.ok("PATCH", "/v1/config", json={"roku.installer_port": free})
+    r = install(d, device["id"], make_zip())
+    assert r.status_code == 500 and r.json()["error"]["code"] == "dev_mode_disabled"
+    assert "developer mode" in r.json()["error"]["hint"]
+
+
+@pytest.mark.parametrize(("page", "text"), [
+    ("devinstaller/install_failure_compilation_shell-message.html", "Install Failure: Compilation Failed"),
+    ("devinstaller/install_failure_xml-component_json-messages.html",
+     "Install Failure: Error parsing XML component SupportedFeaturesView.xml"),
+    ("devinstaller/form_error_archive-missing_shell-and-legacy.html",
+     'Failure: Form Error: "archive" Field Not Found'),
+    ("devinstaller/install_failure_unzip-corrupt-or-undersized_fw15_body.txt",
+     "Install Failure: Unzip failed. Invalid or corrupt zip archive.  Unloading."),
+])  # fmt: skip
+def test_install_failures_carry_the_device_messages(dev: tuple[Daemon, FakeRoku, dict[str, Any]], page: str,
+                                                    text: str) -> None:
+    d, roku, device = dev
+    roku.install_reply = page  # HTTP 200 with an error message, as the device does
+    r = install(d, device["id"], make_zip())
+    assert r.status_code == 500
+    err = r.json()["error"]
+    assert err["code"] == "dev_install_failed" and text in err["message"]
+    assert {"type": "error", "text": text} in err["details"]["messages"]
+
+
+# -- reload ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["devbox", "tv"])
+def test_reload(daemon: Daemon, kind: str) -> None:
+    roku = FakeRoku(kind).start()
+    try:
+        device = daemon.add(roku)
+        url = f"/v1/devices/{device['id']}/dev/reload"
+        daemon.err("POST", url, 400, "no_dev_channel")
+        daemon.ok("PATCH", "/v1/config", json={"roku.installer_port": roku.installer_port,
+                                               "dev.roku_password": roku.password})
+        assert install(daemon, device["id"], make_zip()).status_code == 200
+        roku.clear()
+        data = daemon.ok("POST", url)
+        assert data["reloaded"] is True
+        posts = roku.paths()
+        if kind == "devbox":  # developer_enabled: exit-app works
+            assert data["left_via"] == "exit-app" and posts == ["/exit-app/dev", "/launch/dev"]
+        else:
+            assert data["left_via"] == "home" and posts == ["/keypress/Home", "/launch/dev"]
+        assert roku.active[0] == "dev"
+        # not running: launched straight away
+        roku.active = (None, "Roku")
+        roku.clear()
+        assert daemon.ok("POST", url)["left_via"] == "not-running" and roku.paths() == ["/launch/dev"]
+    finally:
+        roku.stop()
+
+
+def test_reload_reinstalls_a_lost_channel_from_the_kept_archive(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
+    d, roku, device = dev
+    assert install(d, device["id"], make_zip()).status_code == 200
+    roku.apps_xml = roku.apps_xml.replace(b'<app id="dev" type="appl" version="1.0.1">sampleApp</app>\n', b"")
+    roku.dev_md5 = None  # the device lost it (e.g. after a factory reset of dev mode)
+    data = d.ok("POST", f"/v1/devices/{device['id']}/dev/reload")
+    assert data["reinstalled"]["result"] == "installed" and roku.active[0] == "dev"
+
+
+# -- logs --------------------------------------------------------------------------------------
+def recorded(name: str) -> list[str]:
+    return (FIXTURES / "devlog" / name).read_text().splitlines()
+
+
+def crlf(lines: list[str]) -> bytes:
+    return "".join(f"{ln}\r\n" for ln in lines).encode()
+
+
+def test_logs_recent_lines_and_cursor(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
+    d, roku, device = dev
+    lines = recorded("console_sideload-launch_success_running.log")
+    roku.console_script = crlf(lines)
+    url = f"/v1/devices/{device['id']}/dev/logs"
+    d.ok("GET", url)  # starts the reader
+    got = wait_lines(d, url, len(lines))
+    assert [x["text"] for x in got["lines"]] == lines  # reassembled across 7-byte reads, CR stripped
+    assert got["device"]["id"] == device["id"] and got["console"] == "connected"
+    last3 = d.ok("GET", url + "?lines=3")["lines"]
+    assert [x["text"] for x in last3] == lines[-3:]
+    cursor = got["cursor"]
+    roku.console_push("------ Running dev 'sampleApp' main ------\nhello from main\n")
+    newer = wait_for(lambda: d.ok("GET", url + f"?since={cursor}")["lines"], 2)
+    assert [x["text"] for x in newer] == ["------ Running dev 'sampleApp' main ------", "hello from main"]
+    assert getattr(roku, "console_received", b"") == b""  # the daemon never types into the console
+    d.err("GET", url + "?lines=0", 400, "invalid_query")
+    d.err("GET", url + "?since=abc", 400, "invalid_query")
+
+
+def test_logs_utf8_and_long_lines(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
+    d, roku, device = dev
+    roku.console_script = "Café ✓ 🙂\r\n".encode() + b"\xff\xfe broken\r\n"
+    url = f"/v1/devices/{device['id']}/dev/logs"
+    d.ok("GET", url)
+    texts = [x["text"] for x in wait_lines(d, url, 2)["lines"]]
+    assert texts == ["Café ✓ 🙂", "\ufffd\ufffd broken"]
+
+
+def test_logs_follow_many_clients(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
+    d, roku, device = dev
+    url = f"{d.url}/v1/devices/{device['id']}/dev/logs?follow=true"
+    results: list[list[str]] = [[], []]
+    ready = [threading.Event(), threading.Event()]
+
+    def follow(i: int) -> None:
+        with httpx.stream("GET", url, timeout=20) as r:
+            assert r.headers["content-type"].startswith("text/event-stream")
+            for line in r.iter_lines():
+                if line.startswith(": following"):
+                    ready[i].set()
+                if line.startswith("data:"):
+                    results[i].append(json.loads(line[5:])["text"])
+                    if len(results[i]) == 3:
+                        return
+
+    threads = [threading.Thread(target=follow, args=(i,), daemon=True) for i in range(2)]
+    for t in threads:
+        t.start()
+    assert all(e.wait(10) for e in ready)
+    wait_for(lambda: roku.console_clients, 5)
+    roku.console_push("one\ntwo\nthree\n")
+    for t in threads:
+        t.join(10)
+    assert results == [["one", "two", "three"]] * 2
+    assert len(roku.console_clients) == 1  # one reader per device, shared
+
+
+def test_console_busy(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
+    d, roku, device = dev
+    ide = socket.create_connection(("127.0.0.1", roku.console_port))  # another program got there first
+    try:
+        wait_for(lambda: roku.console_clients, 5)
+        err = d.err("GET", f"/v1/devices/{device['id']}/dev/logs", 500, "dev_console_busy")
+        assert "port" in err["message"] and "close it" in err["hint"]
+    finally:
+        ide.close()
+
+
+def test_console_reconnects_after_a_reboot(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
+    d, roku, device = dev
+    url = f"/v1/devices/{device['id']}/dev/logs"
+    roku.console_script = b"before reboot\r\n"
+    d.ok("GET", url)
+    wait_lines(d, url, 1)
+    roku.console_script = b"after reboot\r\n"
+    roku.console_drop()
+    got = wait_for(lambda: [x["text"] for x in d.ok("GET", url)["lines"]] == ["before reboot", "after reboot"], 10)
+    assert got
+
+
+def test_console_closed_means_dev_mode_disabled(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
+    d, _roku, device = dev
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        free = s.getsockname()[1]
+    d.ok("PATCH", "/v1/config", json={"roku.console_port": free})
+    d.err("GET", f"/v1/devices/{device['id']}/dev/logs", 500, "dev_mode_disabled")
+
+
+# -- screenshot --------------------------------------------------------------------------------
+def test_screenshot(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
+    d, roku, device = dev
+    url = f"/v1/devices/{device['id']}/dev/screenshot"
+    d.err("GET", url, 400, "dev_app_not_active")
+    assert install(d, device["id"], make_zip()).status_code == 200
+    r = d.http("GET", url)
+    assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg" and r.content == JPEG_STUB
+
+
+# -- helpers -----------------------------------------------------------------------------------
+def wait_for(pred: Any, timeout: float) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.02)
+    raise AssertionError("timed out")
+
+
+def wait_lines(d: Daemon, url: str, n: int) -> dict[str, Any]:
+    return wait_for(lambda: (x := d.ok("GET", url)) and len(x["lines"]) >= n and x, 10)
+
+
+def test_fixture_pages_parse() -> None:
+    from tvctl_adapters.roku.devinstall import parse_messages
+
+    page = (FIXTURES / "devinstaller" / "form_error_archive-missing_shell-and-legacy.html").read_text()
+    msgs = parse_messages(page)
+    assert [(m.type, m.text) for m in msgs] == [("error", 'Failure: Form Error: "archive" Field Not Found')]
+    legacy = parse_messages((FIXTURES / "devinstaller" / "legacy-font_messages.html").read_text())
+    assert any(m.text == "Failed: Invalid Password." and m.type == "error" for m in legacy)
+    assert parse_messages(Path(FIXTURES / "devinstaller" / "plugin-package_packages-list_json.html").read_text()) \
+        == []  # "messages": null
+
+
+def test_fake_installer_drops_an_unauthenticated_upload(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
+    """The pitfall the daemon avoids: sending the body on the unauthenticated leg."""
+    _d, roku, _device = dev
+    body = make_zip(pad=8 * 1024 * 1024)
+    try:
+        r = httpx.post(f"http://127.0.0.1:{roku.installer_port}/plugin_install",
+                       files={"archive": ("c.zip", body, "application/zip")}, timeout=10)
+        assert r.status_code == 401
+    except httpx.TransportError:
+        pass  # EPIPE / reset while the body was still being written, as on the device
+    assert roku.uploads == []

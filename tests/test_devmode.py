@@ -291,7 +291,7 @@ def test_console_closed_means_dev_mode_disabled(dev: tuple[Daemon, FakeRoku, dic
 
 # -- screenshot --------------------------------------------------------------------------------
 def test_screenshot(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
-    d, roku, device = dev
+    d, _roku, device = dev
     url = f"/v1/devices/{device['id']}/dev/screenshot"
     d.err("GET", url, 400, "dev_app_not_active")
     assert install(d, device["id"], make_zip()).status_code == 200

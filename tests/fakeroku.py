@@ -122,6 +122,7 @@ class FakeRoku:
 
         def run() -> None:
             self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self._loop)
             self._loop.run_until_complete(self._start())
             self._loop.run_until_complete(self._start_dev())
             ready.set()

@@ -19,7 +19,7 @@ from tests.fakeroku import FakeRoku  # noqa: E402
 
 def _serve_fake(conn: Any, kind: str, serial: str | None) -> None:
     roku = FakeRoku(kind, serial=serial).start()
-    conn.send(roku.port)
+    conn.send((roku.port, roku.installer_port, roku.password))
     conn.recv()  # until the parent says stop
     roku.stop()
 
@@ -32,7 +32,7 @@ class FakeProc:
         self._conn, child = ctx.Pipe()
         self._proc = ctx.Process(target=_serve_fake, args=(child, kind, serial), daemon=True)
         self._proc.start()
-        self.port: int = self._conn.recv()
+        self.port, self.installer_port, self.password = self._conn.recv()
         self.host = "127.0.0.1"
 
     def stop(self) -> None:

@@ -36,7 +36,7 @@ USER = "rokudev"
 UPLOAD_TIMEOUT_S = 150.0
 # Challenge/screenshot requests are small; the installer can be slow right after a reboot.
 SMALL_TIMEOUT_S = 15.0
-CHUNK = 256 * 1024
+CHUNK = 1 << 20
 MAX_PAGE = 1 << 20
 MAX_IMAGE = 16 << 20
 

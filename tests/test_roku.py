@@ -405,3 +405,31 @@ def test_state_changed_events_after_commands(daemon: Daemon, roku: FakeRoku) -> 
     changes = [d for e, d in events if e == "state_changed"]
     assert changes and changes[-1]["id"] == device["id"]
     assert changes[-1]["state"]["media"]["state"] == "play"
+
+
+def test_state_changed_by_polling_while_someone_listens(daemon: Daemon, roku: FakeRoku) -> None:
+    device = daemon.add(roku)
+    daemon.ok("PATCH", "/v1/config", json={"state.poll_interval_s": 0.2})
+    events: list[dict[str, Any]] = []
+    connected = threading.Event()
+
+    def listen() -> None:
+        with httpx.stream("GET", daemon.url + "/v1/events", timeout=20) as r:
+            ev = None
+            for line in r.iter_lines():
+                if line.startswith(": connected"):
+                    connected.set()
+                if line.startswith("event:"):
+                    ev = line[6:].strip()
+                elif line.startswith("data:") and ev == "state_changed":
+                    events.append(json.loads(line[5:]))
+                    if events[-1]["state"]["active_app"]["name"] == "Pandora":
+                        return
+
+    t = threading.Thread(target=listen, daemon=True)
+    t.start()
+    assert connected.wait(10)
+    roku.active = ("28", "Pandora")  # changed on the TV itself, not through tvctl
+    t.join(15)
+    assert events and events[-1]["id"] == device["id"]
+    assert events[-1]["state"]["active_app"]["platform_id"] == "28"

@@ -51,6 +51,8 @@ MAX_HOLD_MS = 10_000
 MAX_REPEAT = 50
 # A TV waking its network stack may need several seconds for its first answer.
 ADD_PROBE_TIMEOUT_S = 4.0
+# The poller wakes this often to see whether a poll is due (cheap; keeps interval changes live).
+POLL_TICK_S = 0.1
 
 
 def load_adapters() -> dict[str, type[Adapter]]:
@@ -393,11 +395,16 @@ class DeviceService:
             await self.state(dev_id)
 
     async def poll_forever(self) -> None:
-        """Poll online devices while anyone listens to events."""
+        """Poll every device while anyone listens to events (interval changes apply at once)."""
+        last = 0.0
         while True:
-            await asyncio.sleep(self.settings()["state.poll_interval_s"])
+            await asyncio.sleep(POLL_TICK_S)
             if not self.bus.subscriber_count:
+                last = 0.0  # the next listener gets fresh state right away
                 continue
+            if time.monotonic() - last < self.settings()["state.poll_interval_s"]:
+                continue
+            last = time.monotonic()
             await asyncio.gather(*(self._quiet_state(d.id) for d in self.registry.all()))
 
     async def discover_forever(self) -> None:

@@ -11,13 +11,14 @@ import contextlib
 import json
 import os
 import sys
-from pathlib import Path
-from typing import Any
-from urllib.parse import quote, urlencode
 
 from tvctl.client import Client, DaemonUnreachable
 from tvctl.errors import TvctlError
 from tvctl.paths import default_socket_path
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 
@@ -26,8 +27,23 @@ class Usage(Exception):
     pass
 
 
+def quote(text: str, safe: str = "") -> str:
+    """Percent-encode a path segment (urllib.parse costs start-up time; names are mostly ASCII)."""
+    out = []
+    for ch in text:
+        if ch.isascii() and (ch.isalnum() or ch in "-._~" or ch in safe):
+            out.append(ch)
+        else:
+            out.extend(f"%{b:02X}" for b in ch.encode())
+    return "".join(out)
+
+
+def urlencode(params: dict[str, Any]) -> str:
+    return "&".join(f"{quote(str(k))}={quote(str(v))}" for k, v in params.items())
+
+
 def _dev(args: argparse.Namespace) -> str:
-    return quote(args.device or "default", safe="")
+    return quote(args.device or "default")
 
 
 def _print(args: argparse.Namespace, data: Any, human: str | None = None) -> None:
@@ -207,6 +223,8 @@ def cmd_dev(c: Client, a: argparse.Namespace) -> None:
         d = c.request("POST", f"{base}/reload")
         _print(a, d, "dev channel restarted")
     elif a.action == "screenshot":
+        from pathlib import Path
+
         raw, ctype = c.request_bytes("GET", f"{base}/screenshot")
         out = Path(a.output or ("shot.png" if "png" in ctype else "shot.jpg"))
         out.write_bytes(raw)
@@ -214,67 +232,55 @@ def cmd_dev(c: Client, a: argparse.Namespace) -> None:
     elif a.action == "install":
         if not a.archive:
             raise Usage("usage: tvctl dev install CHANNEL.zip")
-        d = _upload(c, base + "/install", Path(a.archive))
+        d = _upload(c, base + "/install", a.archive)
         _print(a, d, f"{d['result']}: " + "; ".join(m["text"] for m in d.get("messages", [])))
 
 
-def _upload(c: Client, url: str, path: Path) -> Any:
+def _upload(c: Client, url: str, path: str) -> Any:
+    """Stream ``path`` as multipart field ``archive``; progress on stderr when it is a terminal."""
     try:
-        size = path.stat().st_size
-        fh = path.open("rb")
+        size = os.path.getsize(path)
+        fh = open(path, "rb")  # noqa: SIM115 (closed below, after the streamed request)
     except OSError as exc:
         raise Usage(f"cannot read {path}: {exc.strerror}") from exc
     boundary = "tvctl" + os.urandom(12).hex()
-    head = (f'--{boundary}\r\nContent-Disposition: form-data; name="archive"; filename="{path.name}"\r\n'
+    name = os.path.basename(path).replace('"', "")
+    head = (f'--{boundary}\r\nContent-Disposition: form-data; name="archive"; filename="{name}"\r\n'
             "Content-Type: application/zip\r\n\r\n").encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
     show = sys.stderr.isatty()
 
     class Body:
-        sent = 0
+        """head, then the file in chunks, then tail; reports progress as it goes."""
 
-        def read(self, n: int = 65536) -> bytes:
-            chunk = fh.read(n)
-            if chunk:
-                self.sent += len(chunk)
-                if show:
-                    print(f"\ruploading {self.sent * 100 // max(size, 1)}%", end="", file=sys.stderr)
-            return chunk
+        def __init__(self) -> None:
+            self.parts = [head, None, tail]
+            self.sent = 0
 
-    import io
+        def read(self, n: int) -> bytes:
+            while self.parts:
+                part = self.parts[0]
+                if part is None:
+                    chunk = fh.read(n)
+                    if chunk:
+                        self.sent += len(chunk)
+                        if show:
+                            print(f"\ruploading {self.sent * 100 // max(size, 1)}%", end="", file=sys.stderr)
+                        return chunk
+                    self.parts.pop(0)
+                    continue
+                self.parts.pop(0)
+                return part
+            return b""
 
-    body = io.BufferedReader(_Chain([io.BytesIO(head), Body(), io.BytesIO(tail)]))  # type: ignore[list-item]
     try:
-        return c.request("POST", url, raw_body=body, headers={
+        return c.request("POST", url, raw_body=Body(), headers={  # type: ignore[arg-type]
             "Content-Type": f"multipart/form-data; boundary={boundary}",
             "Content-Length": str(len(head) + size + len(tail))})
     finally:
         fh.close()
         if show:
             print(file=sys.stderr)
-
-
-class _Chain:
-    """A readable file-like object over several readers, for a streamed multipart body."""
-
-    def __init__(self, parts: list[Any]) -> None:
-        self.parts = parts
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: Any) -> int:
-        while self.parts:
-            chunk = self.parts[0].read(len(b))
-            if chunk:
-                b[: len(chunk)] = chunk
-                return len(chunk)
-            self.parts.pop(0)
-        return 0
-
-    @property
-    def closed(self) -> bool:
-        return False
 
 
 def cmd_completion(c: Client | None, a: argparse.Namespace) -> None:
@@ -334,7 +340,7 @@ def _key_words() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tvctl", description="Control the TVs on your LAN through the tvctl daemon.")
-    p.add_argument("--socket", type=Path, default=None,
+    p.add_argument("--socket", default=None,
                    help="daemon socket (default: $TVCTL_SOCKET or $XDG_RUNTIME_DIR/tvctl.sock)")
     p.add_argument("--json", action="store_true", help="print the response data as JSON")
     p.add_argument("-d", "--device", help="device name or id (default: the default device)")
@@ -381,7 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("pairs", nargs="*", metavar="KEY VALUE")
     add("events", cmd_events, "stream daemon events until Ctrl-C")
     sp = sub.add_parser("daemon", help="run the daemon in the foreground")
-    sp.add_argument("--config", type=Path)
+    sp.add_argument("--config")
     sp.add_argument("--verbose", "-v", action="store_true")
     sp = add("completion", cmd_completion, "print a shell completion script")
     sp.add_argument("shell", choices=["bash", "zsh"])
@@ -400,9 +406,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     if args.command == "daemon":
+        from pathlib import Path
+
         from tvctl.daemon import run
 
-        return run(args.config, args.verbose)
+        return run(Path(args.config) if args.config else None, args.verbose)
     if args.command == "completion":
         words = _key_words()
         global BASH_COMPLETION, ZSH_COMPLETION
@@ -410,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
         ZSH_COMPLETION = ZSH_COMPLETION % (COMMANDS, words)
         cmd_completion(None, args)
         return EXIT_OK
-    path = args.socket or Path(os.environ.get("TVCTL_SOCKET") or default_socket_path())
+    path = args.socket or os.environ.get("TVCTL_SOCKET") or default_socket_path()
     client = Client(path, timeout=None if args.command in ("events",) or getattr(args, "follow", False) else 120)
     try:
         args.func(client, args)

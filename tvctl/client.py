@@ -1,65 +1,113 @@
-"""A small stdlib HTTP client for the daemon's Unix socket; decodes the envelope.
+"""A minimal HTTP/1.1 client for the daemon's Unix socket; decodes the envelope.
 
-Stdlib only (plus tvctl.errors/paths) so the CLI starts fast.
+It speaks only to our own daemon, so it is written on a bare socket instead of http.client:
+http.client drags in the email and ssl packages, which alone cost more start-up time than
+the whole CLI budget (bench/cli.py). Requests use ``Connection: close``; responses are read by
+``Content-Length``, chunked transfer coding (event streams) or until close.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
 import socket
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any, BinaryIO
 
 from tvctl.errors import TvctlError, error_for_code
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Any, BinaryIO
 
 SOCKET_HOST = "local-tvctl.sock"  # a fixed Host name for socket requests (never a real host)
 # Device commands can take a while (a sequence of 100 keys at 200 ms is 20 s; WoL waits 15 s).
 DEFAULT_TIMEOUT_S = 120.0
+SEND_CHUNK = 256 * 1024
 
 
 class DaemonUnreachable(Exception):
-    def __init__(self, path: Path, reason: str) -> None:
+    def __init__(self, path: str, reason: str) -> None:
         super().__init__(f"cannot reach the tvctl daemon at {path}: {reason}")
         self.path = path
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: Path, timeout: float | None) -> None:
-        super().__init__(SOCKET_HOST, timeout=timeout)
-        self._path = path
+class _Response:
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.f = sock.makefile("rb")
+        line = self.f.readline(65536)
+        parts = line.split(None, 2)
+        if len(parts) < 2 or not parts[0].startswith(b"HTTP/"):
+            raise TvctlError("The daemon sent a malformed HTTP response.")
+        self.status = int(parts[1])
+        self.headers: dict[str, str] = {}
+        while True:
+            h = self.f.readline(65536)
+            if h in (b"\r\n", b"\n", b""):
+                break
+            name, _, value = h.decode("latin-1").partition(":")
+            self.headers[name.strip().lower()] = value.strip()
 
-    def connect(self) -> None:
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(self.timeout)
-        try:
-            s.connect(str(self._path))
-        except OSError:
-            s.close()
-            raise
-        self.sock = s
+    def chunks(self) -> Iterator[bytes]:
+        if "chunked" in self.headers.get("transfer-encoding", "").lower():
+            while True:
+                size_line = self.f.readline(1024)
+                if not size_line:
+                    return
+                size = int(size_line.split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    return
+                data = self.f.read(size)
+                self.f.readline(8)  # the CRLF after each chunk
+                yield data
+        elif "content-length" in self.headers:
+            yield self.f.read(int(self.headers["content-length"]))
+        else:
+            while data := self.f.read1(65536):
+                yield data
+
+    def read(self) -> bytes:
+        return b"".join(self.chunks())
+
+    def close(self) -> None:
+        self.f.close()
+        self.sock.close()
 
 
 class Client:
-    def __init__(self, path: Path, timeout: float | None = DEFAULT_TIMEOUT_S) -> None:
-        self.path = path
+    def __init__(self, path: str, timeout: float | None = DEFAULT_TIMEOUT_S) -> None:
+        self.path = str(path)
         self.timeout = timeout
 
-    def _open(self, method: str, url: str, body: bytes | BinaryIO | None, headers: dict[str, str]
-              ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
-        conn = _UnixConnection(self.path, self.timeout)
+    def _open(self, method: str, url: str, body: bytes | BinaryIO | None, headers: dict[str, str]) -> _Response:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(self.timeout)
         try:
-            conn.request(method, url, body=body, headers=headers)
+            s.connect(self.path)
         except FileNotFoundError as exc:
+            s.close()
             raise DaemonUnreachable(self.path, "no socket there") from exc
         except ConnectionRefusedError as exc:
+            s.close()
             raise DaemonUnreachable(self.path, "connection refused (stale socket?)") from exc
-        except PermissionError as exc:
-            raise DaemonUnreachable(self.path, "permission denied") from exc
-        try:
-            return conn, conn.getresponse()
         except OSError as exc:
+            s.close()
+            raise DaemonUnreachable(self.path, exc.strerror or str(exc)) from exc
+        hdrs = {"Host": SOCKET_HOST, "Connection": "close", **headers}
+        if isinstance(body, bytes):
+            hdrs["Content-Length"] = str(len(body))
+        elif body is None and method in ("POST", "PATCH", "PUT", "DELETE"):
+            hdrs["Content-Length"] = "0"
+        head = f"{method} {url} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in hdrs.items()) + "\r\n"
+        try:
+            s.sendall(head.encode("latin-1"))
+            if isinstance(body, bytes):
+                s.sendall(body)
+            elif body is not None:
+                while chunk := body.read(SEND_CHUNK):
+                    s.sendall(chunk)
+            return _Response(s)
+        except OSError as exc:
+            s.close()
             raise DaemonUnreachable(self.path, str(exc)) from exc
 
     def request(self, method: str, url: str, payload: Any = None, *, raw_body: bytes | BinaryIO | None = None,
@@ -70,49 +118,48 @@ class Client:
         if payload is not None:
             body = json.dumps(payload).encode()
             hdrs["Content-Type"] = "application/json"
-        conn, resp = self._open(method, url, body, hdrs)
+        resp = self._open(method, url, body, hdrs)
         try:
             raw = resp.read()
         finally:
-            conn.close()
-        return decode(resp.status, raw, resp.getheader("Content-Type") or "")
+            resp.close()
+        return decode(resp.status, raw)
 
     def request_bytes(self, method: str, url: str) -> tuple[bytes, str]:
-        conn, resp = self._open(method, url, None, {})
+        resp = self._open(method, url, None, {})
         try:
             raw = resp.read()
         finally:
-            conn.close()
-        ctype = resp.getheader("Content-Type") or ""
+            resp.close()
         if resp.status != 200:
-            decode(resp.status, raw, ctype)
-        return raw, ctype
+            decode(resp.status, raw)
+        return raw, resp.headers.get("content-type", "")
 
     def stream(self, url: str) -> Iterator[tuple[str, Any]]:
         """Server-Sent Events from ``url`` as (event, data) pairs until the daemon ends the stream."""
-        conn, resp = self._open("GET", url, None, {"Accept": "text/event-stream"})
+        resp = self._open("GET", url, None, {"Accept": "text/event-stream"})
         try:
             if resp.status != 200:
-                decode(resp.status, resp.read(), resp.getheader("Content-Type") or "")
-            event, data = "message", []
-            while True:
-                line = resp.readline()
-                if not line:
-                    return
-                text = line.decode("utf-8", "replace").rstrip("\r\n")
-                if not text:
-                    if data:
-                        yield event, json.loads("\n".join(data))
-                    event, data = "message", []
-                elif text.startswith("event:"):
-                    event = text[6:].strip()
-                elif text.startswith("data:"):
-                    data.append(text[5:].strip())
+                decode(resp.status, resp.read())
+            event, data, pending = "message", [], b""
+            for chunk in resp.chunks():
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    text = line.decode("utf-8", "replace").rstrip("\r")
+                    if not text:
+                        if data:
+                            yield event, json.loads("\n".join(data))
+                        event, data = "message", []
+                    elif text.startswith("event:"):
+                        event = text[6:].strip()
+                    elif text.startswith("data:"):
+                        data.append(text[5:].strip())
         finally:
-            conn.close()
+            resp.close()
 
 
-def decode(status: int, raw: bytes, ctype: str) -> Any:
+def decode(status: int, raw: bytes) -> Any:
     try:
         doc = json.loads(raw)
     except ValueError:
@@ -123,6 +170,4 @@ def decode(status: int, raw: bytes, ctype: str) -> Any:
         return doc.get("data")
     err = doc.get("error") or {}
     cls = error_for_code(str(err.get("code", "")))
-    exc = cls(str(err.get("message", "unknown error")), hint=err.get("hint"), details=err.get("details"))
-    exc.wire_code = err.get("code")  # type: ignore[attr-defined]
-    raise exc
+    raise cls(str(err.get("message", "unknown error")), hint=err.get("hint"), details=err.get("details"))

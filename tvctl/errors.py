@@ -47,7 +47,9 @@ This module is stdlib-only so the CLI can import it cheaply.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+TYPE_CHECKING = False  # the CLI imports this module; keep typing out of its start-up
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 
 class TvctlError(Exception):

@@ -1,18 +1,23 @@
 """Where tvctl keeps its files: XDG directories, with systemd's directory variables winning.
 
-Stdlib only: the CLI imports this to find the default socket.
+Stdlib only. pathlib and tempfile are imported inside the functions that need them: the CLI
+imports this module for the socket path, and every millisecond of its start-up counts.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
-from pathlib import Path
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
 APP = "tvctl"
 
 
 def _env_dir(systemd_var: str, xdg_var: str, fallback: Path) -> Path:
+    from pathlib import Path
+
     # systemd sets e.g. STATE_DIRECTORY to the unit's own directory (possibly a ':'-list).
     sd = os.environ.get(systemd_var)
     if sd:
@@ -23,6 +28,8 @@ def _env_dir(systemd_var: str, xdg_var: str, fallback: Path) -> Path:
 
 
 def config_file() -> Path:
+    from pathlib import Path
+
     sd = os.environ.get("CONFIGURATION_DIRECTORY")
     if sd:
         return Path(sd.split(":")[0]) / "config.toml"
@@ -30,22 +37,28 @@ def config_file() -> Path:
 
 
 def state_dir() -> Path:
+    from pathlib import Path
+
     return _env_dir("STATE_DIRECTORY", "XDG_STATE_HOME", Path.home() / ".local" / "state")
 
 
 def cache_dir() -> Path:
+    from pathlib import Path
+
     return _env_dir("CACHE_DIRECTORY", "XDG_CACHE_HOME", Path.home() / ".cache")
 
 
-def default_socket_path() -> Path:
+def default_socket_path() -> str:
     """``$RUNTIME_DIRECTORY``/``$XDG_RUNTIME_DIR``; without either, a per-user folder in /tmp."""
     sd = os.environ.get("RUNTIME_DIRECTORY")
     if sd:
-        return Path(sd.split(":")[0]) / "tvctl.sock"
+        return os.path.join(sd.split(":")[0], "tvctl.sock")
     xdg = os.environ.get("XDG_RUNTIME_DIR")
     if xdg:
-        return Path(xdg) / "tvctl.sock"
-    return Path(tempfile.gettempdir()) / f"tvctl-{os.getuid()}" / "tvctl.sock"
+        return os.path.join(xdg, "tvctl.sock")
+    import tempfile
+
+    return os.path.join(tempfile.gettempdir(), f"tvctl-{os.getuid()}", "tvctl.sock")
 
 
 def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
@@ -53,6 +66,9 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
 
     Temp file in the same directory, fsync, rename over, fsync the directory.
     """
+    import tempfile
+    from pathlib import Path
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

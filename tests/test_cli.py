@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -216,5 +217,36 @@ def test_dev_commands(daemon: Daemon, tmp_path: Path) -> None:
             proc.send_signal(signal.SIGINT)
             _out, err = proc.communicate(timeout=10)
         assert proc.returncode == 0 and "Traceback" not in err
+    finally:
+        roku.stop()
+
+
+def test_upload_progress_on_a_terminal(daemon: Daemon, tmp_path: Path) -> None:
+    import pty
+
+    from tests.test_devmode import make_zip
+
+    roku = FakeRoku("devbox").start()
+    try:
+        daemon.add(roku)
+        daemon.ok("PATCH", "/v1/config", json={"roku.installer_port": roku.installer_port,
+                                               "dev.roku_password": roku.password})
+        z = tmp_path / "channel.zip"
+        z.write_bytes(make_zip(pad=3 * 1024 * 1024))
+        primary, secondary = pty.openpty()  # stderr is a terminal, stdout is not
+        env = {**os.environ, "XDG_RUNTIME_DIR": str(daemon.runtime)}
+        p = subprocess.run([TVCTL, "dev", "install", str(z)], env=env, stdout=subprocess.PIPE, stderr=secondary,
+                           text=True, timeout=60)
+        os.close(secondary)
+        shown = b""
+        with contextlib.suppress(OSError):
+            while chunk := os.read(primary, 65536):
+                shown += chunk
+        os.close(primary)
+        assert p.returncode == 0 and p.stdout.startswith("installed")
+        assert b"uploading 100%" in shown
+        # and not when stderr is a pipe
+        p = run(daemon, "dev", "install", str(z))
+        assert "uploading" not in p.stderr
     finally:
         roku.stop()

@@ -163,7 +163,9 @@ async def serve(runtime: Runtime, sockets: list[socket.socket]) -> None:
     service = DeviceService(runtime.get_settings, registry, runtime.bus, paths.state_dir(), paths.cache_dir())
     runtime.service = service
     app = create_app(runtime, extra_routes=_extra_routes())
+    # proxy_headers off: no proxy sits in front of a loopback daemon, and X-Forwarded-For must not be trusted.
     cfg = uvicorn.Config(app, lifespan="off", log_config=None, access_log=False, server_header=False,
+                         proxy_headers=False,
                          timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S, timeout_keep_alive=30)
     server = Server(cfg, runtime)
     background: list[Any] = []

@@ -72,6 +72,7 @@ class EcpTransport:
         self.timeout_s = timeout_s
         self.label = label or host
         self._session: aiohttp.ClientSession | None = None
+        self._resolved: tuple[str, str] | None = None  # (host, IPv4 literal) of the last lookup
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -90,14 +91,16 @@ class EcpTransport:
         self, method: str, path: str, *, timeout_s: float | None = None, limit: int = MAX_BODY
     ) -> Response:
         """Send one request; ``path`` is already percent-encoded and sent verbatim."""
-        ip = await resolve_ipv4(self.host)
-        url = URL(f"http://{ip}:{self.port}{path}", encoded=True)
+        if self._resolved is None or self._resolved[0] != self.host:
+            self._resolved = (self.host, await resolve_ipv4(self.host))
+        url = URL(f"http://{self._resolved[1]}:{self.port}{path}", encoded=True)
         timeout = timeout_s if timeout_s is not None else self.timeout_s
         attempts = 2 if method == "GET" else 1  # a GET may be retried after a reset; a POST never
         for attempt in range(attempts):
             try:
                 return await self._once(method, url, timeout, limit)
             except DeviceUnreachable:
+                self._resolved = None  # a name may point elsewhere now; look it up again next time
                 if attempt + 1 == attempts:
                     raise
         raise AssertionError("unreachable")

@@ -8,6 +8,7 @@ The API reference for humans is docs/api.md.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import tempfile
@@ -307,6 +308,8 @@ async def dev_install(request: Request) -> Response:
         "on_header_field": on_header_field, "on_header_value": on_header_value, "on_header_end": on_header_end,
         "on_headers_finished": on_headers_finished, "on_part_data": on_part_data,
     })
+    writing: asyncio.Future[Any] | None = None  # one disk write in flight, overlapping the next receive
+    loop = asyncio.get_running_loop()
     try:
         with os.fdopen(fd, "wb") as fh:
             async for chunk in request.stream():
@@ -315,9 +318,14 @@ async def dev_install(request: Request) -> Response:
                     raise PayloadTooLarge(f"The archive is larger than dev.max_archive_mb ({limit // 1048576} MiB).",
                                           hint="Raise dev.max_archive_mb, or make the channel smaller.")
                 if len(pending) >= UPLOAD_FLUSH:
-                    await asyncio.to_thread(fh.write, bytes(pending))
+                    if writing is not None:
+                        await writing
+                    writing = loop.run_in_executor(None, fh.write, bytes(pending))
                     pending.clear()
             parser.finalize()
+            if writing is not None:
+                await writing
+                writing = None
             if pending:
                 await asyncio.to_thread(fh.write, bytes(pending))
         if not state["archive"]:
@@ -326,6 +334,9 @@ async def dev_install(request: Request) -> Response:
     except ValueError as exc:  # python-multipart's framing errors
         raise BadRequest(f"The multipart body is malformed: {exc}.", hint="curl -F archive=@channel.zip …") from exc
     finally:
+        if writing is not None:  # an error mid-upload: let the last write finish before removing the file
+            with contextlib.suppress(Exception):
+                await writing
         await asyncio.to_thread(tmp.unlink, True)  # gone already when it was kept for reload
 
 

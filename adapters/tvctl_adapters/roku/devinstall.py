@@ -11,6 +11,7 @@ message forms in the HTML (legacy ``<font color="red">``, ``Shell.create('Roku.M
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -168,9 +169,17 @@ class Multipart:
     async def chunks(self) -> AsyncIterator[bytes]:
         yield self.head
         if self.path is not None:
+            loop = asyncio.get_running_loop()
             with self.path.open("rb") as fh:
-                while chunk := await asyncio.to_thread(fh.read, CHUNK):
-                    yield chunk
+                # Read the next block in a thread while the current one is being sent.
+                nxt = loop.run_in_executor(None, fh.read, CHUNK)
+                try:
+                    while chunk := await nxt:
+                        nxt = loop.run_in_executor(None, fh.read, CHUNK)
+                        yield chunk
+                finally:
+                    with contextlib.suppress(Exception):  # the send failed: finish the read before closing
+                        await nxt
         yield self.tail
 
 

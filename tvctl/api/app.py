@@ -8,7 +8,6 @@ The API reference for humans is docs/api.md.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import tempfile
@@ -312,20 +311,22 @@ async def dev_install(request: Request) -> Response:
     loop = asyncio.get_running_loop()
     try:
         with os.fdopen(fd, "wb") as fh:
-            async for chunk in request.stream():
-                parser.write(chunk)
-                if state["size"] > limit:
-                    raise PayloadTooLarge(f"The archive is larger than dev.max_archive_mb ({limit // 1048576} MiB).",
-                                          hint="Raise dev.max_archive_mb, or make the channel smaller.")
-                if len(pending) >= UPLOAD_FLUSH:
-                    if writing is not None:
-                        await writing
-                    writing = loop.run_in_executor(None, fh.write, bytes(pending))
-                    pending.clear()
-            parser.finalize()
-            if writing is not None:
-                await writing
-                writing = None
+            try:
+                async for chunk in request.stream():
+                    parser.write(chunk)
+                    if state["size"] > limit:
+                        raise PayloadTooLarge(
+                            f"The archive is larger than dev.max_archive_mb ({limit // 1048576} MiB).",
+                            hint="Raise dev.max_archive_mb, or make the channel smaller.")
+                    if len(pending) >= UPLOAD_FLUSH:
+                        if writing is not None:
+                            await writing
+                        writing = loop.run_in_executor(None, fh.write, bytes(pending))
+                        pending.clear()
+                parser.finalize()
+            finally:
+                if writing is not None:  # never close the file under a write still in flight
+                    await writing
             if pending:
                 await asyncio.to_thread(fh.write, bytes(pending))
         if not state["archive"]:
@@ -334,9 +335,6 @@ async def dev_install(request: Request) -> Response:
     except ValueError as exc:  # python-multipart's framing errors
         raise BadRequest(f"The multipart body is malformed: {exc}.", hint="curl -F archive=@channel.zip …") from exc
     finally:
-        if writing is not None:  # an error mid-upload: let the last write finish before removing the file
-            with contextlib.suppress(Exception):
-                await writing
         await asyncio.to_thread(tmp.unlink, True)  # gone already when it was kept for reload
 
 

@@ -11,7 +11,6 @@ import io
 import json
 import socket
 import threading
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ import pytest
 
 from tests.conftest import Daemon
 from tests.fakeroku import FIXTURES, JPEG_STUB, FakeRoku
+from tests.helpers import free_port, wait_for
 
 
 def make_zip(manifest: bool = True, extra: bytes = b"", nested: bool = False, pad: int = 2048) -> bytes:
@@ -124,10 +124,7 @@ def test_wrong_password(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
 
 def test_installer_not_listening_means_dev_mode_disabled(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
     d, _roku, device = dev
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        free = s.getsockname()[1]
-    d.ok("PATCH", "/v1/config", json={"roku.installer_port": free})
+    d.ok("PATCH", "/v1/config", json={"roku.installer_port": free_port()})
     r = install(d, device["id"], make_zip())
     assert r.status_code == 500 and r.json()["error"]["code"] == "dev_mode_disabled"
     assert "developer mode" in r.json()["error"]["hint"]
@@ -282,10 +279,7 @@ def test_console_reconnects_after_a_reboot(dev: tuple[Daemon, FakeRoku, dict[str
 
 def test_console_closed_means_dev_mode_disabled(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
     d, _roku, device = dev
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        free = s.getsockname()[1]
-    d.ok("PATCH", "/v1/config", json={"roku.console_port": free})
+    d.ok("PATCH", "/v1/config", json={"roku.console_port": free_port()})
     d.err("GET", f"/v1/devices/{device['id']}/dev/logs", 500, "dev_mode_disabled")
 
 
@@ -300,16 +294,6 @@ def test_screenshot(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
 
 
 # -- helpers -----------------------------------------------------------------------------------
-def wait_for(pred: Any, timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.02)
-    raise AssertionError("timed out")
-
-
 def wait_lines(d: Daemon, url: str, n: int) -> dict[str, Any]:
     return wait_for(lambda: (x := d.ok("GET", url)) and len(x["lines"]) >= n and x, 10)
 

@@ -7,7 +7,6 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,44 +15,7 @@ import pytest
 
 from tests.conftest import LOOPBACK_CONFIG, Daemon
 from tests.fakeroku import FakeRoku, FakeSsdp
-
-
-def wait_for(pred: Callable[[], Any], timeout: float = 10, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = pred()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-class Events:
-    """A background SSE reader collecting (event, data) pairs."""
-
-    def __init__(self, d: Daemon) -> None:
-        self.items: list[tuple[str, Any]] = []
-        self.connected = threading.Event()
-        self._stop = False
-        self._t = threading.Thread(target=self._run, args=(d,), daemon=True)
-        self._t.start()
-        assert self.connected.wait(10)
-
-    def _run(self, d: Daemon) -> None:
-        with httpx.stream("GET", d.url + "/v1/events", timeout=60) as r:
-            ev = None
-            for line in r.iter_lines():
-                if self._stop:
-                    return
-                if line.startswith(": connected"):
-                    self.connected.set()
-                elif line.startswith("event:"):
-                    ev = line[6:].strip()
-                elif line.startswith("data:") and ev:
-                    self.items.append((ev, json.loads(line[5:])))
-
-    def of(self, kind: str) -> list[Any]:
-        return [d for e, d in self.items if e == kind]
+from tests.helpers import Events, wait_for
 
 
 @pytest.fixture
@@ -113,7 +75,7 @@ def test_ip_change_keeps_identity(daemon: Daemon, ssdp_responder: FakeSsdp) -> N
     try:
         ssdp_responder.replies.clear()
         ssdp_responder.add_device(moved)
-        events = Events(daemon)
+        events = Events(daemon.url + "/v1/events")
         again = daemon.ok("POST", "/v1/devices/discover")["devices"]
         assert len(again) == 1
         assert again[0]["id"] == dev["id"] and again[0]["name"] == "living-room"
@@ -297,7 +259,7 @@ def test_add_by_address_twice_is_one_device(daemon: Daemon, roku: FakeRoku) -> N
 def test_events_stream(daemon: Daemon, roku: FakeRoku) -> None:
     page = "http://127.0.0.1:8080"
     daemon.ok("PATCH", "/v1/config", json={"daemon.cors_enabled": True, "daemon.cors_allowed_origins": [page]})
-    a, b = Events(daemon), Events(daemon)  # many clients at once
+    a, b = Events(daemon.url + "/v1/events"), Events(daemon.url + "/v1/events")  # many clients at once
     dev = daemon.add(roku)
     daemon.ok("PATCH", f"/v1/devices/{dev['id']}", json={"name": "den"})
     daemon.ok("POST", "/v1/config/reload")
@@ -321,7 +283,7 @@ def test_slow_events_client_does_not_stall_the_daemon(daemon: Daemon, roku: Fake
     slow.connect(("127.0.0.1", daemon.port))
     slow.sendall(f"GET /v1/events HTTP/1.1\r\nHost: 127.0.0.1:{daemon.port}\r\n\r\n".encode())
     try:
-        fast = Events(daemon)
+        fast = Events(daemon.url + "/v1/events")
         for i in range(60):
             t0 = time.monotonic()
             daemon.ok("PATCH", f"/v1/devices/{dev['id']}", json={"name": f"n{i % 2}"})

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +12,7 @@ from tvctl_adapters.roku.ecp import ECP_KEYS, GATED
 
 from tests.conftest import Daemon
 from tests.fakeroku import FakeRoku
+from tests.helpers import Events, wait_for
 from tvctl.keys import KEY_NAMES
 
 TV_ONLY = {k for k, (cap, _) in GATED.items() if cap.value in ("inputs", "channels", "volume", "power")}
@@ -381,55 +380,18 @@ def test_add_by_address_errors(shared_daemon: Daemon, roku: FakeRoku) -> None:
 # -- events --------------------------------------------------------------------------------------
 def test_state_changed_events_after_commands(daemon: Daemon, roku: FakeRoku) -> None:
     device = daemon.add(roku)
-    events: list[tuple[str, Any]] = []
-    connected = threading.Event()
-
-    def listen() -> None:
-        with httpx.stream("GET", daemon.url + "/v1/events", timeout=20) as r:
-            ev = None
-            for line in r.iter_lines():
-                if line.startswith(": connected"):
-                    connected.set()
-                if line.startswith("event:"):
-                    ev = line[6:].strip()
-                elif line.startswith("data:") and ev:
-                    events.append((ev, json.loads(line[5:])))
-                    if ev == "state_changed" and events[-1][1]["state"]["active_app"]["id"] == "netflix":
-                        return
-
-    t = threading.Thread(target=listen, daemon=True)
-    t.start()
-    assert connected.wait(10)
+    events = Events(daemon.url + "/v1/events")
     daemon.ok("POST", f"/v1/devices/{device['id']}/apps/launch", json={"app": "netflix"})
-    t.join(15)
-    changes = [d for e, d in events if e == "state_changed"]
-    assert changes and changes[-1]["id"] == device["id"]
-    assert changes[-1]["state"]["media"]["state"] == "play"
+    change = wait_for(lambda: [d for d in events.of("state_changed") if d["state"]["active_app"]["id"] == "netflix"],
+                      what="state_changed for netflix")[-1]
+    assert change["id"] == device["id"] and change["state"]["media"]["state"] == "play"
 
 
 def test_state_changed_by_polling_while_someone_listens(daemon: Daemon, roku: FakeRoku) -> None:
     device = daemon.add(roku)
     daemon.ok("PATCH", "/v1/config", json={"state.poll_interval_s": 0.2})
-    events: list[dict[str, Any]] = []
-    connected = threading.Event()
-
-    def listen() -> None:
-        with httpx.stream("GET", daemon.url + "/v1/events", timeout=20) as r:
-            ev = None
-            for line in r.iter_lines():
-                if line.startswith(": connected"):
-                    connected.set()
-                if line.startswith("event:"):
-                    ev = line[6:].strip()
-                elif line.startswith("data:") and ev == "state_changed":
-                    events.append(json.loads(line[5:]))
-                    if events[-1]["state"]["active_app"]["name"] == "Pandora":
-                        return
-
-    t = threading.Thread(target=listen, daemon=True)
-    t.start()
-    assert connected.wait(10)
+    events = Events(daemon.url + "/v1/events")
     roku.active = ("28", "Pandora")  # changed on the TV itself, not through tvctl
-    t.join(15)
-    assert events and events[-1]["id"] == device["id"]
-    assert events[-1]["state"]["active_app"]["platform_id"] == "28"
+    change = wait_for(lambda: [d for d in events.of("state_changed") if d["state"]["active_app"]["name"] == "Pandora"],
+                      what="state_changed from polling")[-1]
+    assert change["id"] == device["id"] and change["state"]["active_app"]["platform_id"] == "28"

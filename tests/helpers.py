@@ -1,0 +1,55 @@
+"""Small helpers shared by the end-to-end tests: polling, an SSE reader, a closed port."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+
+def wait_for(pred: Callable[[], Any], timeout: float = 10, what: str = "condition") -> Any:
+    """Poll ``pred`` until it returns something truthy (returned), or fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = pred()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on (connections to it are refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Events:
+    """A background reader of ``url`` (an SSE endpoint) collecting (event, data) pairs."""
+
+    def __init__(self, url: str, *, headers: dict[str, str] | None = None) -> None:
+        self.items: list[tuple[str, Any]] = []
+        self.connected = threading.Event()
+        self._t = threading.Thread(target=self._run, args=(url, headers or {}), daemon=True)
+        self._t.start()
+        assert self.connected.wait(10), "the event stream did not open"
+
+    def _run(self, url: str, headers: dict[str, str]) -> None:
+        with httpx.stream("GET", url, headers=headers, timeout=60) as r:
+            ev = None
+            for line in r.iter_lines():
+                if line.startswith(":"):
+                    self.connected.set()
+                elif line.startswith("event:"):
+                    ev = line[6:].strip()
+                elif line.startswith("data:") and ev:
+                    self.items.append((ev, json.loads(line[5:])))
+
+    def of(self, kind: str) -> list[Any]:
+        return [d for e, d in self.items if e == kind]

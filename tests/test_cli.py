@@ -115,6 +115,7 @@ def test_exit_codes_and_hints(daemon: Daemon, tmp_path: Path) -> None:
     assert p.stderr.splitlines() == ["tvctl: No known device matched 'ghost'.",
                                      "hint: Run tvctl device list to see known devices."]
     assert run(daemon, "key").returncode == 2
+    assert run(daemon, "device", "add").returncode == 2
     assert run(daemon, "frobnicate").returncode == 2
     assert run(daemon, "config", "set", "only-a-key").returncode == 2
     assert run(daemon).returncode == 2

@@ -97,6 +97,8 @@ def cmd_device(c: Client, a: argparse.Namespace) -> None:
         _print(a, d, f"found {len(d['devices'])} device(s)\n" + _device_table(d["devices"])
                if d["devices"] else "found no devices (multicast blocked? add one with tvctl device add <ip>)")
     elif a.action == "add":
+        if not a.name:
+            raise Usage("usage: tvctl device add HOST [--port N]")
         body: dict[str, Any] = {"host": a.name}
         if a.port:
             body["port"] = a.port
@@ -110,8 +112,6 @@ def cmd_device(c: Client, a: argparse.Namespace) -> None:
     elif a.action == "remove":
         d = c.request("DELETE", f"/v1/devices/{quote(a.name or a.device or 'default', safe='')}")
         _print(a, d, f"removed {d['name']}")
-    if a.action == "add" and not a.name:
-        raise Usage("usage: tvctl device add HOST [--port N]")
 
 
 def cmd_state(c: Client, a: argparse.Namespace) -> None:

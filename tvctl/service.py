@@ -39,6 +39,7 @@ from tvctl.errors import (
 from tvctl.events import EventBus
 from tvctl.keys import Key
 from tvctl.models import App, Candidate, Device
+from tvctl.paths import atomic_write
 from tvctl.registry import Registry
 
 _LOGGER = logging.getLogger(__name__)
@@ -300,8 +301,6 @@ class DeviceService:
         elif old and not refresh:
             return {"platform": dev.platform, "apps": [a.to_dict() for a in old], "cached": True}
         apps = await self._run(dev, lambda a: a.list_apps())
-        from tvctl.paths import atomic_write
-
         data = json.dumps({"apps": [a.to_dict() for a in apps], "fetched": time.time()}).encode()
         await asyncio.to_thread(atomic_write, path, data)
         out: dict[str, Any] = {"platform": dev.platform, "apps": [a.to_dict() for a in apps], "cached": False}
@@ -352,8 +351,6 @@ class DeviceService:
                 return body, ctype, hashlib.sha1(body).hexdigest()
         body, ctype = await self._run(dev, lambda a: a.icon(app.platform_id))
         ext = {"image/png": "png", "image/jpeg": "jpg"}.get(ctype, "bin")
-        from tvctl.paths import atomic_write
-
         await asyncio.to_thread(atomic_write, folder / f"{stem}.{ext}", body, 0o644)
         return body, ctype, hashlib.sha1(body).hexdigest()
 
@@ -460,9 +457,7 @@ class DeviceService:
     def close_streams(self) -> None:
         """End log-follow streams (shutdown must not wait for them)."""
         for a in self._adapters.values():
-            console = getattr(a, "_console", None)
-            if console is not None:
-                console.close_followers()
+            a.close_streams()
 
 
 def check_archive(path: Path) -> None:

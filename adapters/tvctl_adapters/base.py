@@ -73,6 +73,10 @@ class Adapter:
     async def close(self) -> None:
         return None
 
+    def close_streams(self) -> None:
+        """End any long-lived client streams this adapter feeds (called on shutdown)."""
+        return None
+
     # -- operations (override what the platform supports) -------------------------------------
     async def send_key(self, key: Key, *, hold_ms: int = 0) -> dict[str, Any]:
         raise UnsupportedOperation(f"{self.device.name} does not accept remote keys.")

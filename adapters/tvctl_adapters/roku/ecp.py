@@ -93,6 +93,10 @@ class RokuAdapter(Adapter):
         super().update_device(device)
         self.ecp.host, self.ecp.port, self.ecp.label = device.host, device.port, device.name
 
+    def close_streams(self) -> None:
+        if self._console is not None:
+            self._console.close_followers()
+
     async def close(self) -> None:
         if self._console is not None:
             await self._console.close()

@@ -319,3 +319,17 @@ async def test_event_bus_cuts_off_a_subscriber_that_falls_behind() -> None:
     assert rest == [b'event: overflow\ndata: {"reason":"client too slow; reconnect"}\n\n']
     await live.aclose()
     assert bus.subscriber_count == 0
+
+
+def test_discovery_at_start_and_every_interval(tmp_path: Path, ssdp_responder: FakeSsdp, fleet: list[FakeRoku]) -> None:
+    ssdp_responder.add_device(fleet[0])
+    cfg = (LOOPBACK_CONFIG.replace("enabled = false", "enabled = true\ninterval_s = 1")
+           .replace('ssdp_target = "127.0.0.1:9"', f'ssdp_target = "127.0.0.1:{ssdp_responder.port}"'))
+    d = Daemon(tmp_path, cfg).start()
+    try:
+        first = wait_for(lambda: d.ok("GET", "/v1/devices"), what="discovery at start")
+        assert [x["serial"] for x in first] == [fleet[0].serial]
+        ssdp_responder.add_device(fleet[1])  # appears later: found by the next periodic run
+        wait_for(lambda: len(d.ok("GET", "/v1/devices")) == 2, what="periodic discovery")
+    finally:
+        d.stop()

@@ -184,6 +184,10 @@ def test_reload_valid_invalid_and_restart_required(daemon: Daemon) -> None:
     daemon.config_path.write_text(text + "\n[dev\nroku_password = 1\n")
     err = daemon.err("POST", "/v1/config/reload", 400, "config_file_invalid")
     assert "line" in err["message"]
+    # a key given twice: refused, names the key
+    daemon.config_path.write_text(text + "\n[dev]\nroku_password = 'a'\nroku_password = 'b'\n")
+    err = daemon.err("POST", "/v1/config/reload", 400, "config_file_invalid")
+    assert "roku_password" in err["message"]
     # a bad value: refused, names the key
     daemon.config_path.write_text(text.replace("timeout_ms = 600", "timeout_ms = 1"))
     err = daemon.err("POST", "/v1/config/reload", 400, "config_file_invalid")

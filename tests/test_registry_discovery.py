@@ -323,7 +323,7 @@ async def test_event_bus_cuts_off_a_subscriber_that_falls_behind() -> None:
 
 def test_discovery_at_start_and_every_interval(tmp_path: Path, ssdp_responder: FakeSsdp, fleet: list[FakeRoku]) -> None:
     ssdp_responder.add_device(fleet[0])
-    cfg = (LOOPBACK_CONFIG.replace("enabled = false", "enabled = true\ninterval_s = 1")
+    cfg = (LOOPBACK_CONFIG.replace("\nenabled = false", "\nenabled = true\ninterval_s = 1")
            .replace('ssdp_target = "127.0.0.1:9"', f'ssdp_target = "127.0.0.1:{ssdp_responder.port}"'))
     d = Daemon(tmp_path, cfg).start()
     try:

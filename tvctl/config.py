@@ -210,6 +210,8 @@ def read_document(path: Path) -> tomlkit.TOMLDocument:
         return tomlkit.parse(text)
     except tomlkit.exceptions.ParseError as exc:
         raise ConfigFileInvalid(f"{path}: TOML syntax error at line {exc.line}, column {exc.col}: {exc}.") from exc
+    except tomlkit.exceptions.TOMLKitError as exc:  # e.g. KeyAlreadyPresent: a key given twice
+        raise ConfigFileInvalid(f"{path}: {exc}") from exc
 
 
 def load(path: Path) -> tuple[tomlkit.TOMLDocument, Settings]:

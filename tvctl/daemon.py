@@ -211,7 +211,8 @@ def run(config_path: Path | None, verbose: bool) -> int:
     try:
         _doc, settings = config.load(config_path)
     except TvctlError as exc:
-        print(f"tvctl daemon: {exc.message}\nhint: {exc.hint}", file=sys.stderr)
+        print(f"tvctl daemon: {exc.message}\nhint: fix the file (every key is documented in "
+              "config.example.toml) and start the daemon again", file=sys.stderr)
         return 2
     host = settings["daemon.http_host"]
     if settings["daemon.http_enabled"] and not ipaddress.IPv4Address(host).is_loopback \

@@ -338,66 +338,107 @@ def _key_words() -> str:
     return " ".join(KEY_NAMES)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _args_device(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("action", choices=["list", "show", "discover", "add", "rename", "remove"])
+    sp.add_argument("name", nargs="?")
+    sp.add_argument("new_name", nargs="?")
+    sp.add_argument("--port", type=int)
+
+
+def _args_apps(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("action", choices=["list", "launch", "stop", "refresh"])
+    sp.add_argument("app", nargs="?")
+    sp.add_argument("--param", action="append", metavar="KEY=VALUE", help="launch parameter (deep link)")
+    sp.add_argument("--clear", action="store_true", help="with refresh: clear the cache first")
+
+
+def _args_key(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("key")
+    sp.add_argument("--hold", type=int, metavar="MS")
+    sp.add_argument("--repeat", type=int)
+
+
+def _args_seq(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("keys", nargs="+")
+    sp.add_argument("--delay", type=int, default=200, metavar="MS")
+
+
+def _args_dev(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("action", choices=["install", "reload", "logs", "screenshot"])
+    sp.add_argument("archive", nargs="?")
+    sp.add_argument("-f", "--follow", action="store_true")
+    sp.add_argument("--lines", type=int)
+    sp.add_argument("-o", "--output")
+
+
+def _args_config(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("action", choices=["show", "set", "reload"])
+    sp.add_argument("pairs", nargs="*", metavar="KEY VALUE")
+
+
+def _args_daemon(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--config")
+    sp.add_argument("--verbose", "-v", action="store_true")
+
+
+# name -> (handler, help, argument setup); "daemon" and "_devices" take no --json/-d.
+SUBCOMMANDS: dict[str, tuple[Any, str | None, Any]] = {
+    "status": (cmd_status, "daemon status", None),
+    "device": (cmd_device, "list, show, discover, add, rename, remove devices", _args_device),
+    "state": (cmd_state, "live state of a device", None),
+    "apps": (cmd_apps, "list, launch, stop, refresh apps", _args_apps),
+    "key": (cmd_key, "press a key", _args_key),
+    "seq": (cmd_seq, "press several keys", _args_seq),
+    "type": (cmd_type, "type text into an on-screen keyboard",
+             lambda sp: sp.add_argument("text")),
+    "power": (cmd_power, "power on or off", lambda sp: sp.add_argument("action", choices=["on", "off"])),
+    "dev": (cmd_dev, "developer mode: install, reload, logs, screenshot", _args_dev),
+    "config": (cmd_config, "show, set or reload the daemon config", _args_config),
+    "events": (cmd_events, "stream daemon events until Ctrl-C", None),
+    "daemon": (None, "run the daemon in the foreground", _args_daemon),
+    "completion": (cmd_completion, "print a shell completion script",
+                   lambda sp: sp.add_argument("shell", choices=["bash", "zsh"])),
+    "_devices": (cmd_complete_devices, None, None),
+}
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with ``only``, just that subcommand (building all costs start-up time)."""
     p = argparse.ArgumentParser(prog="tvctl", description="Control the TVs on your LAN through the tvctl daemon.")
     p.add_argument("--socket", default=None,
                    help="daemon socket (default: $TVCTL_SOCKET or $XDG_RUNTIME_DIR/tvctl.sock)")
     p.add_argument("--json", action="store_true", help="print the response data as JSON")
     p.add_argument("-d", "--device", help="device name or id (default: the default device)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-
-    def add(name: str, func: Any, help_: str) -> argparse.ArgumentParser:
-        sp = sub.add_parser(name, help=help_)
-        sp.set_defaults(func=func)
-        sp.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-        sp.add_argument("-d", "--device", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-        return sp
-
-    add("status", cmd_status, "daemon status")
-    sp = add("device", cmd_device, "list, show, discover, add, rename, remove devices")
-    sp.add_argument("action", choices=["list", "show", "discover", "add", "rename", "remove"])
-    sp.add_argument("name", nargs="?")
-    sp.add_argument("new_name", nargs="?")
-    sp.add_argument("--port", type=int)
-    add("state", cmd_state, "live state of a device")
-    sp = add("apps", cmd_apps, "list, launch, stop, refresh apps")
-    sp.add_argument("action", choices=["list", "launch", "stop", "refresh"])
-    sp.add_argument("app", nargs="?")
-    sp.add_argument("--param", action="append", metavar="KEY=VALUE", help="launch parameter (deep link)")
-    sp.add_argument("--clear", action="store_true", help="with refresh: clear the cache first")
-    sp = add("key", cmd_key, "press a key")
-    sp.add_argument("key")
-    sp.add_argument("--hold", type=int, metavar="MS")
-    sp.add_argument("--repeat", type=int)
-    sp = add("seq", cmd_seq, "press several keys")
-    sp.add_argument("keys", nargs="+")
-    sp.add_argument("--delay", type=int, default=200, metavar="MS")
-    sp = add("type", cmd_type, "type text into an on-screen keyboard")
-    sp.add_argument("text")
-    sp = add("power", cmd_power, "power on or off")
-    sp.add_argument("action", choices=["on", "off"])
-    sp = add("dev", cmd_dev, "developer mode: install, reload, logs, screenshot")
-    sp.add_argument("action", choices=["install", "reload", "logs", "screenshot"])
-    sp.add_argument("archive", nargs="?")
-    sp.add_argument("-f", "--follow", action="store_true")
-    sp.add_argument("--lines", type=int)
-    sp.add_argument("-o", "--output")
-    sp = add("config", cmd_config, "show, set or reload the daemon config")
-    sp.add_argument("action", choices=["show", "set", "reload"])
-    sp.add_argument("pairs", nargs="*", metavar="KEY VALUE")
-    add("events", cmd_events, "stream daemon events until Ctrl-C")
-    sp = sub.add_parser("daemon", help="run the daemon in the foreground")
-    sp.add_argument("--config")
-    sp.add_argument("--verbose", "-v", action="store_true")
-    sp = add("completion", cmd_completion, "print a shell completion script")
-    sp.add_argument("shell", choices=["bash", "zsh"])
-    sp = sub.add_parser("_devices")
-    sp.set_defaults(func=cmd_complete_devices)
+    for name, (func, help_, setup) in SUBCOMMANDS.items():
+        if only is not None and name != only:
+            continue
+        sp = sub.add_parser(name, help=help_) if help_ else sub.add_parser(name)
+        if func is not None:
+            sp.set_defaults(func=func)
+        if name not in ("daemon", "_devices"):
+            sp.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+            sp.add_argument("-d", "--device", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        if setup is not None:
+            setup(sp)
     return p
 
 
+def _command_word(argv: list[str]) -> str | None:
+    """The subcommand named in ``argv`` (skipping global options and their values), if any."""
+    it = iter(argv)
+    for tok in it:
+        if tok in ("--socket", "-d", "--device"):
+            next(it, None)
+        elif not tok.startswith("-"):
+            return tok
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    word = _command_word(argv)
+    parser = build_parser(word if word in SUBCOMMANDS else None)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:

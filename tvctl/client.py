@@ -2,14 +2,16 @@
 
 It speaks only to our own daemon, so it is written on a bare socket instead of http.client:
 http.client drags in the email and ssl packages, which alone cost more start-up time than
-the whole CLI budget (bench/cli.py). Requests use ``Connection: close``; responses are read by
-``Content-Length``, chunked transfer coding (event streams) or until close.
+the whole CLI budget (bench/cli.py). For the same reason it uses the C ``_socket`` module:
+``socket.py`` spends ~4 ms at import building enums of every socket constant. Requests use
+``Connection: close``; responses are read by ``Content-Length``, chunked transfer coding
+(event streams) or until close.
 """
 
 from __future__ import annotations
 
+import _socket
 import json
-import socket
 
 from tvctl.errors import TvctlError, error_for_code
 
@@ -30,10 +32,53 @@ class DaemonUnreachable(Exception):
         self.path = path
 
 
-class _Response:
-    def __init__(self, sock: socket.socket) -> None:
+class _Reader:
+    """Buffered reads (line, exact, some) over a raw socket."""
+
+    def __init__(self, sock: Any) -> None:
         self.sock = sock
-        self.f = sock.makefile("rb")
+        self.buf = bytearray()
+        self.eof = False
+
+    def _fill(self) -> bool:
+        if self.eof:
+            return False
+        data = self.sock.recv(65536)
+        if not data:
+            self.eof = True
+            return False
+        self.buf += data
+        return True
+
+    def readline(self, limit: int) -> bytes:
+        while b"\n" not in self.buf and len(self.buf) < limit and self._fill():
+            pass
+        end = self.buf.find(b"\n")
+        n = min(end + 1 if end >= 0 else len(self.buf), limit)
+        out = bytes(self.buf[:n])
+        del self.buf[:n]
+        return out
+
+    def read(self, n: int) -> bytes:
+        while len(self.buf) < n and self._fill():
+            pass
+        out = bytes(self.buf[:n])
+        del self.buf[:n]
+        return out
+
+    def read1(self, n: int) -> bytes:
+        if not self.buf:
+            self._fill()
+        return self.read(min(n, len(self.buf)))
+
+    def close(self) -> None:
+        self.buf.clear()
+
+
+class _Response:
+    def __init__(self, sock: Any) -> None:
+        self.sock = sock
+        self.f = _Reader(sock)
         line = self.f.readline(65536)
         parts = line.split(None, 2)
         if len(parts) < 2 or not parts[0].startswith(b"HTTP/"):
@@ -79,7 +124,7 @@ class Client:
         self.timeout = timeout
 
     def _open(self, method: str, url: str, body: bytes | BinaryIO | None, headers: dict[str, str]) -> _Response:
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         s.settimeout(self.timeout)
         try:
             s.connect(self.path)

@@ -7,7 +7,6 @@ Imports nothing heavy (a test checks): the daemon's modules load only for ``tvct
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import sys
@@ -288,8 +287,10 @@ def cmd_completion(c: Client | None, a: argparse.Namespace) -> None:
 
 
 def cmd_complete_devices(c: Client, a: argparse.Namespace) -> None:
-    with contextlib.suppress(TvctlError, DaemonUnreachable):
+    try:  # noqa: SIM105 (contextlib would cost start-up time on every command)
         print("\n".join(d["name"] for d in c.request("GET", "/v1/devices")))
+    except (TvctlError, DaemonUnreachable):
+        pass  # completion stays silent when the daemon is down
 
 
 COMMANDS = "status device state apps key seq type power dev config events daemon completion"
@@ -402,9 +403,25 @@ SUBCOMMANDS: dict[str, tuple[Any, str | None, Any]] = {
 }
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter without its ``import shutil`` (which pulls in zlib, bz2 and lzma).
+
+    argparse builds a formatter for every add_argument call, so the import would happen on every
+    command, not just for --help.
+    """
+
+    def __init__(self, prog: str) -> None:
+        try:
+            width = int(os.environ.get("COLUMNS", "")) or os.get_terminal_size(sys.stdout.fileno()).columns
+        except (ValueError, OSError):
+            width = 80
+        super().__init__(prog, width=max(width - 2, 40))
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; with ``only``, just that subcommand (building all costs start-up time)."""
-    p = argparse.ArgumentParser(prog="tvctl", description="Control the TVs on your LAN through the tvctl daemon.")
+    p = argparse.ArgumentParser(prog="tvctl", description="Control the TVs on your LAN through the tvctl daemon.",
+                                formatter_class=_Formatter)
     p.add_argument("--socket", default=None,
                    help="daemon socket (default: $TVCTL_SOCKET or $XDG_RUNTIME_DIR/tvctl.sock)")
     p.add_argument("--json", action="store_true", help="print the response data as JSON")
@@ -413,7 +430,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     for name, (func, help_, setup) in SUBCOMMANDS.items():
         if only is not None and name != only:
             continue
-        sp = sub.add_parser(name, help=help_) if help_ else sub.add_parser(name)
+        sp = sub.add_parser(name, help=help_, formatter_class=_Formatter) if help_ else \
+            sub.add_parser(name, formatter_class=_Formatter)
         if func is not None:
             sp.set_defaults(func=func)
         if name not in ("daemon", "_devices"):

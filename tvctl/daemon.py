@@ -162,7 +162,7 @@ async def serve(runtime: Runtime, sockets: list[socket.socket]) -> None:
     await asyncio.to_thread(registry.load)
     service = DeviceService(runtime.get_settings, registry, runtime.bus, paths.state_dir(), paths.cache_dir())
     runtime.service = service
-    app = create_app(runtime, extra_routes=_extra_routes())
+    app = create_app(runtime)
     # proxy_headers off: no proxy sits in front of a loopback daemon, and X-Forwarded-For must not be trusted.
     cfg = uvicorn.Config(app, lifespan="off", log_config=None, access_log=False, server_header=False,
                          proxy_headers=False,
@@ -199,10 +199,6 @@ async def serve(runtime: Runtime, sockets: list[socket.socket]) -> None:
             if asyncio.iscoroutine(r):
                 await r
         await service.close()
-
-
-def _extra_routes() -> list[Any]:
-    return []
 
 
 def run(config_path: Path | None, verbose: bool) -> int:

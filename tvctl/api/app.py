@@ -72,7 +72,7 @@ async def read_json(request: Request, *, optional: bool = False) -> dict[str, An
     return body
 
 
-def field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], default: Any = ..., ) -> Any:
+def field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
     if name not in body or body[name] is None:
         if default is ...:
             raise BadRequest(f"Missing field {name!r}.", hint=f"Send a JSON object with {name!r}.")
@@ -376,7 +376,7 @@ async def dev_screenshot(request: Request) -> Response:
 async def openapi(request: Request) -> Response:
     from tvctl.api.openapi import build
 
-    return Response(json.dumps(build(request.app.state.routes)), media_type="application/json")
+    return Response(json.dumps(build(ROUTES)), media_type="application/json")
 
 
 # -- route table ----------------------------------------------------------------------------------
@@ -463,14 +463,12 @@ async def on_http_exception(request: Request, exc: Exception) -> Response:
     return envelope.error(err, headers=dict(exc.headers) if exc.headers else None)
 
 
-def create_app(runtime: Runtime, extra_routes: list[Endpoint] | None = None) -> Starlette:
-    routes = ROUTES + (extra_routes or [])
+def create_app(runtime: Runtime) -> Starlette:
     app = Starlette(
-        routes=[Route(e.path, e.handler, methods=[e.method]) for e in routes],
+        routes=[Route(e.path, e.handler, methods=[e.method]) for e in ROUTES],
         middleware=[Middleware(GuardMiddleware, settings=runtime.get_settings,
                                bound_port=lambda: runtime.http_port)],
         exception_handlers={TvctlError: on_tvctl_error, HTTPException: on_http_exception},
     )
     app.state.rt = runtime
-    app.state.routes = routes
     return app

@@ -283,7 +283,11 @@ def _upload(c: Client, url: str, path: str) -> Any:
 
 
 def cmd_completion(c: Client | None, a: argparse.Namespace) -> None:
-    print(BASH_COMPLETION if a.shell == "bash" else ZSH_COMPLETION)
+    from tvctl.keys import KEY_NAMES
+
+    commands = " ".join(name for name in SUBCOMMANDS if not name.startswith("_"))
+    script = BASH_COMPLETION if a.shell == "bash" else ZSH_COMPLETION
+    print(script % (commands, " ".join(KEY_NAMES)))
 
 
 def cmd_complete_devices(c: Client, a: argparse.Namespace) -> None:
@@ -293,7 +297,6 @@ def cmd_complete_devices(c: Client, a: argparse.Namespace) -> None:
         pass  # completion stays silent when the daemon is down
 
 
-COMMANDS = "status device state apps key seq type power dev config events daemon completion"
 BASH_COMPLETION = r"""# bash completion for tvctl: eval "$(tvctl completion bash)"
 _tvctl() {
     local cur prev words cword
@@ -331,12 +334,6 @@ _tvctl() {
     esac
 }
 compdef _tvctl tvctl"""
-
-
-def _key_words() -> str:
-    from tvctl.keys import KEY_NAMES
-
-    return " ".join(KEY_NAMES)
 
 
 def _args_device(sp: argparse.ArgumentParser) -> None:
@@ -470,11 +467,7 @@ def main(argv: list[str] | None = None) -> int:
         from tvctl.daemon import run
 
         return run(Path(args.config) if args.config else None, args.verbose)
-    if args.command == "completion":
-        words = _key_words()
-        global BASH_COMPLETION, ZSH_COMPLETION
-        BASH_COMPLETION = BASH_COMPLETION % (COMMANDS, words)
-        ZSH_COMPLETION = ZSH_COMPLETION % (COMMANDS, words)
+    if args.command == "completion":  # needs no daemon
         cmd_completion(None, args)
         return EXIT_OK
     path = args.socket or os.environ.get("TVCTL_SOCKET") or default_socket_path()

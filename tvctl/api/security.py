@@ -41,11 +41,17 @@ NO_AUTH_PATHS = ("/v1/ping",)
 PREFLIGHT_MAX_AGE = "600"
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+GUARDED_HEADERS = frozenset({b"host", b"origin", b"authorization", b"access-control-request-method",
+                             b"content-length", b"transfer-encoding", b"content-type"})
+
+
+def _headers(scope: Scope) -> dict[bytes, str]:
+    """The headers the guard looks at, read in one pass (first occurrence wins)."""
+    out: dict[bytes, str] = {}
     for k, v in scope["headers"]:
-        if k == name:
-            return str(v.decode("latin-1"))
-    return None
+        if k in GUARDED_HEADERS and k not in out:
+            out[k] = v.decode("latin-1")
+    return out
 
 
 class GuardMiddleware:
@@ -61,24 +67,25 @@ class GuardMiddleware:
         s = self.settings()
         server = scope.get("server")
         is_tcp = bool(server and server[1] is not None)
-        origin = _header(scope, b"origin")
+        h = _headers(scope)
+        origin = h.get(b"origin")
         cors_origin: str | None = None
         try:
             if is_tcp:
-                self._check_host(scope, s)
+                self._check_host(h, s)
                 if origin is not None:
                     if not (s["daemon.cors_enabled"] and origin in s["daemon.cors_allowed_origins"]):
                         raise OriginNotAllowed(f"Requests from origin {origin!r} are not allowed.")
                     cors_origin = origin
-                    if scope["method"] == "OPTIONS" and _header(scope, b"access-control-request-method"):
+                    if scope["method"] == "OPTIONS" and h.get(b"access-control-request-method"):
                         await self._preflight(send, origin)
                         return
                 token = s["daemon.api_token"]
                 if token and scope["path"] not in NO_AUTH_PATHS:
-                    auth = _header(scope, b"authorization") or ""
+                    auth = h.get(b"authorization", "")
                     if not hmac.compare_digest(auth.encode(), f"Bearer {token}".encode()):
                         raise Unauthorized("Missing or wrong API token.")
-            self._check_body(scope, s)
+            self._check_body(scope, h, s)
         except TvctlError as exc:
             await self._send_error(send, exc, cors_origin, is_tcp)
             return
@@ -106,8 +113,8 @@ class GuardMiddleware:
                 err = TvctlError(f"Internal error ({type(exc).__name__}); the daemon log has the details.")
                 await self._send_error(send, err, cors_origin, is_tcp)
 
-    def _check_host(self, scope: Scope, s: Settings) -> None:
-        host = (_header(scope, b"host") or "").lower()
+    def _check_host(self, h: dict[bytes, str], s: Settings) -> None:
+        host = h.get(b"host", "").lower()
         port = self.bound_port()
         allowed = {f"127.0.0.1:{port}", f"localhost:{port}", f"{s['daemon.http_host']}:{port}"}
         for extra in s["daemon.allowed_hosts"]:
@@ -119,15 +126,15 @@ class GuardMiddleware:
         if host not in allowed:
             raise HostNotAllowed(f"Host {host!r} is not this daemon's address.")
 
-    def _check_body(self, scope: Scope, s: Settings) -> None:
+    def _check_body(self, scope: Scope, h: dict[bytes, str], s: Settings) -> None:
         if scope["method"] not in ("POST", "PUT", "PATCH", "DELETE"):
             return
-        length = _header(scope, b"content-length")
-        chunked = "chunked" in (_header(scope, b"transfer-encoding") or "").lower()
+        length = h.get(b"content-length")
+        chunked = "chunked" in h.get(b"transfer-encoding", "").lower()
         has_body = chunked or (length is not None and length.strip() not in ("", "0"))
         if not has_body:
             return
-        ctype = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
+        ctype = h.get(b"content-type", "").split(";")[0].strip().lower()
         upload = scope["path"].endswith(UPLOAD_SUFFIXES)
         if upload:
             if ctype != "multipart/form-data":

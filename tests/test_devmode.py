@@ -7,8 +7,11 @@ the recorded logs in 7-byte writes with CRLF line ends, and refuses a second cli
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import random
+import resource
 import socket
 import threading
 import zipfile
@@ -71,7 +74,73 @@ def test_install_replace_identical(dev: tuple[Daemon, FakeRoku, dict[str, Any]])
     z2 = make_zip(extra=b"' v2\n")
     assert install(d, device["id"], z2).json()["data"]["result"] == "replaced"
     assert kept.read_bytes() == z2
-    assert not list(kept.parent.glob("upload-*"))  # no temp files left behind
+    # the temp upload and the replaced archive are deleted after the response, not before it
+    wait_for(lambda: sorted(p.name for p in kept.parent.iterdir()) == [kept.name], what="only the kept archive")
+
+
+def test_large_upload_arrives_intact_and_the_connection_stays_usable(
+        dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
+    """Multi-MiB bodies take the daemon's large-read, no-copy path; the bytes must not change."""
+    d, roku, device = dev
+    kept = d.tmp / "state" / "tvctl" / "dev" / f"{device['id']}.zip"
+    rng = random.Random(5)
+    with httpx.Client(base_url=d.url, timeout=60) as client:  # one keep-alive connection throughout
+        for size in (3 << 20, 9 << 20):
+            z = make_zip(extra=rng.randbytes(size))
+            r = client.post(f"/v1/devices/{device['id']}/dev/install",
+                            files={"archive": ("c.zip", z, "application/zip")})
+            assert r.status_code == 200, r.text
+            assert r.json()["data"]["bytes"] == len(z)
+            assert roku.dev_md5 == hashlib.md5(z).hexdigest()  # what the device got
+            assert kept.read_bytes() == z  # what the daemon kept for reload
+            # a small request on the same connection after the big body
+            r = client.post(f"/v1/devices/{device['id']}/remote/key", json={"key": "home"})
+            assert r.status_code == 200, r.text
+        # chunked transfer encoding: many body pieces per socket read, appended while the handler is busy
+        z = make_zip(extra=rng.randbytes(5 << 20))
+        body = b"".join([b'--b\r\nContent-Disposition: form-data; name="archive"; filename="c.zip"\r\n\r\n', z,
+                         b"\r\n--b--\r\n"])
+        r = client.post(f"/v1/devices/{device['id']}/dev/install",
+                        content=iter([body[i:i + 4096] for i in range(0, len(body), 4096)]),
+                        headers={"Content-Type": "multipart/form-data; boundary=b"})
+        assert r.status_code == 200, r.text
+        assert roku.dev_md5 == hashlib.md5(z).hexdigest() and kept.read_bytes() == z
+    assert len(roku.uploads) == 3
+
+
+def test_an_upload_the_disk_cannot_hold_is_refused_cleanly(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
+    d, roku, device = dev
+    assert d.proc is not None
+    folder = d.tmp / "state" / "tvctl" / "dev"
+    # A file-size limit on the daemon process: its writes past 512 KiB fail with EFBIG, as on a full disk.
+    resource.prlimit(d.proc.pid, resource.RLIMIT_FSIZE, (512 * 1024, resource.RLIM_INFINITY))
+    try:
+        r = install(d, device["id"], make_zip(pad=2 << 20))
+        err = r.json()["error"]
+        assert r.status_code == 500 and err["code"] == "storage_failed", r.text
+        assert "Cannot store the upload" in err["message"] and "File too large" in err["message"]
+        assert "disk space" in err["hint"]
+        assert roku.uploads == [] and roku.unauthenticated == 0  # nothing reached the device
+        wait_for(lambda: not list(folder.glob("upload-*")), what="the partial upload to be deleted")
+    finally:
+        resource.prlimit(d.proc.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    assert install(d, device["id"], make_zip()).status_code == 200  # the daemon carries on
+
+
+def test_leftovers_of_a_crash_are_removed_at_start(tmp_path: Path) -> None:
+    d = Daemon(tmp_path)
+    folder = tmp_path / "state" / "tvctl" / "dev"
+    folder.mkdir(parents=True)
+    kept = folder / "2f0c.zip"
+    kept.write_bytes(make_zip())
+    (folder / "upload-x1y2.zip").write_bytes(b"half an upload")
+    (folder / "2f0c.zip.old-0a1b2c3d").write_bytes(b"a replaced archive")
+    d.start()
+    try:
+        wait_for(lambda: sorted(p.name for p in folder.iterdir()) == ["2f0c.zip"], what="leftovers removed")
+        assert kept.read_bytes() == make_zip()
+    finally:
+        d.stop()
 
 
 @pytest.mark.parametrize(("payload", "code", "words"), [

@@ -3,6 +3,7 @@
 Callers react by group, so the tree is grouped the way they react::
 
     TvctlError                      internal_error          500
+    ├── StorageFailed               storage_failed          500
     ├── BadRequest                  invalid_payload         400
     │   ├── InvalidJson             invalid_json
     │   ├── InvalidKey              invalid_key
@@ -70,6 +71,11 @@ class TvctlError(Exception):
         if self.details:
             out["details"] = self.details
         return out
+
+
+class StorageFailed(TvctlError):
+    code = "storage_failed"
+    default_hint = "Free some disk space in the daemon's state folder (or fix its permissions), then try again."
 
 
 class BadRequest(TvctlError):

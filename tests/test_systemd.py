@@ -1,24 +1,31 @@
-"""The systemd unit verifies cleanly, and the daemon honours systemd's directory variables."""
+"""The systemd units verify cleanly, the daemon honours systemd's directory variables, and socket
+activation works with systemd's own activator (systemd-socket-activate)."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
+import signal
+import socket
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Daemon
+from tests.conftest import LOOPBACK_CONFIG, Daemon
 from tests.fakeroku import FakeRoku
+from tests.helpers import free_port, wait_for
+
+TVCTL = str(Path(sys.executable).with_name("tvctl"))
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
-def test_unit_verifies_without_warnings(tmp_path: Path) -> None:
-    import subprocess
-
+def test_units_verify_without_warnings(tmp_path: Path) -> None:
     home = tmp_path / "home"
     (home / ".local" / "bin").mkdir(parents=True)
     # ExecStart points at pipx's location; put the real console script there.
@@ -26,12 +33,16 @@ def test_unit_verifies_without_warnings(tmp_path: Path) -> None:
     runtime = tmp_path / "run"
     runtime.mkdir(mode=0o700)
     env = {**os.environ, "HOME": str(home), "XDG_RUNTIME_DIR": str(runtime)}
-    p = subprocess.run(["systemd-analyze", "--user", "verify", str(ROOT / "systemd" / "tvctl.service")],
-                       env=env, capture_output=True, text=True)
+    p = subprocess.run(["systemd-analyze", "--user", "verify", str(ROOT / "systemd" / "tvctl.socket"),
+                        str(ROOT / "systemd" / "tvctl.service")], env=env, capture_output=True, text=True)
     assert p.returncode == 0 and p.stdout == "" and p.stderr == "", p.stdout + p.stderr
     unit = (ROOT / "systemd" / "tvctl.service").read_text()
     assert "Type=notify" in unit and "ExecReload=/bin/kill -HUP $MAINPID" in unit
     assert "Restart=on-failure" in unit
+    sock_unit = (ROOT / "systemd" / "tvctl.socket").read_text()
+    # where the CLI looks, owner-only, and the config's default HTTP address
+    assert "ListenStream=%t/tvctl.sock" in sock_unit and "SocketMode=0600" in sock_unit
+    assert "ListenStream=127.0.0.1:7272" in sock_unit
 
 
 def test_daemon_uses_systemd_directories(tmp_path: Path, roku: FakeRoku) -> None:
@@ -40,11 +51,16 @@ def test_daemon_uses_systemd_directories(tmp_path: Path, roku: FakeRoku) -> None
     for p in dirs.values():
         p.mkdir(mode=0o700)
     d = Daemon(tmp_path, extra_env={k: str(v) for k, v in dirs.items()})
-    d.socket = dirs["RUNTIME_DIRECTORY"] / "tvctl.sock"
     d.start()
     try:
         st = d.unix("GET", "/v1/daemon/status").json()["data"]
-        assert st["socket"] == str(d.socket)
+        # A user unit has both $XDG_RUNTIME_DIR and $RUNTIME_DIRECTORY; the socket must be where the
+        # CLI in a login shell (which has only the first) looks for it.
+        assert st["socket"] == str(d.runtime / "tvctl.sock")
+        cli_env = {k: v for k, v in os.environ.items() if k not in dirs and k != "TVCTL_SOCKET"}
+        p = subprocess.run([TVCTL, "--json", "status"], env={**cli_env, "XDG_RUNTIME_DIR": str(d.runtime)},
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0 and json.loads(p.stdout)["pid"] == d.proc.pid, p.stdout + p.stderr  # type: ignore[union-attr]
         # --config still wins over $CONFIGURATION_DIRECTORY (the unit passes none)
         assert st["config_path"] == str(d.config_path)
         dev = d.add(roku)
@@ -53,3 +69,74 @@ def test_daemon_uses_systemd_directories(tmp_path: Path, roku: FakeRoku) -> None
         assert (dirs["CACHE_DIRECTORY"] / "apps" / f"{dev['id']}.json").exists()
     finally:
         d.stop()
+
+
+def activator(d: Daemon, *listen: str) -> subprocess.Popen[bytes]:
+    """systemd's own activator holding the listeners, as tvctl.socket would; the daemon starts on
+    the first connection with LISTEN_FDS/LISTEN_PID set (exec'd in place, so it keeps the pid)."""
+    flags = [f"--listen={addr}" for addr in listen]
+    for k in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR", "PYTHONUNBUFFERED"):
+        flags.append(f"--setenv={k}={d.env[k]}")
+    with d.log_path.open("ab") as log:
+        return subprocess.Popen(["systemd-socket-activate", *flags, sys.executable, "-m", "tvctl", "daemon",
+                                 "--config", str(d.config_path)], env=d.env, stdout=log, stderr=subprocess.STDOUT)
+
+
+needs_activator = pytest.mark.skipif(shutil.which("systemd-socket-activate") is None,
+                                     reason="systemd-socket-activate is not installed")
+
+
+@needs_activator
+def test_socket_activation_starts_the_daemon_on_first_use(tmp_path: Path, roku: FakeRoku) -> None:
+    port = free_port()
+    d = Daemon(tmp_path)
+    proc = activator(d, str(d.socket), f"127.0.0.1:{port}")
+    d.proc = proc
+    try:
+        wait_for(d.socket.exists, what="the activator's socket")
+        assert "socket activation" not in d.log()  # nothing started yet
+        # the real CLI's first request starts the daemon and is answered
+        p = subprocess.run([TVCTL, "--json", "status"], env={**os.environ, "XDG_RUNTIME_DIR": str(d.runtime)},
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0, p.stdout + p.stderr + d.log()
+        st = json.loads(p.stdout)
+        assert st["pid"] == proc.pid and st["socket"] == str(d.socket) and st["http_port"] == port
+        assert "socket activation" in d.log()
+        # the passed TCP listener serves the API, guard included
+        d.port = port
+        dev = d.add(roku)
+        d.ok("POST", f"/v1/devices/{dev['id']}/remote/key", json={"key": "home"})
+        assert roku.paths() == ["/keypress/Home"]
+        d.err("GET", "/v1/devices", 403, "host_not_allowed", headers={"Host": "evil.example:80"})
+        # a clean stop leaves the socket file to whoever owns it (systemd keeps listening there)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+        assert d.socket.exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@needs_activator
+@pytest.mark.parametrize(("config", "addr", "words"), [
+    ("", "127.0.0.2", "make them agree"),
+    ("\n[daemon]\nhttp_enabled = false\n", "127.0.0.1", "daemon.http_enabled is false"),
+])  # fmt: skip
+def test_socket_activation_refuses_a_listener_that_contradicts_the_config(
+        tmp_path: Path, config: str, addr: str, words: str) -> None:
+    d = Daemon(tmp_path, LOOPBACK_CONFIG.replace("[daemon]\nhttp_port = 0\n", "") + config)
+    port = free_port()
+    proc = activator(d, str(d.socket), f"{addr}:{port}")
+    try:
+        wait_for(d.socket.exists, what="the activator's socket")
+        with socket.create_connection((addr, port), timeout=5) as c:  # the first connection starts it
+            c.settimeout(15)
+            with contextlib.suppress(ConnectionResetError):  # closed, or reset from the backlog, unanswered
+                assert c.recv(1) == b""
+        assert proc.wait(15) == 1
+        assert words in d.log()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

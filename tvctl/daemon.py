@@ -120,6 +120,43 @@ def bind_tcp(host: str, port: int) -> socket.socket:
 UPLOAD_READ_SIZE = 1 << 20
 
 
+def inherited_sockets(settings: config.Settings) -> tuple[socket.socket | None, socket.socket | None]:
+    """The listeners systemd passed by socket activation (``tvctl.socket``): (unix, tcp).
+
+    The sd_listen_fds protocol: ``LISTEN_PID`` names this process and ``LISTEN_FDS`` counts the
+    descriptors from 3 on. Each is told apart by its family. A passed TCP listener must be on
+    ``daemon.http_host`` (the Host check and the status report rely on it) and HTTP enabled.
+    """
+    if os.environ.get("LISTEN_PID") != str(os.getpid()):
+        return None, None
+    count = int(os.environ.get("LISTEN_FDS", "0") or 0)
+    for var in ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"):  # not for anything we start
+        os.environ.pop(var, None)
+    unix = tcp = None
+    for fd in range(3, 3 + count):
+        sock = socket.socket(fileno=fd)
+        sock.setblocking(False)
+        if sock.type != socket.SOCK_STREAM:
+            raise StartupError(f"socket activation passed a non-stream socket (fd {fd}); use ListenStream= only")
+        if sock.family == socket.AF_UNIX and unix is None:
+            unix = sock
+        elif sock.family == socket.AF_INET and tcp is None:
+            tcp = sock
+        else:
+            raise StartupError(f"socket activation passed an unexpected socket (fd {fd}, {sock.family.name}); "
+                               "tvctl takes one Unix socket and one IPv4 TCP socket")
+    if tcp is not None:
+        host, port = tcp.getsockname()
+        if not settings["daemon.http_enabled"]:
+            raise StartupError(f"the socket unit passes {host}:{port} but daemon.http_enabled is false; "
+                               "remove its ListenStream= line or enable HTTP")
+        if host != settings["daemon.http_host"]:
+            raise StartupError(f"the socket unit listens on {host}:{port} but daemon.http_host is "
+                               f"{settings['daemon.http_host']}; make them agree")
+    _LOGGER.info("socket activation: %s", ", ".join(str(s.getsockname()) for s in (unix, tcp) if s) or "nothing")
+    return unix, tcp
+
+
 class HttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, tuned for streaming large request bodies (channel uploads).
 
@@ -261,15 +298,24 @@ def run(config_path: Path | None, verbose: bool) -> int:
         print(f"tvctl daemon: refusing to listen on non-loopback {host} without daemon.api_token\n"
               "hint: set daemon.api_token, or keep daemon.http_host = \"127.0.0.1\"", file=sys.stderr)
         return 2
-    socket_path = Path(settings["daemon.socket_path"] or paths.default_socket_path())
     sockets: list[socket.socket] = []
+    socket_path: Path | None = None
+    owns_socket_file = False
     try:
-        sockets.append(bind_unix(socket_path))
-        if settings["daemon.http_enabled"]:
+        unix, tcp = inherited_sockets(settings)
+        if unix is not None:  # socket activation: systemd owns the socket file, leave it alone
+            socket_path = Path(unix.getsockname())
+        else:
+            socket_path = Path(settings["daemon.socket_path"] or paths.default_socket_path())
+            unix = bind_unix(socket_path)
+            owns_socket_file = True
+        sockets.append(unix)
+        if tcp is None and settings["daemon.http_enabled"]:
             tcp = bind_tcp(host, settings["daemon.http_port"])
+        if tcp is not None:
             sockets.append(tcp)
         runtime = Runtime(config_path=config_path, settings=settings, bus=EventBus(), socket_path=socket_path,
-                          http_port=tcp.getsockname()[1] if settings["daemon.http_enabled"] else 0)
+                          http_port=tcp.getsockname()[1] if tcp is not None else 0)
         asyncio.run(serve(runtime, sockets))
     except StartupError as exc:
         print(f"tvctl daemon: {exc}", file=sys.stderr)
@@ -277,7 +323,7 @@ def run(config_path: Path | None, verbose: bool) -> int:
     finally:
         for s in sockets:
             s.close()
-        if sockets:  # the first socket is ours: remove its file
+        if owns_socket_file and socket_path is not None:
             with contextlib.suppress(FileNotFoundError):
                 socket_path.unlink()
     _LOGGER.info("stopped")

@@ -49,13 +49,18 @@ def cache_dir() -> Path:
 
 
 def default_socket_path() -> str:
-    """``$RUNTIME_DIRECTORY``/``$XDG_RUNTIME_DIR``; without either, a per-user folder in /tmp."""
-    sd = os.environ.get("RUNTIME_DIRECTORY")
-    if sd:
-        return os.path.join(sd.split(":")[0], "tvctl.sock")
+    """``$XDG_RUNTIME_DIR/tvctl.sock``, else ``$RUNTIME_DIRECTORY``, else a per-user folder in /tmp.
+
+    The daemon and the CLI both use this rule, so it must give the same answer in a login shell
+    and in the systemd user unit: both have ``$XDG_RUNTIME_DIR``, and it comes first.
+    (``tvctl.socket`` listens at ``%t/tvctl.sock``, the same place.)
+    """
     xdg = os.environ.get("XDG_RUNTIME_DIR")
     if xdg:
         return os.path.join(xdg, "tvctl.sock")
+    sd = os.environ.get("RUNTIME_DIRECTORY")
+    if sd:
+        return os.path.join(sd.split(":")[0], "tvctl.sock")
     import tempfile
 
     return os.path.join(tempfile.gettempdir(), f"tvctl-{os.getuid()}", "tvctl.sock")

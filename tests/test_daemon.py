@@ -57,6 +57,16 @@ def test_ping_and_status_on_both_listeners(shared_daemon: Daemon, via: str) -> N
     ("PATCH", "/v1/config", {"json": {"daemon.cors_enabled": {"nested": 1}}}, 400, "invalid_config_value"),
     ("PATCH", "/v1/config", {"json": {}}, 400, "invalid_payload"),
     ("POST", "/v1/devices", {"json": {"host": 5}}, 400, "invalid_payload"),
+    # found by schemathesis: a lone surrogate escape is valid JSON but no text (it crashed the resolver)
+    ("POST", "/v1/devices", {"content": b'{"host": "\\ud800x"}', "headers": {"Content-Type": "application/json"}},
+     400, "invalid_json"),
+    ("PATCH", "/v1/config", {"content": b'{"dev.roku_password": "a\\udfffb"}',
+                             "headers": {"Content-Type": "application/json"}}, 400, "invalid_json"),
+    ("POST", "/v1/devices", {"json": {"host": "MG\u00c1.lan"}}, 400, "invalid_payload"),
+    ("POST", "/v1/devices", {"json": {"host": "192.168.1.500"}}, 400, "invalid_payload"),
+    ("POST", "/v1/devices", {"json": {"host": "-roku.lan"}}, 400, "invalid_payload"),
+    ("POST", "/v1/devices", {"json": {"host": "fe80::1"}}, 400, "invalid_payload"),
+    ("POST", "/v1/devices", {"json": {"host": "a" * 64 + ".lan"}}, 400, "invalid_payload"),
     ("POST", "/v1/devices", {"json": {}}, 400, "invalid_payload"),
     ("GET", "/v1/devices/nobody", {}, 404, "device_not_found"),
     ("GET", "/v1/devices/default/state", {}, 404, "no_default_device"),
@@ -100,6 +110,26 @@ def test_openapi_lists_every_route(shared_daemon: Daemon) -> None:
     assert doc["paths"]["/v1/devices/{id}/remote/key"]["post"]["requestBody"]["content"]["application/json"]
     codes = doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]
     assert "device_not_found" in codes and "origin_not_allowed" in codes
+    # request bodies say what the server enforces: unknown fields and unknown config keys are refused
+    add = doc["paths"]["/v1/devices"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert add["additionalProperties"] is False and add["properties"]["host"]["minLength"] == 1
+    patch = doc["paths"]["/v1/config"]["patch"]["requestBody"]["content"]["application/json"]["schema"]
+    assert "dev.roku_password" in patch["propertyNames"]["enum"] and "x" not in patch["propertyNames"]["enum"]
+
+
+@pytest.mark.parametrize(("method", "path", "allowed"), [
+    ("PUT", "/v1/config", {"GET", "HEAD", "PATCH"}),
+    ("OPTIONS", "/v1/devices", {"GET", "HEAD", "POST"}),
+    ("POST", "/v1/devices/tv", {"GET", "HEAD", "PATCH", "DELETE"}),
+    ("GET", "/v1/devices/tv/remote/key", {"POST"}),
+])  # fmt: skip
+def test_405_names_every_method_of_the_path(shared_daemon: Daemon, method: str, path: str,
+                                            allowed: set[str]) -> None:
+    """Found by schemathesis: Allow used to list only the first route's methods (GET, HEAD)."""
+    r = shared_daemon.http(method, path)
+    assert r.status_code == 405 and r.json()["error"]["code"] == "method_not_allowed"
+    assert set(r.headers["allow"].split(", ")) == allowed
+    assert all(m in r.json()["error"]["hint"] for m in allowed)
 
 
 # -- config ------------------------------------------------------------------------------------

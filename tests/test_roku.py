@@ -78,6 +78,16 @@ def test_literal_text_arrives_exactly(shared_daemon: Daemon, any_roku: FakeRoku,
     assert any_roku.paths() == [f"/keypress/{e}" for e in expected]
 
 
+def test_escaped_surrogate_pairs_are_text(shared_daemon: Daemon, roku: FakeRoku) -> None:
+    """ASCII-only JSON (what json.dumps sends by default) escapes 🙂 as a surrogate pair: accepted."""
+    device = shared_daemon.add(roku)
+    roku.clear()
+    r = shared_daemon.http("POST", f"/v1/devices/{device['id']}/remote/key",
+                           content=b'{"key": "literal:\\ud83d\\ude42"}', headers={"Content-Type": "application/json"})
+    assert r.status_code == 200, r.text
+    assert roku.paths() == ["/keypress/Lit_%F0%9F%99%82"]
+
+
 @pytest.mark.parametrize(("body", "code"), [
     ({"key": "jump"}, "invalid_key"),
     ({"key": ""}, "invalid_key"),

@@ -7,8 +7,10 @@ The API reference for humans is docs/api.md.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+import re
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ from starlette.routing import Route
 
 from tvctl.api import envelope
 from tvctl.api.security import GuardMiddleware
+from tvctl.config import SCHEMA as CONFIG_SCHEMA
 from tvctl.errors import (
     BadRequest,
     InvalidArchive,
@@ -79,9 +82,21 @@ async def read_json(request: Request, *, optional: bool = False) -> dict[str, An
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidJson(f"The body is not valid JSON: {exc}.") from exc
+    if b"\\u" in raw and not encodes_as_utf8(body):
+        # JSON allows "\ud800" on its own; Python then holds a string no file, URL or socket can take.
+        raise InvalidJson("The body holds an unpaired surrogate escape (like \\ud800), which is not text.",
+                          hint="Escape characters outside the BMP as a surrogate pair, or send them as UTF-8.")
     if not isinstance(body, dict):
         raise InvalidJson(f"The body must be a JSON object, got {type(body).__name__}.")
     return body
+
+
+def encodes_as_utf8(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
@@ -178,13 +193,31 @@ async def list_devices(request: Request) -> Response:
     return envelope.ok(devices[start : start + limit])
 
 
+_HOST_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+
+def check_host(host: str) -> None:
+    """An IPv4 address or a DNS host name (RFC 1123 labels); anything else is refused up front
+    rather than sent to the resolver."""
+    hint = 'An IPv4 address or a host name, e.g. {"host": "192.168.1.50"} or {"host": "roku-living.lan"}'
+    try:
+        addr = ipaddress.ip_address(host)
+    except ValueError:
+        labels = host.removesuffix(".").split(".")
+        if 0 < len(host) <= 253 and all(_HOST_LABEL.fullmatch(label) for label in labels) \
+                and not labels[-1].isdigit():
+            return
+        raise BadRequest(f"{host!r} is not an IPv4 address or a host name.", hint=hint) from None
+    if addr.version != 4:
+        raise BadRequest(f"{host!r} is an IPv6 address; tvctl reaches Rokus over IPv4.", hint=hint)
+
+
 async def add_device(request: Request) -> Response:
     body = await read_json(request)
     reject_unknown(body, {"host", "port"})
     host = field(body, "host", str).strip()
     port = field(body, "port", int, None)
-    if not host or len(host) > 253 or "/" in host or " " in host:
-        raise BadRequest(f"{host!r} is not a host address.", hint='Example: {"host": "192.168.1.50"}')
+    check_host(host)
     if port is not None and not 0 < port < 65536:
         raise BadRequest("port must be 1-65535.", hint="Roku ECP listens on 8060 (the default).")
     dev = await rt(request).service.add_by_address(host, port)
@@ -399,13 +432,14 @@ class Endpoint:
     upload: bool = False  # request body is multipart/form-data
 
 
-KEY = {"type": "string", "description": "A key name from docs/api.md or literal:<text>."}
+KEY = {"type": "string", "minLength": 1, "description": "A key name from docs/api.md or literal:<text>."}
 ROUTES: list[Endpoint] = [
     Endpoint("GET", "/v1/ping", ping, "Liveness check; never needs a token."),
     Endpoint("GET", "/v1/daemon/status", status, "Daemon process and listener status."),
     Endpoint("GET", "/v1/config", get_config, "Effective config, secrets redacted."),
     Endpoint("PATCH", "/v1/config", patch_config, "Patch config with flat dotted keys; rewrites the file.",
-             {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean", "null"]}}),
+             {"type": "object", "minProperties": 1, "propertyNames": {"enum": sorted(CONFIG_SCHEMA)},
+              "additionalProperties": {"type": ["string", "number", "boolean", "array", "null"]}}),
     Endpoint("POST", "/v1/config/reload", reload_config, "Re-read the config file."),
     Endpoint("GET", "/v1/openapi.json", openapi, "This OpenAPI document."),
     Endpoint("GET", "/v1/events", events, "Server-Sent Events: device_*, config_reloaded, state_changed.",
@@ -413,7 +447,9 @@ ROUTES: list[Endpoint] = [
     Endpoint("GET", "/v1/devices", list_devices, "List known devices (limit, start, sort_by, sort_reverse, filter)."),
     Endpoint("POST", "/v1/devices", add_device, "Add a device by address (probes it first).",
              {"type": "object", "required": ["host"],
-              "properties": {"host": {"type": "string"}, "port": {"type": "integer"}}}),
+              "properties": {"host": {"type": "string", "minLength": 1, "maxLength": 253,
+                                      "description": "An IPv4 address or a host name."},
+                             "port": {"type": "integer", "minimum": 1, "maximum": 65535}}}),
     Endpoint("POST", "/v1/devices/discover", discover, "Run discovery now and merge results.", body_required=False),
     Endpoint("GET", "/v1/devices/{id}", get_device, "One device by UUID or friendly name."),
     Endpoint("PATCH", "/v1/devices/{id}", patch_device, "Rename a device.",
@@ -470,9 +506,27 @@ async def on_http_exception(request: Request, exc: Exception) -> Response:
     return envelope.error(err, headers=dict(exc.headers) if exc.headers else None)
 
 
+def build_routes(endpoints: list[Endpoint]) -> list[Route]:
+    """One Starlette route per path, dispatching on the method.
+
+    With a route per (method, path), a wrong method got a 405 whose ``Allow`` named only the
+    first route's methods (``Allow: GET, HEAD`` on /v1/config, which also takes PATCH).
+    """
+    by_path: dict[str, dict[str, Handler]] = {}
+    for e in endpoints:
+        by_path.setdefault(e.path, {})[e.method] = e.handler
+
+    def dispatcher(handlers: dict[str, Handler]) -> Handler:
+        async def endpoint(request: Request) -> Response:
+            return await handlers["GET" if request.method == "HEAD" else request.method](request)
+        return endpoint
+
+    return [Route(path, dispatcher(handlers), methods=list(handlers)) for path, handlers in by_path.items()]
+
+
 def create_app(runtime: Runtime) -> Starlette:
     app = Starlette(
-        routes=[Route(e.path, e.handler, methods=[e.method]) for e in ROUTES],
+        routes=build_routes(ROUTES),
         middleware=[Middleware(GuardMiddleware, settings=runtime.get_settings,
                                bound_port=lambda: runtime.http_port)],
         exception_handlers={TvctlError: on_tvctl_error, HTTPException: on_http_exception},

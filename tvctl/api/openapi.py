@@ -52,7 +52,10 @@ def build(routes: list[Endpoint]) -> dict[str, Any]:
             op["parameters"] = params
         if e.body is not None:
             ctype = "multipart/form-data" if e.upload else "application/json"
-            op["requestBody"] = {"required": e.body_required, "content": {ctype: {"schema": e.body}}}
+            body = e.body
+            if not e.upload and "properties" in body:  # the server refuses unknown fields (400)
+                body = {**body, "additionalProperties": False}
+            op["requestBody"] = {"required": e.body_required, "content": {ctype: {"schema": body}}}
         paths.setdefault(e.path, {})[e.method.lower()] = op
     return {
         "openapi": "3.1.0",

@@ -171,8 +171,30 @@ def test_upload_limits_and_form_errors(dev: tuple[Daemon, FakeRoku, dict[str, An
                headers={"Content-Type": "multipart/form-data; boundary=b"})
     assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
     d.err("POST", url, 400, "invalid_archive", files={"other": ("c.zip", make_zip(), "application/zip")})
+    # a body without its closing boundary is refused, even when the part holds a whole zip
+    cut = b"--b\r\nContent-Disposition: form-data; name=\"archive\"; filename=\"c.zip\"\r\n\r\n" + make_zip()
+    err = d.err("POST", url, 400, "invalid_payload", content=cut,
+                headers={"Content-Type": "multipart/form-data; boundary=b"})
+    assert "closing boundary" in err["message"]
     d.err("POST", url, 415, "unsupported_media_type", json={"archive": "x"})
     assert roku.uploads == []
+
+
+def test_client_gone_mid_upload_is_not_an_error(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
+    d, roku, device = dev
+    folder = d.tmp / "state" / "tvctl" / "dev"
+    head = (b"--b\r\nContent-Disposition: form-data; name=\"archive\"; filename=\"c.zip\"\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", d.port), timeout=10) as s:
+        s.sendall(f"POST /v1/devices/{device['id']}/dev/install HTTP/1.1\r\nHost: 127.0.0.1:{d.port}\r\n"
+                  f"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: {3 << 20}\r\n\r\n".encode()
+                  + head + b"\0" * (1 << 20))
+        wait_for(lambda: list(folder.glob("upload-*")), what="the upload to start")
+    # the client is gone (like Ctrl-C): the partial upload is deleted, nothing reached the device
+    wait_for(lambda: "client disconnected during POST" in d.log(), what="the disconnect to be noticed")
+    wait_for(lambda: not list(folder.glob("upload-*")), what="the partial upload to be deleted")
+    assert roku.uploads == [] and roku.unauthenticated == 0
+    assert "Traceback" not in d.log() and "internal error" not in d.log()
+    assert install(d, device["id"], make_zip()).status_code == 200
 
 
 def test_missing_password_is_refused_first(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:

@@ -326,7 +326,8 @@ async def dev_install(request: Request) -> Response:
     except OSError as exc:
         raise StorageFailed(f"Cannot store the upload in {folder}: {exc.strerror}.") from exc
     tmp = Path(name)
-    state: dict[str, Any] = {"field": None, "header": b"", "headers": {}, "archive": False, "size": 0}
+    state: dict[str, Any] = {"field": None, "header": b"", "headers": {}, "archive": False, "size": 0,
+                             "ended": False}
 
     def on_header_field(data: bytes, start: int, end: int) -> None:
         state["header"] += data[start:end]
@@ -352,9 +353,12 @@ async def dev_install(request: Request) -> Response:
         if state["size"] <= limit:  # beyond it the handler answers 413 once this chunk is parsed
             write_all(fd, memoryview(data)[start:end])
 
+    def on_end() -> None:
+        state["ended"] = True
+
     parser = MultipartParser(boundary, {  # type: ignore[arg-type]
         "on_header_field": on_header_field, "on_header_value": on_header_value, "on_header_end": on_header_end,
-        "on_headers_finished": on_headers_finished, "on_part_data": on_part_data,
+        "on_headers_finished": on_headers_finished, "on_part_data": on_part_data, "on_end": on_end,
     })
     try:
         try:
@@ -369,6 +373,9 @@ async def dev_install(request: Request) -> Response:
             raise StorageFailed(f"Cannot store the upload in {folder}: {exc.strerror}.") from exc
         finally:
             os.close(fd)
+        if not state["ended"]:  # python-multipart's finalize() does not insist on the closing boundary
+            raise BadRequest("The multipart body ends before its closing boundary; the upload looks cut short.",
+                             hint="curl -F archive=@channel.zip …")
         if not state["archive"]:
             raise InvalidArchive("The form has no 'archive' file field.", hint="curl -F archive=@channel.zip …")
         return envelope.ok(await runtime.service.dev_install(ident, tmp))

@@ -21,6 +21,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tvctl.api.envelope import error_body
@@ -107,6 +108,8 @@ class GuardMiddleware:
 
         try:
             await self.app(scope, receive, send_wrapper)
+        except ClientDisconnect:  # the client went away mid-body (Ctrl-C during an upload): nobody to answer
+            _LOGGER.info("client disconnected during %s %s", scope["method"], scope["path"])
         except Exception as exc:
             _LOGGER.exception("internal error on %s %s", scope["method"], scope["path"])
             if not started:

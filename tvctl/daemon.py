@@ -112,14 +112,6 @@ def bind_tcp(host: str, port: int) -> socket.socket:
     return sock
 
 
-# asyncio's selector transport reads at most 256 KiB per recv() (its ``max_size``). While a large
-# body streams in, 1 MiB reads mean a quarter of the loop wake-ups, pause/resume calls and ASGI
-# messages: the 50 MiB receive of bench/sideload.py went from ~0.065 s to ~0.044 s (medians;
-# 2 and 4 MiB were slower again, their buffers come from mmap). Only for large bodies, and reset
-# when the request ends, so small requests are read exactly as before.
-UPLOAD_READ_SIZE = 1 << 20
-
-
 def inherited_sockets(settings: config.Settings) -> tuple[socket.socket | None, socket.socket | None]:
     """The listeners systemd passed by socket activation (``tvctl.socket``): (unix, tcp).
 
@@ -155,6 +147,14 @@ def inherited_sockets(settings: config.Settings) -> tuple[socket.socket | None, 
                                f"{settings['daemon.http_host']}; make them agree")
     _LOGGER.info("socket activation: %s", ", ".join(str(s.getsockname()) for s in (unix, tcp) if s) or "nothing")
     return unix, tcp
+
+
+# asyncio's selector transport reads at most 256 KiB per recv() (its ``max_size``). While a large
+# body streams in, 1 MiB reads mean a quarter of the loop wake-ups, pause/resume calls and ASGI
+# messages: the 50 MiB receive of bench/sideload.py went from ~0.065 s to ~0.044 s (medians;
+# 2 and 4 MiB were slower again, their buffers come from mmap). Only for large bodies, and reset
+# when the request ends, so small requests are read exactly as before.
+UPLOAD_READ_SIZE = 1 << 20
 
 
 class HttpProtocol(HttpToolsProtocol):

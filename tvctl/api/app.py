@@ -43,6 +43,7 @@ from tvctl.keys import parse_key
 from tvctl.runtime import Runtime
 
 Handler = Callable[[Request], Awaitable[Response]]
+UPLOAD_HINT = "curl -F archive=@channel.zip …"
 
 
 def write_all(fd: int, view: memoryview) -> None:
@@ -317,7 +318,7 @@ async def dev_install(request: Request) -> Response:
     boundary = opts.get(b"boundary")
     if ctype != b"multipart/form-data" or not boundary:
         raise UnsupportedMediaType("Send the channel as multipart/form-data with the file in field 'archive'.",
-                                   hint="curl -F archive=@channel.zip …")
+                                   hint=UPLOAD_HINT)
     limit = runtime.settings["dev.max_archive_mb"] * 1024 * 1024
     folder = runtime.service.dev_dir()
     try:
@@ -375,12 +376,12 @@ async def dev_install(request: Request) -> Response:
             os.close(fd)
         if not state["ended"]:  # python-multipart's finalize() does not insist on the closing boundary
             raise BadRequest("The multipart body ends before its closing boundary; the upload looks cut short.",
-                             hint="curl -F archive=@channel.zip …")
+                             hint=UPLOAD_HINT)
         if not state["archive"]:
-            raise InvalidArchive("The form has no 'archive' file field.", hint="curl -F archive=@channel.zip …")
+            raise InvalidArchive("The form has no 'archive' file field.", hint=UPLOAD_HINT)
         return envelope.ok(await runtime.service.dev_install(ident, tmp))
     except ValueError as exc:  # python-multipart's framing errors
-        raise BadRequest(f"The multipart body is malformed: {exc}.", hint="curl -F archive=@channel.zip …") from exc
+        raise BadRequest(f"The multipart body is malformed: {exc}.", hint=UPLOAD_HINT) from exc
     finally:
         runtime.service.discard(tmp)  # gone already when it was kept for reload
 

@@ -422,6 +422,10 @@ class DeviceService:
     def dev_dir(self) -> Path:
         return self.ctx.state_dir / "dev"
 
+    def kept_archive(self, dev: Device) -> Path:
+        """The device's last installed archive, kept for reload."""
+        return self.dev_dir() / f"{dev.id}.zip"
+
     def dev_preflight(self, ident: str) -> Device:
         """Checks that need no upload: the device exists and a password is set."""
         dev = self.resolve(ident)
@@ -433,7 +437,7 @@ class DeviceService:
         dev = self.dev_preflight(ident)
         await asyncio.to_thread(check_archive, upload)
         result = await self._run(dev, lambda a: a.dev_install(upload))
-        kept = self.dev_dir() / f"{dev.id}.zip"  # kept for reload
+        kept = self.kept_archive(dev)
         if result["result"] != "identical" or not kept.exists():
             replaced = await asyncio.to_thread(swap_in, upload, kept)
             if replaced is not None:
@@ -458,7 +462,7 @@ class DeviceService:
 
     async def dev_reload(self, ident: str) -> dict[str, Any]:
         dev = self.resolve(ident)
-        kept = self.dev_dir() / f"{dev.id}.zip"
+        kept = self.kept_archive(dev)
         # The kept archive lets reload re-install a channel the device lost (needs the password).
         archive = kept if kept.exists() and self.settings()["dev.roku_password"] else None
         return {"device": dev.name, **(await self._run(dev, lambda a: a.dev_reload(archive)))}
@@ -489,10 +493,8 @@ def swap_in(upload: Path, kept: Path) -> Path | None:
     old: Path | None = kept.with_name(f"{kept.name}.old-{os.urandom(4).hex()}")
     try:
         old.hardlink_to(kept)
-    except FileNotFoundError:
-        old = None  # nothing kept yet
-    except OSError:
-        old = None  # no hard links on this filesystem: replace, and pay for the delete now
+    except OSError:  # nothing kept yet, or no hard links here (then the replace pays for the delete)
+        old = None
     upload.replace(kept)
     return old
 

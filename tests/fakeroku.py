@@ -10,6 +10,11 @@ launches change ``active-app`` and ``media-player``; ``mode`` makes it misbehave
 * ``"asleep"``  — drop every connection until a Wake-on-LAN magic packet for its MAC arrives
   on its UDP ``wol_port`` (then it wakes up, like a TV with network standby off)
 
+How replies to GETs go on the wire is set by ``framing`` (``None``: aiohttp's own, ``"length"``,
+``"chunked"`` or ``"close"``: written by hand), ``segment`` (bytes per write, each write
+followed by a short pause, so the daemon sees the reply in many reads even on loopback) and
+``cut_at`` (send that many body bytes of a reply that declared more, then close).
+
 A companion ``FakeSsdp`` answers M-SEARCH on a loopback UDP port.
 """
 
@@ -94,6 +99,12 @@ class FakeRoku:
         pm = re.search(rb"<power-mode>([^<]+)</power-mode>", self.device_info_xml)
         self.power_mode = pm.group(1).decode() if pm else "PowerOn"
         self.wol_packets: list[bytes] = []
+        self.framing: str | None = None
+        self.segment = 0
+        self.cut_at: int | None = None
+        self.delay_s = 0.0  # wait this long before answering any ECP request (a slow device)
+        self.icon = (PNG_1X1, "image/png")  # (body, content type) of every app icon
+        self.screenshot = (JPEG_STUB, "image/jpeg")
         self.port = port
         self.wol_port = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -230,6 +241,8 @@ class FakeRoku:
             assert request.transport is not None
             request.transport.abort()
             raise web.HTTPInternalServerError()  # never reaches the client: the socket is gone
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
         if self.mode == "hang":
             await asyncio.get_running_loop().run_in_executor(None, self._hang.wait, 30)
             return web.Response(status=500)
@@ -240,10 +253,38 @@ class FakeRoku:
         if self.mode == "garbage":
             return web.Response(body=b"\x00\xffnot xml at all <<<", content_type="text/xml")
         if request.method == "GET":
-            return self._query(path)
+            resp = self._query(path)
+            if self.framing is None and self.cut_at is None and not self.segment:
+                return resp
+            await self._write_raw(request, resp)
+            raise web.HTTPInternalServerError()  # never reaches the client: the socket is closed
         if request.method == "POST":
             return self._command(path)
         return web.Response(status=405)
+
+    async def _write_raw(self, request: web.Request, resp: web.Response) -> None:
+        """Write ``resp`` by hand with the configured framing, in segments, then close."""
+        transport = request.transport
+        assert transport is not None
+        body = bytes(resp.body or b"")  # type: ignore[arg-type]
+        framing = self.framing or "length"
+        head = f"HTTP/1.1 {resp.status} {resp.reason}\r\nContent-Type: {resp.headers.get('Content-Type', '')}\r\n"
+        if framing == "length":
+            head += f"Content-Length: {len(body)}\r\n"
+        elif framing == "chunked":
+            head += "Transfer-Encoding: chunked\r\n"
+        payload = body if self.cut_at is None else body[: self.cut_at]
+        step = self.segment or len(payload) or 1
+        pieces = [payload[i : i + step] for i in range(0, len(payload), step)]
+        if framing == "chunked":
+            pieces = [b"%x\r\n%s\r\n" % (len(p), p) for p in pieces]
+            if self.cut_at is None:
+                pieces.append(b"0\r\n\r\n")
+        transport.write((head + "Connection: close\r\n\r\n").encode())
+        for piece in pieces:
+            await asyncio.sleep(0.002 if self.segment else 0)
+            transport.write(piece)
+        transport.close()
 
     def _xml(self, body: bytes) -> web.Response:
         return web.Response(body=body, content_type="text/xml", charset="utf-8")
@@ -273,7 +314,8 @@ class FakeRoku:
         if path == "/query/tv-active-channel" and self.kind.is_tv:
             return self._xml(fx("tv/tv-active-channel.xml"))
         if path.startswith("/query/icon/"):
-            return web.Response(body=PNG_1X1, content_type="image/png", headers={"Cache-Control": "no-cache"})
+            body, ctype = self.icon
+            return web.Response(body=body, headers={"Content-Type": ctype, "Cache-Control": "no-cache"})
         return web.Response(status=404)
 
     def _app_name(self, app_id: str) -> str | None:
@@ -382,7 +424,7 @@ class FakeRoku:
         if request.method == "GET" and path in ("/pkgs/dev.jpg", "/pkgs/dev.png"):
             if self.active[0] != "dev":
                 return web.Response(status=404)
-            return web.Response(body=JPEG_STUB, content_type="image/jpeg")
+            return web.Response(body=self.screenshot[0], content_type=self.screenshot[1])
         return web.Response(status=404)
 
     # -- console (port 8085 on a real Roku) --------------------------------------------------------

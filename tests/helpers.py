@@ -53,3 +53,18 @@ class Events:
 
     def of(self, kind: str) -> list[Any]:
         return [d for e, d in self.items if e == kind]
+
+
+def apps_xml(n: int) -> bytes:
+    """An ECP app list of ``n`` channels in the recorded format (about 75 bytes per channel)."""
+    rows = "".join(f'  <app id="{100000 + i}" type="appl" version="1.{i % 10}.0">Channel {i:05d}</app>\n'
+                   for i in range(n))
+    return f'<?xml version="1.0" encoding="UTF-8" ?>\n<apps>\n{rows}</apps>\n'.encode()
+
+
+def png_of_size(size: int, seed: int = 1) -> bytes:
+    """``size`` bytes that start like a PNG (signature and IHDR) and then carry noise."""
+    import random
+
+    head = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000400000004008060000005d7c7b4f")
+    return head + random.Random(seed).randbytes(size - len(head))

@@ -51,6 +51,8 @@ MAX_SEQUENCE_KEYS = 100
 MAX_DELAY_MS = 10_000
 MAX_HOLD_MS = 10_000
 MAX_REPEAT = 50
+# Icon types kept in the icon cache, by file extension.
+ICON_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 # A TV waking its network stack may need several seconds for its first answer.
 ADD_PROBE_TIMEOUT_S = 4.0
 # The poller wakes this often to see whether a poll is due (cheap; keeps interval changes live).
@@ -345,14 +347,15 @@ class DeviceService:
         app = self._match_app([App(**a) for a in (await self.apps(ident))["apps"]], app_query)
         folder = self.ctx.cache_dir / "icons" / dev.id
         stem = hashlib.sha1(f"{app.platform_id}|{app.version}".encode()).hexdigest()[:16]
-        for ctype, ext in (("image/png", "png"), ("image/jpeg", "jpg"), ("application/octet-stream", "bin")):
+        for ctype, ext in ICON_TYPES.items():
             p = folder / f"{stem}.{ext}"
             if p.exists():
                 body = await asyncio.to_thread(p.read_bytes)
                 return body, ctype, hashlib.sha1(body).hexdigest()
         body, ctype = await self._run(dev, lambda a: a.icon(app.platform_id))
-        ext = {"image/png": "png", "image/jpeg": "jpg"}.get(ctype, "bin")
-        await asyncio.to_thread(atomic_write, folder / f"{stem}.{ext}", body, 0o644)
+        ext = ICON_TYPES.get(ctype)
+        if ext is not None:  # other image types are served but not cached
+            await asyncio.to_thread(atomic_write, folder / f"{stem}.{ext}", body, 0o644)
         return body, ctype, hashlib.sha1(body).hexdigest()
 
     # -- state --------------------------------------------------------------------------------

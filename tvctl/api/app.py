@@ -282,7 +282,7 @@ async def stop_app(request: Request) -> Response:
 async def app_icon(request: Request) -> Response:
     body, ctype, etag = await rt(request).service.icon(request.path_params["id"], request.path_params["app"])
     quoted = f'"{etag}"'
-    headers = {"ETag": quoted, "Cache-Control": "max-age=3600"}
+    headers = {"ETag": quoted, "Cache-Control": "max-age=3600", "X-Content-Type-Options": "nosniff"}
     if request.headers.get("if-none-match") == quoted:
         return Response(status_code=304, headers=headers)
     return Response(body, media_type=ctype, headers=headers)
@@ -418,7 +418,7 @@ async def dev_logs(request: Request) -> Response:
 
 async def dev_screenshot(request: Request) -> Response:
     body, ctype = await rt(request).service.dev_screenshot(request.path_params["id"])
-    return Response(body, media_type=ctype, headers={"Cache-Control": "no-store"})
+    return Response(body, media_type=ctype, headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
 
 async def openapi(request: Request) -> Response:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from tvctl_adapters.roku.transport import read_body
 
 from tvctl.errors import (
     DevAuthFailed,
@@ -38,6 +39,7 @@ UPLOAD_TIMEOUT_S = 150.0
 # Challenge/screenshot requests are small; the installer can be slow right after a reboot.
 SMALL_TIMEOUT_S = 15.0
 CHUNK = 1 << 20
+# Installer pages are 5-40 KB of HTML; screenshots of a 4K UI are a few MB.
 MAX_PAGE = 1 << 20
 MAX_IMAGE = 16 << 20
 
@@ -198,7 +200,7 @@ class Installer:
         try:
             async with asyncio.timeout(timeout):
                 async with session.request(method, self.base + path, headers=hdrs, data=data) as resp:
-                    body = await resp.content.read(limit + 1)
+                    body = await read_body(resp, limit, f"{self.label}'s installer reply to {method} {path}")
                     return resp.status, dict(resp.headers), body
         except TimeoutError as exc:
             raise DeviceTimeout(f"{self.label}'s developer installer did not answer within {timeout:g} s.") from exc
@@ -206,6 +208,8 @@ class Installer:
             raise DevModeDisabled(
                 f"Nothing answers on {self.host}:{self.port}: developer mode looks disabled on {self.label}."
             ) from exc
+        except aiohttp.ClientPayloadError as exc:
+            raise DeviceBadResponse(f"{self.label}'s installer reply to {method} {path} was cut short: {exc}.") from exc
         except (aiohttp.ClientError, OSError) as exc:
             raise DeviceUnreachable(f"{self.label}'s developer installer dropped the connection: {exc}.") from exc
 

@@ -14,7 +14,14 @@ from tvctl_adapters.base import Adapter, AdapterContext, Capability
 from tvctl_adapters.roku import parse
 from tvctl_adapters.roku.devinstall import Installer
 from tvctl_adapters.roku.devlog import DevConsole
-from tvctl_adapters.roku.transport import MAX_ICON, EcpTransport
+from tvctl_adapters.roku.transport import (
+    MAX_APPS,
+    MAX_COMMAND_REPLY,
+    MAX_DEVICE_INFO,
+    MAX_ICON,
+    MAX_SMALL_QUERY,
+    EcpTransport,
+)
 
 from tvctl.errors import (
     DevAppNotActive,
@@ -102,16 +109,16 @@ class RokuAdapter(Adapter):
             await self._console.close()
         await self.ecp.close()
 
-    async def _get(self, path: str, **kw: Any) -> bytes:
+    async def _get(self, path: str, limit: int) -> bytes:
         self.ecp.timeout_s = self.ctx.settings()["roku.request_timeout_s"]
-        resp = await self.ecp.request("GET", path, **kw)
+        resp = await self.ecp.request("GET", path, limit=limit)
         if resp.status != 200:
             raise DeviceBadResponse(f"{self.device.name} answered GET {path} with HTTP {resp.status}.")
         return resp.body
 
     async def _post(self, path: str, *, timeout_s: float | None = None) -> int:
         self.ecp.timeout_s = self.ctx.settings()["roku.request_timeout_s"]
-        resp = await self.ecp.request("POST", path, timeout_s=timeout_s)
+        resp = await self.ecp.request("POST", path, timeout_s=timeout_s, limit=MAX_COMMAND_REPLY)
         if resp.status == 400 and path.startswith(("/keypress/", "/keydown/", "/keyup/")):
             raise InvalidKey(f"{self.device.name} rejected the key in {path}.")
         if not 200 <= resp.status < 300:
@@ -123,7 +130,7 @@ class RokuAdapter(Adapter):
     async def probe(cls, ctx: AdapterContext, host: str, port: int, timeout_s: float) -> DeviceInfo:
         transport = EcpTransport(host, port, timeout_s)
         try:
-            resp = await transport.request("GET", "/query/device-info")
+            resp = await transport.request("GET", "/query/device-info", limit=MAX_DEVICE_INFO)
         finally:
             await transport.close()
         if resp.status != 200:
@@ -180,7 +187,7 @@ class RokuAdapter(Adapter):
     async def _play_pause_noop(self, want: str) -> str | None:
         """Roku only toggles: return why pressing Play would do the wrong thing, else None."""
         try:
-            media = parse.media_player(await self._get("/query/media-player"))
+            media = parse.media_player(await self._get("/query/media-player", MAX_SMALL_QUERY))
         except DeviceError:
             return None  # cannot tell (e.g. Limited mode): toggle as asked
         if want == "pause" and media["state"] != "play":
@@ -227,7 +234,7 @@ class RokuAdapter(Adapter):
 
     # -- apps ---------------------------------------------------------------------------------
     async def list_apps(self) -> list[App]:
-        return parse.apps(await self._get("/query/apps"))
+        return parse.apps(await self._get("/query/apps", MAX_APPS))
 
     async def launch(self, app: App, params: dict[str, str]) -> dict[str, Any]:
         path = f"/launch/{quote(app.platform_id, safe='')}"
@@ -237,13 +244,14 @@ class RokuAdapter(Adapter):
         return {"launched": app.to_dict(), "params": params, "already_running": status == 202}
 
     async def stop_app(self) -> dict[str, Any]:
-        active = parse.active_app(await self._get("/query/active-app"))
+        active = parse.active_app(await self._get("/query/active-app", MAX_SMALL_QUERY))
         if active.kind in ("home", "screensaver"):
             return {"method": "none", "stopped": None, "note": "already on the home screen"}
         if self.device.developer_enabled and active.platform_id:
             # exit-app needs OS 13 + dev mode + Enabled; a 2xx means it worked, anything else → Home.
             try:
-                resp = await self.ecp.request("POST", f"/exit-app/{quote(active.platform_id, safe='')}")
+                resp = await self.ecp.request("POST", f"/exit-app/{quote(active.platform_id, safe='')}",
+                                              limit=MAX_SMALL_QUERY)
                 if 200 <= resp.status < 300 and b"FAILED" not in resp.body:
                     return {"method": "exit-app", "stopped": active.to_dict()}
             except DeviceError as exc:
@@ -256,21 +264,24 @@ class RokuAdapter(Adapter):
         resp = await self.ecp.request("GET", f"/query/icon/{quote(platform_id, safe='')}", limit=MAX_ICON)
         if resp.status != 200 or not resp.body:
             raise DeviceBadResponse(f"{self.device.name} has no icon for app {platform_id}.")
-        return resp.body, resp.content_type or "image/png"
+        if not resp.content_type.startswith("image/"):
+            raise DeviceBadResponse(f"{self.device.name} answered the icon of app {platform_id} with "
+                                    f"{resp.content_type or 'no content type'}, not an image.")
+        return resp.body, resp.content_type
 
     # -- state --------------------------------------------------------------------------------
     async def state(self) -> dict[str, Any]:
         unavailable: list[dict[str, str]] = []
 
-        async def part(name: str, path: str) -> bytes | None:
+        async def part(name: str, path: str, limit: int) -> bytes | None:
             try:
-                return await self._get(path)
+                return await self._get(path, limit)
             except DeviceError as exc:
                 unavailable.append({"part": name, "code": exc.code, "reason": exc.message})
                 return None
 
-        info_b, active_b = await asyncio.gather(part("device", "/query/device-info"),
-                                                part("active_app", "/query/active-app"))
+        info_b, active_b = await asyncio.gather(part("device", "/query/device-info", MAX_DEVICE_INFO),
+                                                part("active_app", "/query/active-app", MAX_SMALL_QUERY))
         if info_b is None and active_b is None and all(
             u["code"] in ("device_unreachable", "device_timeout") for u in unavailable
         ):
@@ -283,9 +294,9 @@ class RokuAdapter(Adapter):
         tasks: dict[str, asyncio.Task[bytes | None]] = {}
         async with asyncio.TaskGroup() as tg:
             if power_on and not (active and active.kind == "tv-input"):
-                tasks["media"] = tg.create_task(part("media", "/query/media-player"))
+                tasks["media"] = tg.create_task(part("media", "/query/media-player", MAX_SMALL_QUERY))
             if info and info.is_tv and active and active.platform_id == "tvinput.dtv":
-                tasks["tv"] = tg.create_task(part("tv", "/query/tv-active-channel"))
+                tasks["tv"] = tg.create_task(part("tv", "/query/tv-active-channel", MAX_SMALL_QUERY))
         if (b := tasks.get("media")) and b.result():
             media = parse.media_player(b.result() or b"")
         if (b := tasks.get("tv")) and b.result():
@@ -316,7 +327,7 @@ class RokuAdapter(Adapter):
         return any(a.platform_id == "dev" for a in await self.list_apps())
 
     async def _active_id(self) -> str | None:
-        return parse.active_app(await self._get("/query/active-app")).platform_id
+        return parse.active_app(await self._get("/query/active-app", MAX_SMALL_QUERY)).platform_id
 
     async def dev_install(self, archive: Path) -> dict[str, Any]:
         installer = self._installer()
@@ -345,7 +356,7 @@ class RokuAdapter(Adapter):
         if await self._active_id() == "dev":
             left = "home"
             if self.device.developer_enabled:
-                resp = await self.ecp.request("POST", "/exit-app/dev")
+                resp = await self.ecp.request("POST", "/exit-app/dev", limit=MAX_SMALL_QUERY)
                 left = "exit-app" if 200 <= resp.status < 300 else "home"
             if left == "home":
                 await self._post("/keypress/Home")

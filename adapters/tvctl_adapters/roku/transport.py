@@ -4,7 +4,11 @@
 * no answer within the timeout                   → DeviceTimeout
 * 403 "not allowed in Limited mode"              → EcpLimitedMode
 * any other 403                                  → DeviceForbidden
-* a body over MAX_BODY, or an unexpected status  → DeviceBadResponse
+* a reply over its size limit, one cut short, or an unexpected status → DeviceBadResponse
+
+Every reply is read to its end (Content-Length, chunked, or connection close) however many TCP
+segments it arrives in; a reply whose connection ends before its declared end is an error, never
+a shorter body. Each kind of reply has its own size limit, named below.
 
 Requests go to the device's IP literal (ECP answers 403 to a DNS name in ``Host``), commands
 are POSTs with an empty body and ``Content-Length: 0``, and paths are sent exactly as built
@@ -31,10 +35,13 @@ from tvctl.errors import (
 
 _LOGGER = logging.getLogger(__name__)
 
-# Device XML is small (the largest app list recorded is ~3 KB); anything near this is hostile.
-MAX_BODY = 1 << 20
-# Icons are PNG/JPEG of a few tens of KB.
-MAX_ICON = 2 << 20
+# Size limits per reply kind. Recorded replies: device-info ~3 KB, active-app and media-player
+# under 1 KB, app lists 3-20 KB (a TV with many channels can pass 150 KB), icons 10-200 KB.
+MAX_DEVICE_INFO = 256 << 10
+MAX_SMALL_QUERY = 256 << 10  # active-app, media-player, tv-active-channel, exit-app replies
+MAX_APPS = 8 << 20
+MAX_ICON = 4 << 20
+MAX_COMMAND_REPLY = 64 << 10  # keypress/launch answers carry no body worth reading
 # Roku's server idle timeout is undocumented; drop pooled connections early so a POST is
 # never written onto a socket the device already closed (we do not retry POSTs).
 KEEPALIVE_S = 4.0
@@ -48,6 +55,23 @@ class Response:
         self.status = status
         self.body = body
         self.content_type = content_type
+
+
+async def read_body(resp: aiohttp.ClientResponse, limit: int, what: str) -> bytes:
+    """The whole body of ``resp`` (at most ``limit`` bytes), however it is framed and segmented.
+
+    aiohttp raises ``ClientPayloadError`` when the connection ends before the declared length or
+    the last chunk, so a cut reply never comes back as a shorter body.
+    """
+    declared = resp.content_length
+    if declared is not None and declared > limit:
+        raise DeviceBadResponse(f"{what} exceeded {limit} bytes (it declared {declared}).")
+    buf = bytearray()
+    async for chunk in resp.content.iter_any():
+        buf += chunk
+        if len(buf) > limit:
+            raise DeviceBadResponse(f"{what} exceeded {limit} bytes.")
+    return bytes(buf)
 
 
 async def resolve_ipv4(host: str) -> str:
@@ -88,7 +112,7 @@ class EcpTransport:
             self._session = None
 
     async def request(
-        self, method: str, path: str, *, timeout_s: float | None = None, limit: int = MAX_BODY
+        self, method: str, path: str, *, limit: int, timeout_s: float | None = None
     ) -> Response:
         """Send one request; ``path`` is already percent-encoded and sent verbatim."""
         if self._resolved is None or self._resolved[0] != self.host:
@@ -111,18 +135,18 @@ class EcpTransport:
         try:
             async with asyncio.timeout(timeout):
                 async with session.request(method, url, headers=headers, data=None, allow_redirects=False) as resp:
-                    body = await resp.content.read(limit + 1)
                     status, ctype = resp.status, resp.content_type
+                    body = await read_body(resp, limit, f"{self.label}'s reply to {method} {url.raw_path}")
         except TimeoutError as exc:
             raise DeviceTimeout(f"{self.label} did not answer {method} {url.raw_path} within {timeout:g} s.") from exc
         except (aiohttp.ClientConnectionError, OSError) as exc:
             reason = str(exc) or type(exc).__name__
             raise DeviceUnreachable(f"{self.label} ({url.host}:{url.port}) is unreachable: {reason}.") from exc
+        except aiohttp.ClientPayloadError as exc:
+            raise DeviceBadResponse(f"{self.label}'s reply to {method} {url.raw_path} was cut short: {exc}.") from exc
         except aiohttp.ClientError as exc:
             raise DeviceBadResponse(f"{self.label} sent an unreadable reply: {exc}.") from exc
         _LOGGER.debug("%s %s %s -> %s (%d bytes)", self.label, method, url.raw_path, status, len(body))
-        if len(body) > limit:
-            raise DeviceBadResponse(f"{self.label} sent more than {limit} bytes for {url.raw_path}.")
         if status == 403:
             if LIMITED_MARKER in body.lower():
                 raise EcpLimitedMode(f"{self.label} refused {url.raw_path}: ECP is in Limited mode.")

@@ -40,8 +40,10 @@ START_TIMEOUT_S = 20
 
 
 class Daemon:
-    def __init__(self, tmp: Path, config_text: str = LOOPBACK_CONFIG, extra_env: dict[str, str] | None = None):
+    def __init__(self, tmp: Path, config_text: str = LOOPBACK_CONFIG, extra_env: dict[str, str] | None = None,
+                 netns: str | None = None):
         self.tmp = tmp
+        self.netns = netns  # run inside this network namespace; requests then go over the socket
         self.config_path = tmp / "config" / "tvctl" / "config.toml"
         self.config_path.parent.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(config_text)
@@ -67,8 +69,9 @@ class Daemon:
     # -- process ------------------------------------------------------------------------------
     def spawn(self, *args: str) -> subprocess.Popen[bytes]:
         with self.log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
+            prefix = ["ip", "netns", "exec", self.netns] if self.netns else []
             return subprocess.Popen(
-                [sys.executable, "-m", "tvctl", "daemon", "--config", str(self.config_path), *args],
+                [*prefix, sys.executable, "-m", "tvctl", "daemon", "--config", str(self.config_path), *args],
                 env=self.env, stdout=log, stderr=subprocess.STDOUT)
 
     def start(self) -> Daemon:
@@ -117,6 +120,8 @@ class Daemon:
         return f"http://127.0.0.1:{self.port}"
 
     def http(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        if self.netns:  # its loopback TCP listener is inside the namespace
+            return self.unix(method, path, **kw)
         kw.setdefault("timeout", 30)
         return httpx.request(method, self.url + path, **kw)
 

@@ -83,8 +83,9 @@ class Request:
 
 class FakeRoku:
     def __init__(self, kind: str = "tv", *, host: str = "127.0.0.1", port: int = 0, device_info: bytes | None = None,
-                 apps: bytes | None = None, serial: str | None = None) -> None:
+                 apps: bytes | None = None, serial: str | None = None, netns: str | None = None) -> None:
         self.kind = KINDS[kind]
+        self.netns = netns  # serve from inside this network namespace (tests/shapedlink.py)
         self.host = host
         self.device_info_xml = device_info if device_info is not None else fx(self.kind.device_info)
         if serial is not None:  # several distinct devices of one recorded kind
@@ -118,6 +119,7 @@ class FakeRoku:
         self.installer_port = 0
         self.console_port = 0
         self.install_reply: str | None = None  # force a recorded reply page (fixture path)
+        self.page_padding = b""  # appended to every installer page (a page of realistic size)
         self.uploads: list[dict[str, Any]] = []  # {"authed", "size", "mysubmit"}
         self.unauthenticated = 0  # requests answered with the 401 challenge
         self.dev_md5: str | None = None
@@ -132,6 +134,10 @@ class FakeRoku:
         ready = threading.Event()
 
         def run() -> None:
+            if self.netns:
+                from tests.shapedlink import enter_netns
+
+                enter_netns(self.netns)
             self._loop = asyncio.new_event_loop()
             asyncio.set_event_loop(self._loop)
             self._loop.run_until_complete(self._start())
@@ -399,7 +405,7 @@ class FakeRoku:
                 else:
                     fields[part.name or ""] = await part.text()
             if path == "/plugin_inspect":
-                return web.Response(body=fx("devinstaller/screenshot_ok_jpg.html"), content_type="text/html")
+                return self._page(fx("devinstaller/screenshot_ok_jpg.html"))
             self.uploads.append({"size": len(archive), "mysubmit": fields.get("mysubmit")})
             if self.install_reply:
                 return web.Response(body=fx(self.install_reply), content_type="text/html")
@@ -420,12 +426,15 @@ class FakeRoku:
                 self.apps_xml = self.apps_xml.replace(
                     b"</apps>", b'<app id="dev" type="appl" version="1.0.1">sampleApp</app>\n</apps>')
             self.active = ("dev", "sampleApp")  # a fresh install launches the channel
-            return web.Response(body=fx("devinstaller/replace_success_json-messages.html"), content_type="text/html")
+            return self._page(fx("devinstaller/replace_success_json-messages.html"))
         if request.method == "GET" and path in ("/pkgs/dev.jpg", "/pkgs/dev.png"):
             if self.active[0] != "dev":
                 return web.Response(status=404)
             return web.Response(body=self.screenshot[0], content_type=self.screenshot[1])
         return web.Response(status=404)
+
+    def _page(self, html: bytes) -> web.Response:
+        return web.Response(body=html + self.page_padding, content_type="text/html")
 
     # -- console (port 8085 on a real Roku) --------------------------------------------------------
     async def _console_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -30,7 +30,7 @@ interfaces = ["127.0.0.1"]
 ssdp_target = "127.0.0.1:9"
 ssdp_listen = ""
 mdns_enabled = false
-timeout_ms = 600
+timeout_ms = 1500
 
 [roku]
 request_timeout_s = 2.0

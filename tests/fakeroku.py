@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import hmac
 import io
+import random
 import re
 import socket
 import threading
@@ -503,8 +504,12 @@ class FakeSsdp:
     answered, like the strict responders the reference describes.
     """
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", *, delay: str = "none", seed: int | None = None) -> None:
+        """``delay``: ``none`` answers at once; ``random`` waits a random 0..MX seconds before each
+        answer, as the UPnP spec tells responders to; ``max`` always waits the whole MX."""
         self.host = host
+        self.delay = delay
+        self._rng = random.Random(seed)
         self.replies: list[tuple[str, bytes]] = []  # (source host, datagram)
         self.searches: list[bytes] = []
         self._socks: dict[str, socket.socket] = {}
@@ -549,9 +554,20 @@ class FakeSsdp:
             self.searches.append(data)
             if not data.startswith(b"M-SEARCH") or b"\r\nST: roku:ecp\r\n" not in data:
                 continue
+            m = re.search(rb"\r\nMX: *(\d+)\r\n", data)
+            mx = int(m.group(1)) if m else 1
             for src, datagram in list(self.replies):
-                with contextlib.suppress(OSError):
-                    self._socks[src].sendto(datagram, addr)
+                wait = {"none": 0.0, "max": float(mx), "random": self._rng.uniform(0, mx)}[self.delay]
+                if wait:
+                    t = threading.Timer(wait, self._send, (src, datagram, addr))
+                    t.daemon = True
+                    t.start()
+                else:
+                    self._send(src, datagram, addr)
+
+    def _send(self, src: str, datagram: bytes, addr: Any) -> None:
+        with contextlib.suppress(OSError):
+            self._socks[src].sendto(datagram, addr)
 
     def close(self) -> None:
         self._stop.set()

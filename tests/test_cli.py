@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Daemon
-from tests.fakeroku import FakeRoku
+from tests.fakeroku import FakeRoku, FakeSsdp
 
 TVCTL = str(Path(sys.executable).with_name("tvctl"))
 
@@ -65,6 +65,33 @@ def test_device_commands(daemon: Daemon, roku: FakeRoku) -> None:
     p = run(daemon, "device", "remove", "den")
     assert p.returncode == 0 and "removed den" in p.stdout
     assert ok_json(daemon, "device", "list") == []
+
+
+def test_discover_prints_each_device_as_it_is_confirmed(daemon: Daemon) -> None:
+    rokus = [FakeRoku(k, serial=f"CLIFIND{i}").start() for i, k in enumerate(("stick", "tv"))]
+    responder = FakeSsdp()
+    try:
+        for r in rokus:
+            responder.add_device(r)
+        daemon.ok("PATCH", "/v1/config", json={"discovery.ssdp_target": f"127.0.0.1:{responder.port}"})
+        env = {**os.environ, "XDG_RUNTIME_DIR": str(daemon.runtime)}
+        t0 = time.monotonic()
+        with subprocess.Popen([TVCTL, "device", "discover"], env=env, stdout=subprocess.PIPE, text=True) as p:
+            assert p.stdout is not None
+            lines = [(time.monotonic() - t0, line.rstrip("\n")) for line in p.stdout]
+            ended = time.monotonic() - t0
+            assert p.wait(10) == 0
+        names = sorted(line for _, line in lines[:2])
+        assert names[0].startswith("found 3500x-") or names[0].startswith("found 58-onn-roku-tv ")
+        assert [line.split()[0] for _, line in lines] == ["found", "found", "2"]
+        assert lines[-1][1] == "2 device(s) found"
+        assert lines[0][0] < ended - 0.8  # printed when confirmed, not when the 1.5 s window closed
+        assert json.loads(run(daemon, "--json", "device", "discover").stdout)["devices"][0]["serial"].startswith(
+            "CLIFIND")
+    finally:
+        responder.close()
+        for r in rokus:
+            r.stop()
 
 
 def test_remote_apps_state_power(daemon: Daemon, roku: FakeRoku) -> None:

@@ -219,7 +219,7 @@ def test_reload_valid_invalid_and_restart_required(daemon: Daemon) -> None:
     err = daemon.err("POST", "/v1/config/reload", 400, "config_file_invalid")
     assert "roku_password" in err["message"]
     # a bad value: refused, names the key
-    daemon.config_path.write_text(text.replace("timeout_ms = 600", "timeout_ms = 1"))
+    daemon.config_path.write_text(text.replace("timeout_ms = 1500", "timeout_ms = 1"))
     err = daemon.err("POST", "/v1/config/reload", 400, "config_file_invalid")
     assert "discovery.timeout_ms" in err["message"]
     assert daemon.ok("GET", "/v1/config")["dev"]["roku_password"] == "***"

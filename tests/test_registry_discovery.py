@@ -45,8 +45,68 @@ def test_discovery_finds_several_devices(daemon: Daemon, ssdp_responder: FakeSsd
     assert len(ssdp_responder.searches) == 3
     msg = ssdp_responder.searches[0].decode()
     assert msg.startswith("M-SEARCH * HTTP/1.1\r\n") and msg.endswith("\r\n\r\n")
-    assert '\r\nMan: "ssdp:discover"\r\n' in msg and "\r\nST: roku:ecp\r\n" in msg and "\r\nMX: 2\r\n" in msg
+    assert '\r\nMan: "ssdp:discover"\r\n' in msg and "\r\nST: roku:ecp\r\n" in msg and "\r\nMX: 1\r\n" in msg
     assert len(daemon.ok("GET", "/v1/devices")) == 3
+
+
+def forget_all(d: Daemon) -> None:
+    for dev in d.ok("GET", "/v1/devices"):
+        d.ok("DELETE", f"/v1/devices/{dev['id']}")
+
+
+def test_no_device_is_missed_when_responders_wait_up_to_mx(daemon: Daemon) -> None:
+    """Responders wait a random 0..MX s before each answer (and, last, always the whole MX): with
+    the configured window of 1.5 s every run finds every device."""
+    rokus = [FakeRoku(("stick", "box", "tv")[i % 3], serial=f"DELAY{i:07d}").start() for i in range(8)]
+    responder = FakeSsdp(delay="random", seed=11)
+    try:
+        for r in rokus:
+            responder.add_device(r)
+        point_at(daemon, responder)
+        want = sorted(r.serial for r in rokus)
+        for run in range(8):
+            if run == 6:
+                responder.delay = "max"
+            forget_all(daemon)
+            t0 = time.monotonic()
+            found = sorted(d["serial"] for d in daemon.ok("POST", "/v1/devices/discover")["devices"])
+            assert found == want, f"run {run} ({responder.delay}) missed {sorted(set(want) - set(found))}"
+            assert time.monotonic() - t0 < 3.5
+        assert all(b"\r\nMX: 1\r\n" in s for s in responder.searches)  # 1.5 s window: answer within 1 s
+    finally:
+        responder.close()
+        for r in rokus:
+            r.stop()
+
+
+def test_discovery_reports_devices_as_they_are_confirmed(daemon: Daemon, ssdp_responder: FakeSsdp,
+                                                         fleet: list[FakeRoku]) -> None:
+    point_at(daemon, ssdp_responder)
+    for r in fleet:
+        ssdp_responder.add_device(r)
+    events = Events(daemon.url + "/v1/events")
+    seen: list[tuple[float, str, Any]] = []
+    t0 = time.monotonic()
+    with httpx.stream("POST", daemon.url + "/v1/devices/discover", headers={"Accept": "text/event-stream"},
+                      timeout=30) as r:
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+        event = ""
+        for line in r.iter_lines():
+            if line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:"):
+                seen.append((time.monotonic() - t0, event, json.loads(line[5:])))
+    assert [e for _, e, _ in seen] == ["device_found"] * 3 + ["done"]
+    assert sorted(d["serial"] for _, e, d in seen if e == "device_found") == sorted(r.serial for r in fleet)
+    done_at, _, done = seen[-1]
+    assert done["ok"] is True and len(done["data"]["devices"]) == 3
+    assert seen[0][0] < done_at - 0.8  # the first device came long before the 1.5 s window closed
+    wait_for(lambda: len(events.of("device_found")) == 3, what="device_found on /v1/events")
+    assert len(events.of("device_added")) == 3
+    # a second run finds the same devices again; nothing about them changed
+    daemon.ok("POST", "/v1/devices/discover")
+    wait_for(lambda: len(events.of("device_found")) == 6, what="device_found again")
+    assert len(events.of("device_added")) == 3 and events.of("device_updated") == []
 
 
 def test_concurrent_discover_calls_share_one_run(daemon: Daemon, ssdp_responder: FakeSsdp,

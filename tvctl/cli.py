@@ -92,9 +92,20 @@ def cmd_device(c: Client, a: argparse.Namespace) -> None:
         d = c.request("GET", f"/v1/devices/{quote(a.name or a.device or 'default', safe='')}")
         _print(a, d, "\n".join(f"{k:18} {v}" for k, v in d.items()))
     elif a.action == "discover":
-        d = c.request("POST", "/v1/devices/discover")
-        _print(a, d, f"found {len(d['devices'])} device(s)\n" + _device_table(d["devices"])
-               if d["devices"] else "found no devices (multicast blocked? add one with tvctl device add <ip>)")
+        from tvctl.client import unwrap
+
+        d = None
+        for event, data in c.stream("/v1/devices/discover", method="POST"):
+            if event == "device_found" and not a.json:
+                where = f"{data['host']}:{data['port']}"
+                print(f"found {data['name']} ({data['display_name']}, {data['model']}) at {where}", flush=True)
+            elif event == "done":
+                d = unwrap(data)
+        if d is None:
+            raise TvctlError("The daemon ended the discovery stream without a result.")
+        n = len(d["devices"])
+        _print(a, d, f"{n} device(s) found" if n else
+               "found no devices (multicast blocked? add one with tvctl device add <ip>)")
     elif a.action == "add":
         if not a.name:
             raise Usage("usage: tvctl device add HOST [--port N]")

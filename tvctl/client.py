@@ -180,9 +180,9 @@ class Client:
             decode(resp.status, raw)
         return raw, resp.headers.get("content-type", "")
 
-    def stream(self, url: str) -> Iterator[tuple[str, Any]]:
+    def stream(self, url: str, method: str = "GET") -> Iterator[tuple[str, Any]]:
         """Server-Sent Events from ``url`` as (event, data) pairs until the daemon ends the stream."""
-        resp = self._open("GET", url, None, {"Accept": "text/event-stream"})
+        resp = self._open(method, url, None, {"Accept": "text/event-stream"})
         try:
             if resp.status != 200:
                 decode(resp.status, resp.read())
@@ -211,6 +211,11 @@ def decode(status: int, raw: bytes) -> Any:
         raise TvctlError(f"The daemon answered HTTP {status} with a non-JSON body.") from None
     if not isinstance(doc, dict) or "ok" not in doc:
         raise TvctlError(f"The daemon answered HTTP {status} without an envelope.")
+    return unwrap(doc)
+
+
+def unwrap(doc: dict[str, Any]) -> Any:
+    """An envelope's ``data``; its error raised as the matching TvctlError."""
     if doc["ok"]:
         return doc.get("data")
     err = doc.get("error") or {}

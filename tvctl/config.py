@@ -82,7 +82,8 @@ SCHEMA: dict[str, Field] = {
     "discovery.enabled": Field(bool, True, "Run discovery at start and every interval_s."),
     "discovery.interval_s": Field(int, 300, "Seconds between background discovery runs (0: only at start).",
                                   min=0, max=86400),
-    "discovery.timeout_ms": Field(int, 3000, "How long one discovery run listens for answers.", min=100, max=30000),
+    "discovery.timeout_ms": Field(int, 2000, "How long one discovery run listens for answers; devices are asked to "
+                                  "answer within it (SSDP MX), so at least 1500.", min=1500, max=30000),
     "discovery.interfaces": Field(list, [], "IPv4 addresses to search from; empty means every non-loopback one.",
                                   check=_ipv4_list),
     "discovery.ssdp_target": Field(str, "239.255.255.250:1900", "Where M-SEARCH is sent (HOST:PORT).",

@@ -59,6 +59,9 @@ class Registry:
     def all(self) -> list[Device]:
         return list(self._devices.values())
 
+    def has(self, dev_id: str) -> bool:
+        return dev_id in self._devices
+
     def __len__(self) -> int:
         return len(self._devices)
 

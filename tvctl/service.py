@@ -55,6 +55,8 @@ MAX_REPEAT = 50
 ICON_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 # A TV waking its network stack may need several seconds for its first answer.
 ADD_PROBE_TIMEOUT_S = 4.0
+# A device that just answered a search (or announced itself) is awake: its device-info is quick.
+PROBE_TIMEOUT_S = 2.0
 # The poller wakes this often to see whether a poll is due (cheap; keeps interval changes live).
 POLL_TICK_S = 0.1
 
@@ -88,6 +90,8 @@ class DeviceService:
         self._locks: dict[str, asyncio.Lock] = {}
         self._save_lock = asyncio.Lock()
         self._discovery: asyncio.Task[list[Device]] | None = None
+        self._run_found: dict[str, Device] = {}  # devices confirmed by the current discovery run
+        self._found_listeners: set[Callable[[Device], None]] = set()
         self._probing: dict[tuple[str, int], asyncio.Task[Device | None]] = {}
         self._last_state: dict[str, Any] = {}
         self._refresh: dict[str, asyncio.TimerHandle] = {}
@@ -185,8 +189,7 @@ class DeviceService:
 
     def on_candidate(self, cand: Candidate) -> None:
         """Passive sightings (NOTIFY, mDNS): confirm in the background."""
-        timeout = self.settings()["discovery.timeout_ms"] / 1000
-        self.spawn(self.confirm(cand, max(timeout, 1.0)))
+        self.spawn(self.confirm(cand, PROBE_TIMEOUT_S))
 
     def on_byebye(self, serial: str) -> None:
         dev = self.registry.by_serial(serial)
@@ -197,27 +200,49 @@ class DeviceService:
         configured: list[str] = self.settings()["discovery.interfaces"]
         return configured or ssdp.local_ipv4_addresses()
 
-    async def discover(self) -> list[Device]:
-        """Run discovery now (or join the run in progress); the devices seen in that run."""
+    async def discover(self, on_found: Callable[[Device], None] | None = None) -> list[Device]:
+        """Run discovery now (or join the run in progress); the devices seen in that run.
+
+        ``on_found`` is called with each device as it is confirmed (those confirmed before a
+        caller joined first), and every such device is published as ``device_found``.
+        """
         if self._discovery is None or self._discovery.done():
+            self._run_found = {}
             self._discovery = asyncio.get_running_loop().create_task(self._discover())
-        return await asyncio.shield(self._discovery)
+        if on_found is not None:
+            for dev in list(self._run_found.values()):
+                on_found(dev)
+            self._found_listeners.add(on_found)
+        try:
+            return await asyncio.shield(self._discovery)
+        finally:
+            if on_found is not None:
+                self._found_listeners.discard(on_found)
+
+    def _found(self, dev: Device) -> None:
+        if dev.id in self._run_found:
+            return
+        self._run_found[dev.id] = dev
+        self.bus.publish("device_found", dev.to_dict())
+        for listener in list(self._found_listeners):
+            listener(dev)
 
     async def _discover(self) -> list[Device]:
         s = self.settings()
         timeout_s = s["discovery.timeout_ms"] / 1000
-        pending: list[asyncio.Task[Device | None]] = []
+        pending: list[asyncio.Task[None]] = []
+
+        async def confirm(cand: Candidate) -> None:
+            dev = await self.confirm(cand, PROBE_TIMEOUT_S)
+            if dev is not None:
+                self._found(dev)
 
         def on_cand(cand: Candidate) -> None:
-            pending.append(asyncio.get_running_loop().create_task(self.confirm(cand, max(timeout_s, 1.0))))
+            pending.append(asyncio.get_running_loop().create_task(confirm(cand)))
 
         await ssdp.search(self.interfaces(), ssdp.parse_target(s["discovery.ssdp_target"]), timeout_s, on_cand)
-        results = await asyncio.gather(*pending, return_exceptions=True)
-        seen: dict[str, Device] = {}
-        for r in results:
-            if isinstance(r, Device):
-                seen[r.id] = self.registry.resolve(r.id)
-        return list(seen.values())
+        await asyncio.gather(*pending, return_exceptions=True)
+        return [self.registry.resolve(dev_id) for dev_id in self._run_found if self.registry.has(dev_id)]
 
     async def add_by_address(self, host: str, port: int | None) -> Device:
         cand = Candidate(host=host, port=port or self.adapter_classes["roku"].default_port, source="manual")

@@ -7,12 +7,13 @@ The API reference for humans is docs/api.md.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import os
 import re
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,9 @@ from tvctl.errors import (
     TvctlError,
     UnsupportedMediaType,
 )
+from tvctl.events import Event
 from tvctl.keys import parse_key
+from tvctl.models import Device
 from tvctl.runtime import Runtime
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -226,9 +229,31 @@ async def add_device(request: Request) -> Response:
 
 
 async def discover(request: Request) -> Response:
+    """Run discovery; with ``Accept: text/event-stream`` each device is streamed as it is confirmed
+    (``device_found``), then the result (``done``, an envelope), instead of one reply at the end."""
     await read_json(request, optional=True)
-    devices = await rt(request).service.discover()
-    return envelope.ok({"devices": [d.to_dict() for d in devices]})
+    service = rt(request).service
+    if "text/event-stream" not in request.headers.get("accept", ""):
+        devices = await service.discover()
+        return envelope.ok({"devices": [d.to_dict() for d in devices]})
+    found: asyncio.Queue[Device | None] = asyncio.Queue()
+    run = asyncio.ensure_future(service.discover(found.put_nowait))
+    run.add_done_callback(lambda _t: found.put_nowait(None))
+
+    async def stream() -> AsyncIterator[bytes]:
+        try:
+            yield b": discovering\n\n"
+            while (dev := await found.get()) is not None:
+                yield Event("device_found", dev.to_dict()).sse()
+            try:
+                result: dict[str, Any] = {"ok": True, "data": {"devices": [d.to_dict() for d in run.result()]}}
+            except TvctlError as exc:
+                result = {"ok": False, "error": exc.to_dict()}
+            yield Event("done", result).sse()
+        finally:
+            run.cancel()  # this caller's wait only: the shared run goes on for the others
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
 
 async def get_device(request: Request) -> Response:
@@ -458,7 +483,9 @@ ROUTES: list[Endpoint] = [
               "properties": {"host": {"type": "string", "minLength": 1, "maxLength": 253,
                                       "description": "An IPv4 address or a host name."},
                              "port": {"type": "integer", "minimum": 1, "maximum": 65535}}}),
-    Endpoint("POST", "/v1/devices/discover", discover, "Run discovery now and merge results.", body_required=False),
+    Endpoint("POST", "/v1/devices/discover", discover,
+             "Run discovery now and merge results (Accept: text/event-stream streams each device as found).",
+             body_required=False),
     Endpoint("GET", "/v1/devices/{id}", get_device, "One device by UUID or friendly name."),
     Endpoint("PATCH", "/v1/devices/{id}", patch_device, "Rename a device.",
              {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}),

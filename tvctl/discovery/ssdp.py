@@ -28,14 +28,28 @@ ROKU_ST = "roku:ecp"
 # UDP is lossy: send each search a few times, spaced like RokuFinder does.
 SEARCH_REPEATS = 3
 SEARCH_SPACING_S = 0.1
+# A responder waits a random 0..MX seconds before it answers (UPnP Device Architecture 1.1,
+# 1.3.3), after *each* search it receives. So the last answer can arrive MX after the last repeat;
+# the slack covers its way back and a busy receiver. MX is 1 to 5 by the same spec.
+REPLY_SLACK_S = 0.3
+MX_MIN, MX_MAX = 1, 5
+SEARCH_SPAN_S = SEARCH_SPACING_S * (SEARCH_REPEATS - 1)
 MAC_RE = re.compile(r"MAC=([0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5})")
 
 
-def build_msearch(target: tuple[str, int], st: str = ROKU_ST, mx: int = 2) -> bytes:
+def build_msearch(target: tuple[str, int], st: str = ROKU_ST, mx: int = MX_MIN) -> bytes:
     host = f"{target[0]}:{target[1]}"
     return (
         f'M-SEARCH * HTTP/1.1\r\nHost: {host}\r\nMan: "ssdp:discover"\r\nST: {st}\r\nMX: {mx}\r\n\r\n'
     ).encode()
+
+
+def search_plan(window_s: float) -> tuple[int, float]:
+    """(MX, how long to listen) for a search window: the largest MX whose answers, even to the last
+    repeat, arrive inside the window; the listening lasts the window, or longer when even MX 1
+    does not fit in it."""
+    mx = max(MX_MIN, min(MX_MAX, int(window_s - SEARCH_SPAN_S - REPLY_SLACK_S)))
+    return mx, max(window_s, SEARCH_SPAN_S + mx + REPLY_SLACK_S)
 
 
 def parse_target(value: str) -> tuple[str, int]:
@@ -85,8 +99,11 @@ def local_ipv4_addresses() -> list[str]:
 async def search(
     interfaces: Iterable[str], target: tuple[str, int], timeout_s: float, on_candidate: Callable[[Candidate], None]
 ) -> None:
-    """Send M-SEARCH from every interface and report Roku replies until ``timeout_s`` passes."""
+    """Send M-SEARCH from every interface and report Roku replies as they come, for the window
+    ``timeout_s`` (see ``search_plan``)."""
     loop = asyncio.get_running_loop()
+    mx, listen_s = search_plan(timeout_s)
+    started = loop.time()
     transports: list[asyncio.DatagramTransport] = []
 
     def on_data(request_line: str, headers: Any) -> None:
@@ -112,7 +129,7 @@ async def search(
                 _LOGGER.warning("SSDP: cannot search from %s: %s", iface, exc)
                 continue
             transports.append(transport)  # type: ignore[arg-type]
-        packet = build_msearch(target)
+        packet = build_msearch(target, mx=mx)
         for i in range(SEARCH_REPEATS):
             for t in transports:
                 try:
@@ -121,7 +138,7 @@ async def search(
                     _LOGGER.debug("SSDP send failed: %s", exc)
             if i + 1 < SEARCH_REPEATS:
                 await asyncio.sleep(SEARCH_SPACING_S)
-        await asyncio.sleep(max(0.0, timeout_s - SEARCH_SPACING_S * (SEARCH_REPEATS - 1)))
+        await asyncio.sleep(max(0.0, started + listen_s - loop.time()))
     finally:
         for t in transports:
             t.close()

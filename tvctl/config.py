@@ -78,6 +78,8 @@ SCHEMA: dict[str, Field] = {
                                          check=_origins),
     "daemon.allowed_hosts": Field(list, [], "Extra Host names accepted on TCP besides 127.0.0.1/localhost."),
     "daemon.api_token": Field(str, "", "If set, TCP requests need Authorization: Bearer <token>.", secret=True),
+    "daemon.queue_wait_s": Field(float, 10.0, "How long a device command may wait behind earlier commands to the "
+                                 "same device; after that it is refused unsent (device_busy).", min=0.1, max=600),
     "daemon.max_body_kb": Field(int, 64, "Largest JSON request body, in KiB.", min=1, max=10240),
     "discovery.enabled": Field(bool, True, "Run discovery at start and every interval_s."),
     "discovery.interval_s": Field(int, 300, "Seconds between background discovery runs (0: only at start).",

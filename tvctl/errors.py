@@ -39,7 +39,8 @@ Callers react by group, so the tree is grouped the way they react::
         ├── DevModeDisabled         dev_mode_disabled
         ├── DevAuthFailed           dev_auth_failed
         ├── DevInstallFailed        dev_install_failed
-        └── DevConsoleBusy          dev_console_busy
+        ├── DevConsoleBusy          dev_console_busy
+        └── DeviceBusy              device_busy             503
 
 Foreign exceptions (aiohttp, tomlkit, OSError) are translated into this tree at one edge each
 (the adapter transport, the config loader); nothing above those edges sees them.
@@ -274,6 +275,13 @@ class DevInstallFailed(DeviceError):
 class DevConsoleBusy(DeviceError):
     code = "dev_console_busy"
     default_hint = "Another program (an IDE or telnet) holds the Roku console on port 8085; close it."
+
+
+class DeviceBusy(DeviceError):
+    code = "device_busy"
+    status = 503
+    default_hint = ("Earlier commands to this device are still running (a slow device, or a long sequence); "
+                    "try again when they are done.")
 
 
 def all_error_classes() -> list[type[TvctlError]]:

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from tvctl_adapters.base import Adapter, AdapterContext
 
@@ -30,6 +30,7 @@ from tvctl.errors import (
     AmbiguousApp,
     AppNotFound,
     BadRequest,
+    DeviceBusy,
     DeviceError,
     DeviceUnreachable,
     DevPasswordMissing,
@@ -59,6 +60,14 @@ ADD_PROBE_TIMEOUT_S = 4.0
 PROBE_TIMEOUT_S = 2.0
 # The poller wakes this often to see whether a poll is due (cheap; keeps interval changes live).
 POLL_TICK_S = 0.1
+
+
+class Caller(Protocol):
+    """The client a command is run for."""
+
+    def left(self) -> asyncio.Event:
+        """Set once the client has disconnected (watching starts at the first call)."""
+        ...
 
 
 def load_adapters() -> dict[str, type[Adapter]]:
@@ -134,18 +143,53 @@ class DeviceService:
     def lock(self, dev: Device) -> asyncio.Lock:
         return self._locks.setdefault(dev.id, asyncio.Lock())
 
+    async def _acquire(self, dev: Device, caller: Caller | None) -> None:
+        """Take the device's command lock, unless the caller leaves or ``daemon.queue_wait_s`` passes
+        first: a command must not reach the TV seconds after nobody wants it any more."""
+        lock = self.lock(dev)
+        if not lock.locked():
+            await lock.acquire()  # free: taken without suspending
+            return
+        bound = self.settings()["daemon.queue_wait_s"]
+        gone = caller.left() if caller is not None else None
+        waiter = asyncio.ensure_future(lock.acquire())
+        left = asyncio.ensure_future(gone.wait()) if gone is not None else None
+        try:
+            await asyncio.wait([t for t in (waiter, left) if t is not None], timeout=bound,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if left is not None:
+                left.cancel()
+            waiter.cancel()  # no effect once it holds the lock
+        holds = waiter.done() and not waiter.cancelled()
+        if holds and (gone is None or not gone.is_set()):
+            return
+        if holds:
+            lock.release()  # taken in the same instant the caller left: give it back unused
+        if gone is not None and gone.is_set():
+            _LOGGER.info("%s: the client left while its command waited; not sent", dev.name)
+            raise DeviceBusy(f"The client left before its command reached {dev.name}; it was not sent.")
+        raise DeviceBusy(f"The command was not sent: {dev.name} was still busy with earlier commands after "
+                         f"{bound:g} s (daemon.queue_wait_s).")
+
     async def _mark(self, dev: Device, online: bool) -> None:
         changed = self.registry.set_online(dev.id, online)
         if changed is not None:
             self.bus.publish("device_updated", changed.to_dict())
             await self.save()
 
-    async def _run(self, dev: Device, coro_fn: Callable[[Adapter], Any]) -> Any:
-        """Run one command under the device lock; track reachability; schedule a state refresh."""
+    async def _run(self, dev: Device, coro_fn: Callable[[Adapter], Any], caller: Caller | None = None) -> Any:
+        """Run one command under the device lock; track reachability; schedule a state refresh.
+
+        A command still queued when its ``caller`` disconnects is dropped unsent (``_acquire``).
+        """
         adapter = self.adapter(dev)
         try:
-            async with self.lock(dev):
+            await self._acquire(dev, caller)
+            try:
                 result = await coro_fn(adapter)
+            finally:
+                self.lock(dev).release()
         except DeviceUnreachable:
             await self._mark(dev, False)
             raise
@@ -271,7 +315,8 @@ class DeviceService:
         return dev
 
     # -- keys ---------------------------------------------------------------------------------
-    async def send_key(self, ident: str, key: Key, hold_ms: int, repeat: int) -> dict[str, Any]:
+    async def send_key(self, ident: str, key: Key, hold_ms: int, repeat: int,
+                       caller: Caller | None = None) -> dict[str, Any]:
         if not 0 <= hold_ms <= MAX_HOLD_MS:
             raise BadRequest(f"hold_ms must be between 0 and {MAX_HOLD_MS}.", hint="Example: {\"hold_ms\": 800}")
         if not 1 <= repeat <= MAX_REPEAT:
@@ -284,10 +329,11 @@ class DeviceService:
                 result = await a.send_key(key, hold_ms=hold_ms)
             return result
 
-        result = await self._run(dev, go)
+        result = await self._run(dev, go, caller)
         return {"device": dev.name, **result, "repeat": repeat}
 
-    async def send_sequence(self, ident: str, keys: list[Key], delay_ms: int) -> dict[str, Any]:
+    async def send_sequence(self, ident: str, keys: list[Key], delay_ms: int,
+                            caller: Caller | None = None) -> dict[str, Any]:
         if not keys or len(keys) > MAX_SEQUENCE_KEYS:
             raise BadRequest(f"keys must hold 1 to {MAX_SEQUENCE_KEYS} keys.",
                              hint="Split long sequences into several requests.")
@@ -299,6 +345,11 @@ class DeviceService:
             for i, key in enumerate(keys):
                 if i and delay_ms:
                     await asyncio.sleep(delay_ms / 1000)
+                if caller is not None and caller.left().is_set():
+                    _LOGGER.info("%s: the client left during a sequence; %d of %d keys not sent",
+                                 dev.name, len(keys) - i, len(keys))
+                    raise DeviceBusy(f"The client left; keys {i + 1} to {len(keys)} were not sent.",
+                                     details={"sent": i, "total": len(keys)})
                 try:
                     await a.send_key(key)
                 except TvctlError as exc:
@@ -307,7 +358,7 @@ class DeviceService:
                     raise
             return {"sent": len(keys)}
 
-        result = await self._run(dev, go)
+        result = await self._run(dev, go, caller)
         return {"device": dev.name, **result, "delay_ms": delay_ms}
 
     # -- apps ---------------------------------------------------------------------------------
@@ -349,7 +400,8 @@ class DeviceService:
                                    details={"matches": [a.to_dict() for a in hits]})
         raise AppNotFound(f"No installed app matches {query!r}.")
 
-    async def launch(self, ident: str, query: str, params: dict[str, str]) -> dict[str, Any]:
+    async def launch(self, ident: str, query: str, params: dict[str, str],
+                     caller: Caller | None = None) -> dict[str, Any]:
         dev = self.resolve(ident)
         listing = await self.apps(ident)
         apps = [App(**a) for a in listing["apps"]]
@@ -360,12 +412,12 @@ class DeviceService:
                 raise
             apps = [App(**a) for a in (await self.apps(ident, refresh=True))["apps"]]
             app = self._match_app(apps, query)
-        result = await self._run(dev, lambda a: a.launch(app, params))
+        result = await self._run(dev, lambda a: a.launch(app, params), caller)
         return {"device": dev.name, **result}
 
-    async def stop_app(self, ident: str) -> dict[str, Any]:
+    async def stop_app(self, ident: str, caller: Caller | None = None) -> dict[str, Any]:
         dev = self.resolve(ident)
-        return {"device": dev.name, **(await self._run(dev, lambda a: a.stop_app()))}
+        return {"device": dev.name, **(await self._run(dev, lambda a: a.stop_app(), caller))}
 
     async def icon(self, ident: str, app_query: str) -> tuple[bytes, str, str]:
         dev = self.resolve(ident)

@@ -8,6 +8,7 @@ The API reference for humans is docs/api.md.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import json
 import os
@@ -93,6 +94,44 @@ async def read_json(request: Request, *, optional: bool = False) -> dict[str, An
     if not isinstance(body, dict):
         raise InvalidJson(f"The body must be a JSON object, got {type(body).__name__}.")
     return body
+
+
+class ClientPresence:
+    """Whether the client of a request whose body is already read is still connected.
+
+    With the body consumed, the next ASGI ``receive()`` returns only when the connection ends
+    (``http.disconnect``). A task waits on it, started only when a command has to queue (the
+    uncontended key press pays nothing).
+    """
+
+    def __init__(self, request: Request) -> None:
+        self._receive = request.receive
+        self._gone: asyncio.Event | None = None
+        self._watcher: asyncio.Task[None] | None = None
+
+    def left(self) -> asyncio.Event:
+        if self._gone is None:
+            self._gone = asyncio.Event()
+            self._watcher = asyncio.ensure_future(self._watch(self._gone))
+        return self._gone
+
+    async def _watch(self, gone: asyncio.Event) -> None:
+        while (await self._receive())["type"] != "http.disconnect":
+            pass
+        gone.set()
+
+    def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+
+
+@contextlib.asynccontextmanager
+async def client_presence(request: Request) -> AsyncIterator[ClientPresence]:
+    presence = ClientPresence(request)
+    try:
+        yield presence
+    finally:
+        presence.close()
 
 
 def encodes_as_utf8(value: Any) -> bool:
@@ -296,12 +335,14 @@ async def launch_app(request: Request) -> Response:
             raise BadRequest(f"Launch parameter {k!r} must be a string or number.",
                              hint='Example: {"params": {"contentId": "abc", "mediaType": "movie"}}')
     params = {str(k): str(v) for k, v in params.items()}
-    return envelope.ok(await rt(request).service.launch(request.path_params["id"], app, params))
+    async with client_presence(request) as caller:
+        return envelope.ok(await rt(request).service.launch(request.path_params["id"], app, params, caller))
 
 
 async def stop_app(request: Request) -> Response:
     await read_json(request, optional=True)
-    return envelope.ok(await rt(request).service.stop_app(request.path_params["id"]))
+    async with client_presence(request) as caller:
+        return envelope.ok(await rt(request).service.stop_app(request.path_params["id"], caller))
 
 
 async def app_icon(request: Request) -> Response:
@@ -319,7 +360,8 @@ async def remote_key(request: Request) -> Response:
     key = parse_key(field(body, "key", str))
     hold = field(body, "hold_ms", int, 0)
     repeat = field(body, "repeat", int, 1)
-    return envelope.ok(await rt(request).service.send_key(request.path_params["id"], key, hold, repeat))
+    async with client_presence(request) as caller:
+        return envelope.ok(await rt(request).service.send_key(request.path_params["id"], key, hold, repeat, caller))
 
 
 async def remote_sequence(request: Request) -> Response:
@@ -328,7 +370,8 @@ async def remote_sequence(request: Request) -> Response:
     raw = field(body, "keys", list)
     keys = [parse_key(k) for k in raw]
     delay = field(body, "delay_ms", int, 200)
-    return envelope.ok(await rt(request).service.send_sequence(request.path_params["id"], keys, delay))
+    async with client_presence(request) as caller:
+        return envelope.ok(await rt(request).service.send_sequence(request.path_params["id"], keys, delay, caller))
 
 
 async def dev_install(request: Request) -> Response:

@@ -86,18 +86,27 @@ def test_every_error_is_an_envelope(shared_daemon: Daemon, via: str, method: str
 
 
 def test_unexpected_exception_is_internal_error_without_traceback(daemon: Daemon, roku: FakeRoku) -> None:
-    daemon.add(roku)
-    # The state directory turns into a file: saving the registry fails with an OSError nobody maps.
-    state = daemon.tmp / "state" / "tvctl"
-    shutil.rmtree(state)
-    state.write_text("not a directory")
-    r = daemon.http("PATCH", "/v1/devices/default", json={"name": "den"})
+    dev = daemon.add(roku)
+    # The app cache file turns into a folder: reading it fails in a way nothing maps.
+    (daemon.tmp / "cache" / "tvctl" / "apps" / f"{dev['id']}.json").mkdir(parents=True)
+    r = daemon.http("GET", "/v1/devices/default/apps")
     assert r.status_code == 500
     err = r.json()["error"]
     assert err["code"] == "internal_error" and err["hint"]
-    assert "Traceback" not in r.text and "NotADirectoryError" not in err["hint"]
+    assert "Traceback" not in r.text and "IsADirectoryError" not in err["hint"]
     assert "Traceback" in daemon.log()  # logged for the operator
     assert daemon.http("GET", "/v1/ping").status_code == 200  # and the daemon carries on
+
+
+def test_a_state_folder_that_cannot_be_written_is_storage_failed(daemon: Daemon, roku: FakeRoku) -> None:
+    dev = daemon.add(roku)
+    # The state directory turns into a file: the registry cannot be saved.
+    state = daemon.tmp / "state" / "tvctl"
+    shutil.rmtree(state)
+    state.write_text("not a directory")
+    err = daemon.err("PATCH", "/v1/devices/default", 500, "storage_failed", json={"name": "den"})
+    assert str(state / "devices.json") in err["message"] and "File exists" in err["message"]
+    assert daemon.ok("GET", "/v1/devices")[0]["name"] == dev["name"]  # the rename did not happen
 
 
 def test_openapi_lists_every_route(shared_daemon: Daemon) -> None:

@@ -143,11 +143,12 @@ def coerce(key: str, value: Any) -> Any:
         ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
         if ok:
             value = list(value)
+    shown = f"a {type(value).__name__}" if field.secret else repr(value)  # a secret's value is never echoed
     if not ok:
-        raise InvalidConfigValue(f"Wrong type for {key}: got {value!r}.", hint=hint)
+        raise InvalidConfigValue(f"Wrong type for {key}: got {shown}.", hint=hint)
     if (field.min is not None and value < field.min) or (field.max is not None and value > field.max):
         raise InvalidConfigValue(
-            f"{key} = {value!r} is out of range.", hint=f"{key} must be between {field.min:g} and {field.max:g}."
+            f"{key} = {shown} is out of range.", hint=f"{key} must be between {field.min:g} and {field.max:g}."
         )
     if field.check is not None:
         problem = field.check(value)
@@ -201,14 +202,22 @@ def settings_from_document(doc: Mapping[str, Any]) -> Settings:
     return Settings(MappingProxyType(values))
 
 
-def read_document(path: Path) -> tomlkit.TOMLDocument:
-    """Parse the config file (missing file: empty document). Errors name the line or key."""
+def read_document(path: Path, *, allow_empty: bool = True) -> tomlkit.TOMLDocument:
+    """Parse the config file (missing file: empty document). Errors name the line or key.
+
+    A running daemon refuses a 0-byte file (``allow_empty=False``): that is what an editor or a
+    full disk leaves mid-save, and reading it as "all defaults" would drop the API token and the
+    CORS origins without a word.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return tomlkit.document()
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigFileInvalid(f"Cannot read config file {path}: {exc}.") from exc
+    if not text and not allow_empty:
+        raise ConfigFileInvalid(f"{path} is empty (0 bytes); the running config was kept.",
+                                hint="Fix the file, or delete it to use the defaults, then reload.")
     try:
         return tomlkit.parse(text)
     except tomlkit.exceptions.ParseError as exc:
@@ -217,8 +226,8 @@ def read_document(path: Path) -> tomlkit.TOMLDocument:
         raise ConfigFileInvalid(f"{path}: {exc}") from exc
 
 
-def load(path: Path) -> tuple[tomlkit.TOMLDocument, Settings]:
-    doc = read_document(path)
+def load(path: Path, *, allow_empty: bool = True) -> tuple[tomlkit.TOMLDocument, Settings]:
+    doc = read_document(path, allow_empty=allow_empty)
     try:
         return doc, settings_from_document(doc)
     except (UnknownConfigKey, InvalidConfigValue) as exc:
@@ -240,7 +249,7 @@ def validate_patch(patch: Mapping[str, Any]) -> dict[str, Any]:
 
 def apply_patch(path: Path, patch: Mapping[str, Any]) -> Settings:
     """Apply a validated patch to the file on disk (comments kept), atomically. Blocking: run in a thread."""
-    doc = read_document(path)
+    doc = read_document(path, allow_empty=False)
     for key, value in patch.items():
         section, name = key.split(".", 1)
         table = doc.get(section)

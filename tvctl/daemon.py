@@ -239,8 +239,15 @@ class Server(uvicorn.Server):
 
 async def serve(runtime: Runtime, sockets: list[socket.socket]) -> None:
     s = runtime.settings
+    for folder in (paths.state_dir(), paths.cache_dir(), runtime.config_path.parent):
+        removed = await asyncio.to_thread(paths.remove_temp_files, folder)
+        if removed:
+            _LOGGER.info("removed %d temp file(s) of interrupted writes in %s", removed, folder)
     registry = Registry(paths.state_dir() / "devices.json")
-    await asyncio.to_thread(registry.load)
+    try:
+        await asyncio.to_thread(registry.load)
+    except TvctlError as exc:
+        raise StartupError(exc.message) from None
     service = DeviceService(runtime.get_settings, registry, runtime.bus, paths.state_dir(), paths.cache_dir())
     await asyncio.to_thread(service.clean_dev_dir)
     runtime.service = service

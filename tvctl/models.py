@@ -9,6 +9,14 @@ from typing import Any
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
+def usable_mac(mac: str | None) -> str | None:
+    """``mac`` in lower case, or None when it is no MAC a packet could be sent to: missing, or all
+    zeros (which some devices and emulators report when they have none)."""
+    if not mac or not mac.replace(":", "").replace("-", "").strip("0"):
+        return None
+    return mac.lower()
+
+
 def slugify(text: str) -> str:
     """A URL-safe lower-case name: 'My Roku Stick' -> 'my-roku-stick'."""
     text = text.lower().replace("'", "").replace("\u2019", "")

@@ -67,27 +67,62 @@ def default_socket_path() -> str:
 
 
 def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write ``data`` so that a crash at any point leaves either the old or the new file.
+    """Write ``data`` so that a crash at any point leaves either the old or the new file, and a
+    failure (disk full, read-only, permissions) leaves the old one and raises StorageFailed.
 
-    Temp file in the same directory, fsync, rename over, fsync the directory.
+    Temp file in the same directory (named like ``TEMP_GLOB``), fsync, rename over, fsync the
+    directory. Once the rename is done the write has happened: a failing directory fsync after it
+    is not reported as a failed write.
     """
     import tempfile
     from pathlib import Path
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    from tvctl.errors import StorageFailed
+
+    tmp: str | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         Path(tmp).replace(path)
+    except OSError as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        raise StorageFailed(f"Cannot write {path}: {exc.strerror or exc}.") from exc
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
         raise
-    dfd = os.open(path.parent, os.O_RDONLY)
     try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+        dfd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass
+
+
+# What atomic_write's temp files are called; a crash mid-write leaves one behind.
+TEMP_GLOB = ".*.tmp"
+
+
+def remove_temp_files(folder: Path) -> int:
+    """Delete the temp files of interrupted atomic writes under ``folder``; how many there were."""
+    import re
+
+    pattern = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")  # mkstemp's 8 random characters
+    removed = 0
+    if folder.is_dir():
+        for p in folder.rglob(TEMP_GLOB):
+            if pattern.match(p.name) and p.is_file():
+                try:
+                    p.unlink()
+                    removed += 1
+                except OSError:
+                    pass
+    return removed

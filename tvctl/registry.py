@@ -1,8 +1,13 @@
 """The persisted device registry.
 
-Identity is the hardware serial: a device seen again at another address keeps its UUID and
-name and only gets the new host/port. The file is JSON under the state dir, rewritten
-atomically after every change; a corrupt file is moved aside and the daemon starts empty.
+Identity is the platform and the hardware serial: a device seen again at another address keeps
+its id and name and only gets the new host/port, and a device removed and found again gets the
+same id back (a UUIDv5 of platform and serial). The file is JSON under the state dir.
+
+Changes are all-or-nothing: they are made on a ``draft()`` copy, the draft is written to disk
+(atomically), and only then does it become the registry (``adopt``). A write that fails leaves
+both the file and what the API shows as they were. Whether a device is online is runtime state,
+kept beside the records and never written: a failed save can never undo a command's success.
 """
 
 from __future__ import annotations
@@ -19,45 +24,75 @@ from tvctl.errors import (
     DeviceNameTaken,
     DeviceNotFound,
     NoDefaultDevice,
+    StorageFailed,
 )
-from tvctl.models import NAME_RE, Candidate, Device, DeviceInfo, slugify
+from tvctl.models import NAME_RE, Candidate, Device, DeviceInfo, slugify, usable_mac
 from tvctl.paths import atomic_write
 
 _LOGGER = logging.getLogger(__name__)
 FILE_VERSION = 1
+# Device ids are UUIDv5 names in this namespace: "<platform>:<serial>".
+ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_DNS, "devices.tvctl.invalid")
+
+
+def device_id(platform: str, serial: str) -> str:
+    return str(uuid.uuid5(ID_NAMESPACE, f"{platform}:{serial}"))
 
 
 class Registry:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, online: set[str] | None = None) -> None:
         self.path = path
-        self._devices: dict[str, Device] = {}
+        self._devices: dict[str, Device] = {}  # the records as persisted (online is False in them)
+        self._online: set[str] = online if online is not None else set()
 
     # -- persistence -------------------------------------------------------------------------
     def load(self) -> None:
-        """Read the file (blocking; called before the loop serves). Corrupt → moved aside."""
+        """Read the file (blocking; called before the loop serves). Corrupt → moved aside.
+
+        Raises StorageFailed when the file cannot be read, or is corrupt and cannot be moved.
+        """
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
             return
+        except OSError as exc:
+            raise StorageFailed(f"cannot read the device registry {self.path}: {exc.strerror or exc}") from exc
         try:
             doc = json.loads(raw)
             devices = [Device.from_dict(d) for d in doc["devices"]]
         except (ValueError, KeyError, TypeError) as exc:
             aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
-            self.path.replace(aside)
+            try:
+                self.path.replace(aside)
+            except OSError as move_exc:
+                raise StorageFailed(
+                    f"the device registry {self.path} is corrupt ({exc}) and cannot be moved aside "
+                    f"({move_exc.strerror or move_exc}); fix or remove it") from move_exc
             _LOGGER.warning("registry file %s is corrupt (%s); moved it to %s and started empty",
                             self.path, exc, aside)
             return
-        self._devices = {d.id: d.evolve(online=False) for d in devices}
+        self._devices = {d.id: d.evolve(online=False, wake_mac=usable_mac(d.wake_mac)) for d in devices}
 
     def save(self) -> None:
-        """Blocking atomic write; callers on the loop use ``asyncio.to_thread``."""
+        """Blocking atomic write (raises StorageFailed); callers on the loop use a thread."""
         doc = {"version": FILE_VERSION, "devices": [d.to_dict() for d in self._devices.values()]}
         atomic_write(self.path, json.dumps(doc, indent=1).encode())
 
+    def draft(self) -> Registry:
+        """A copy to change; ``adopt`` it once it is saved."""
+        copy = Registry(self.path, self._online)
+        copy._devices = dict(self._devices)
+        return copy
+
+    def adopt(self, draft: Registry) -> None:
+        self._devices = draft._devices
+
     # -- queries ------------------------------------------------------------------------------
+    def _view(self, d: Device) -> Device:
+        return d.evolve(online=True) if d.id in self._online else d
+
     def all(self) -> list[Device]:
-        return list(self._devices.values())
+        return [self._view(d) for d in self._devices.values()]
 
     def has(self, dev_id: str) -> bool:
         return dev_id in self._devices
@@ -66,7 +101,7 @@ class Registry:
         return len(self._devices)
 
     def by_serial(self, serial: str) -> Device | None:
-        return next((d for d in self._devices.values() if d.serial == serial), None)
+        return next((self._view(d) for d in self._devices.values() if d.serial == serial), None)
 
     def resolve(self, ident: str, default: str = "") -> Device:
         """A UUID, a friendly name (any case), or ``default``."""
@@ -74,20 +109,31 @@ class Registry:
             if default:
                 return self.resolve(default)
             if len(self._devices) == 1:
-                return next(iter(self._devices.values()))
+                return self._view(next(iter(self._devices.values())))
             raise NoDefaultDevice(
                 "No default device is set and "
                 + ("no device is known." if not self._devices else f"{len(self._devices)} devices are known.")
             )
         if ident in self._devices:
-            return self._devices[ident]
+            return self._view(self._devices[ident])
         low = ident.lower()
         for d in self._devices.values():
             if d.name == low or d.id.lower() == low:
-                return d
+                return self._view(d)
         raise DeviceNotFound(f"No known device matched {ident!r}.")
 
-    # -- changes ------------------------------------------------------------------------------
+    # -- runtime state (never written) ----------------------------------------------------------
+    def set_online(self, dev_id: str, online: bool) -> Device | None:
+        """Mark a device (un)reachable; the device as it now shows if that changed, else None."""
+        if dev_id not in self._devices or (dev_id in self._online) == online:
+            return None
+        if online:
+            self._online.add(dev_id)
+        else:
+            self._online.discard(dev_id)
+        return self._view(self._devices[dev_id])
+
+    # -- changes (on a draft) -----------------------------------------------------------------
     def _unique_name(self, base: str, exclude: str | None = None) -> str:
         base = base or "tv"
         taken = {d.name for d in self._devices.values() if d.id != exclude}
@@ -101,47 +147,40 @@ class Registry:
     def merge(self, info: DeviceInfo, cand: Candidate, capabilities: tuple[str, ...]) -> tuple[Device, str | None]:
         """Add or update the device ``info`` describes; returns it and 'added'/'updated'/None."""
         now = time.time()
-        existing = self.by_serial(info.serial)
+        existing = next((d for d in self._devices.values() if d.serial == info.serial), None)
         fields: dict[str, Any] = {
             "display_name": info.display_name(),
             "host": cand.host,
             "port": cand.port,
             "model": info.model,
             "kind": info.kind,
-            "wake_mac": info.wake_mac or cand.wake_mac or (existing.wake_mac if existing else None),
+            "wake_mac": usable_mac(info.wake_mac) or usable_mac(cand.wake_mac)
+            or (existing.wake_mac if existing else None),
             "udn": info.udn,
             "software_version": info.software_version,
             "developer_enabled": info.developer_enabled,
             "capabilities": capabilities,
-            "online": True,
         }
         if existing is None:
             dev = Device(
-                id=str(uuid.uuid4()),
+                id=device_id(info.platform, info.serial),
                 name=self._unique_name(slugify(info.user_name or info.model_name or info.model)),
                 platform=info.platform,
                 serial=info.serial,
                 sources=(cand.source,),
                 first_seen=now,
                 last_seen=now,
+                online=False,
                 **fields,
             )
             self._devices[dev.id] = dev
-            return dev, "added"
+            return self._view(dev), "added"
         sources = existing.sources if cand.source in existing.sources else (*existing.sources, cand.source)
         updated = existing.evolve(sources=tuple(sorted(sources)), **fields)
         changed = updated != existing
         updated = updated.evolve(last_seen=now)
         self._devices[existing.id] = updated
-        return updated, "updated" if changed else None
-
-    def set_online(self, dev_id: str, online: bool) -> Device | None:
-        dev = self._devices.get(dev_id)
-        if dev is None or dev.online == online:
-            return None
-        dev = dev.evolve(online=online)
-        self._devices[dev_id] = dev
-        return dev
+        return self._view(updated), "updated" if changed else None
 
     def rename(self, ident: str, new_name: str) -> Device:
         dev = self.resolve(ident)
@@ -155,9 +194,8 @@ class Registry:
         other = next((d for d in self._devices.values() if d.name == new_name and d.id != dev.id), None)
         if other is not None:
             raise DeviceNameTaken(f"Another device ({other.id}) is already named {new_name!r}.")
-        dev = dev.evolve(name=new_name)
-        self._devices[dev.id] = dev
-        return dev
+        self._devices[dev.id] = self._devices[dev.id].evolve(name=new_name)
+        return self._view(self._devices[dev.id])
 
     def remove(self, ident: str) -> Device:
         dev = self.resolve(ident)

@@ -7,6 +7,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -67,13 +68,13 @@ class Runtime:
     async def reload(self) -> dict[str, Any]:
         """Re-read the file; on any error the running config stays as it was."""
         async with self._config_lock:
-            _doc, new = await asyncio.to_thread(config.load, self.config_path)
+            _doc, new = await asyncio.to_thread(partial(config.load, self.config_path, allow_empty=False))
             return self._apply(new)
 
     async def patch(self, patch: dict[str, Any]) -> dict[str, Any]:
         canonical = config.validate_patch(patch)  # nothing touches the disk before this passes
         async with self._config_lock:
             # Re-read the file inside the lock so concurrent patches and hand edits both survive.
-            await asyncio.to_thread(config.load, self.config_path)
+            await asyncio.to_thread(partial(config.load, self.config_path, allow_empty=False))
             new = await asyncio.to_thread(config.apply_patch, self.config_path, canonical)
             return self._apply(new)

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from tvctl_adapters.base import Adapter, AdapterContext
 
@@ -35,6 +35,7 @@ from tvctl.errors import (
     DeviceUnreachable,
     DevPasswordMissing,
     InvalidArchive,
+    StorageFailed,
     TvctlError,
     UnsupportedOperation,
 )
@@ -45,6 +46,7 @@ from tvctl.paths import atomic_write
 from tvctl.registry import Registry
 
 _LOGGER = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # State lags a command by a few hundred ms on Roku (HA debounces 0.35 s).
 POST_COMMAND_REFRESH_S = 0.35
@@ -122,9 +124,19 @@ class DeviceService:
         for a in self._adapters.values():
             await a.close()
 
-    async def save(self) -> None:
+    async def _commit(self, change: Callable[[Registry], T], *, save: Callable[[T], bool] = lambda _r: True) -> T:
+        """Apply ``change`` to a draft of the registry, write it, and only then make it current.
+
+        A write that fails (StorageFailed) changes nothing, on disk or in what the API shows.
+        ``save`` may say a result needs no write (only runtime fields changed).
+        """
         async with self._save_lock:
-            await asyncio.to_thread(self.registry.save)
+            draft = self.registry.draft()
+            result = change(draft)
+            if save(result):
+                await asyncio.to_thread(draft.save)
+            self.registry.adopt(draft)
+        return result
 
     def resolve(self, ident: str) -> Device:
         return self.registry.resolve(ident, self.settings()["daemon.default_device"])
@@ -172,11 +184,10 @@ class DeviceService:
         raise DeviceBusy(f"The command was not sent: {dev.name} was still busy with earlier commands after "
                          f"{bound:g} s (daemon.queue_wait_s).")
 
-    async def _mark(self, dev: Device, online: bool) -> None:
+    def _mark(self, dev: Device, online: bool) -> None:
         changed = self.registry.set_online(dev.id, online)
         if changed is not None:
             self.bus.publish("device_updated", changed.to_dict())
-            await self.save()
 
     async def _run(self, dev: Device, coro_fn: Callable[[Adapter], Any], caller: Caller | None = None) -> Any:
         """Run one command under the device lock; track reachability; schedule a state refresh.
@@ -191,10 +202,10 @@ class DeviceService:
             finally:
                 self.lock(dev).release()
         except DeviceUnreachable:
-            await self._mark(dev, False)
+            self._mark(dev, False)
             raise
         if not dev.online:
-            await self._mark(dev, True)
+            self._mark(dev, True)
         self._schedule_refresh(dev)
         return result
 
@@ -222,11 +233,13 @@ class DeviceService:
         if cand.serial_hint and cand.serial_hint != info.serial:
             _LOGGER.info("%s: SSDP serial %s differs from device-info serial %s; using the latter",
                          cand.host, cand.serial_hint, info.serial)
-        dev, change = self.registry.merge(info, cand, cls.capabilities_for(info))
+        dev, change = await self._commit(lambda r: r.merge(info, cand, cls.capabilities_for(info)),
+                                         save=lambda result: result[1] is not None)
+        self.registry.set_online(dev.id, True)
+        dev = self.registry.resolve(dev.id)
         if change is not None:
             _LOGGER.info("%s: %s at %s:%d", dev.name, change, dev.host, dev.port)
             self.bus.publish(f"device_{change}", dev.to_dict())
-            await self.save()
         if dev.id in self._adapters:
             self._adapters[dev.id].update_device(dev)
         return dev
@@ -238,7 +251,7 @@ class DeviceService:
     def on_byebye(self, serial: str) -> None:
         dev = self.registry.by_serial(serial)
         if dev is not None:
-            self.spawn(self._mark(dev, False))
+            self._mark(dev, False)
 
     def interfaces(self) -> list[str]:
         configured: list[str] = self.settings()["discovery.interfaces"]
@@ -300,17 +313,16 @@ class DeviceService:
         return dev
 
     async def remove(self, ident: str) -> Device:
-        dev = self.registry.remove(ident)
+        dev = await self._commit(lambda r: r.remove(ident))
+        self.registry.set_online(dev.id, False)
         adapter = self._adapters.pop(dev.id, None)
         if adapter is not None:
             await adapter.close()
-        await self.save()
         self.bus.publish("device_removed", dev.to_dict())
         return dev
 
     async def rename(self, ident: str, name: str) -> Device:
-        dev = self.registry.rename(ident, name)
-        await self.save()
+        dev = await self._commit(lambda r: r.rename(ident, name))
         self.bus.publish("device_updated", dev.to_dict())
         return dev
 
@@ -376,7 +388,10 @@ class DeviceService:
                 _LOGGER.warning("%s: app cache %s is corrupt; refetching", dev.name, path)
                 refresh = True
         if clear:
-            path.unlink(missing_ok=True)  # a failed fetch below leaves no stale cache behind
+            try:
+                path.unlink(missing_ok=True)  # a failed fetch below leaves no stale cache behind
+            except OSError as exc:
+                raise StorageFailed(f"Cannot remove {path}: {exc.strerror or exc}.") from exc
         elif old and not refresh:
             return {"platform": dev.platform, "apps": [a.to_dict() for a in old], "cached": True}
         apps = await self._run(dev, lambda a: a.list_apps())
@@ -442,10 +457,10 @@ class DeviceService:
         try:
             state = await adapter.state()
         except DeviceUnreachable:
-            await self._mark(dev, False)
+            self._mark(dev, False)
             raise
         if not dev.online:
-            await self._mark(dev, True)
+            self._mark(dev, True)
         self._publish_state(dev, state)
         return {"device": self.registry.resolve(dev.id).to_dict(), "state": state}
 

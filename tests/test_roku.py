@@ -15,7 +15,10 @@ from tests.fakeroku import FakeRoku
 from tests.helpers import Events, wait_for
 from tvctl.keys import KEY_NAMES
 
-TV_ONLY = {k for k, (cap, _) in GATED.items() if cap.value in ("inputs", "channels", "volume", "power")}
+# Keys only a Roku TV has; volume and power are refused only where the device says it cannot.
+TV_ONLY = {"input-hdmi1", "input-hdmi2", "input-hdmi3", "input-hdmi4", "input-av", "input-tuner",
+           "channel-up", "channel-down"}
+SAID_BY_FLAGS = {"volume-up", "volume-down", "mute", "power", "power-on", "power-off"}
 
 
 @pytest.fixture
@@ -59,6 +62,40 @@ def test_tv_only_keys_follow_the_device_kind(shared_daemon: Daemon, any_roku: Fa
         else:
             assert r.status_code == 400 and r.json()["error"]["code"] == "unsupported_operation", name
             assert "not a Roku TV" in r.json()["error"]["message"]
+    # none of the recorded devices says anything about volume or power control: all are sent
+    for name in sorted(SAID_BY_FLAGS - {"power-on"}):
+        any_roku.clear()
+        r = key(shared_daemon, dev["id"], {"key": name})
+        assert r.status_code == 200 and len(any_roku.paths()) == 1, (name, r.text)
+
+
+@pytest.mark.parametrize(("flags", "sent"), [
+    ("", True),  # older firmware, streambars, HDMI-CEC players: nothing said, so sent
+    ("<supports-audio-volume-control>true</supports-audio-volume-control>"
+     "<supports-tv-power-control>true</supports-tv-power-control>", True),
+    ("<supports-audio-volume-control>false</supports-audio-volume-control>"
+     "<supports-tv-power-control>false</supports-tv-power-control>", False),
+])  # fmt: skip
+def test_volume_and_power_are_refused_only_when_the_device_says_so(shared_daemon: Daemon, flags: str,
+                                                                   sent: bool) -> None:
+    roku = FakeRoku("box", serial=f"FLAGS{len(flags)}")
+    roku.device_info_xml = roku.device_info_xml.replace(b"</device-info>", flags.encode() + b"</device-info>")
+    roku.start()
+    try:
+        dev = shared_daemon.add(roku)
+        roku.clear()
+        for name, ecp in (("volume-up", "VolumeUp"), ("mute", "VolumeMute"), ("power-off", "PowerOff"),
+                          ("power-on", "PowerOn"), ("power", "Power")):
+            r = key(shared_daemon, dev["id"], {"key": name})
+            if sent:
+                assert r.status_code == 200 and roku.paths()[-1] == f"/keypress/{ecp}", (name, r.text)
+            else:
+                assert r.status_code == 400 and r.json()["error"]["code"] == "unsupported_operation", name
+                assert "is false" in r.json()["error"]["message"]
+        if not sent:
+            assert roku.paths() == []  # power off and power on answer alike
+    finally:
+        roku.stop()
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 import socket
+import stat
 import sys
 from collections.abc import Generator
 from pathlib import Path
@@ -68,7 +69,10 @@ def setup_logging(verbose: bool) -> None:
 def bind_unix(path: Path) -> socket.socket:
     """Bind the API socket at ``path`` (mode 0600); refuse if a live daemon answers there."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if path.exists() or path.is_symlink():
+    if path.is_symlink() or (path.exists() and not stat.S_ISSOCK(path.stat().st_mode)):
+        raise StartupError(f"{path} exists and is not a socket; it was left alone. Move it away, "
+                           "or set daemon.socket_path")
+    if path.exists():
         probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         probe.settimeout(STALE_PROBE_TIMEOUT_S)
         try:

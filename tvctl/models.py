@@ -44,8 +44,9 @@ class DeviceInfo:
     developer_enabled: bool
     wake_mac: str | None
     supports_find_remote: bool = False
-    supports_tv_power_control: bool = False
-    supports_audio_volume_control: bool = False
+    # None: the device did not say (older firmware, soundbars, HDMI-CEC players): assume it can.
+    supports_tv_power_control: bool | None = None
+    supports_audio_volume_control: bool | None = None
 
     @property
     def kind(self) -> str:

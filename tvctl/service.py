@@ -228,7 +228,8 @@ class DeviceService:
         except TvctlError as exc:
             if raise_errors:
                 raise
-            _LOGGER.info("%s:%d (%s) did not confirm as a Roku: %s", cand.host, cand.port, cand.source, exc.message)
+            ssdp.warn_once_a_while(cand.host, "%s:%d (%s) did not confirm as a Roku: %s", cand.host, cand.port,
+                                   cand.source, exc.message)
             return None
         if cand.serial_hint and cand.serial_hint != info.serial:
             _LOGGER.info("%s: SSDP serial %s differs from device-info serial %s; using the latter",
@@ -248,10 +249,16 @@ class DeviceService:
         """Passive sightings (NOTIFY, mDNS): confirm in the background."""
         self.spawn(self.confirm(cand, PROBE_TIMEOUT_S))
 
-    def on_byebye(self, serial: str) -> None:
+    def on_byebye(self, serial: str, source: str) -> None:
+        """An ssdp:byebye: honoured only when it comes from the address the device is registered at."""
         dev = self.registry.by_serial(serial)
-        if dev is not None:
-            self._mark(dev, False)
+        if dev is None:
+            return
+        if dev.host != source:
+            ssdp.warn_once_a_while(source, "ignoring ssdp:byebye for %s from %s; it is registered at %s",
+                                   dev.name, source, dev.host)
+            return
+        self._mark(dev, False)
 
     def interfaces(self) -> list[str]:
         configured: list[str] = self.settings()["discovery.interfaces"]

@@ -14,13 +14,14 @@ import ipaddress
 import logging
 import re
 import socket
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
 from async_upnp_client.ssdp import SsdpProtocol, get_ssdp_socket
 
-from tvctl.models import Candidate
+from tvctl.models import Candidate, usable_mac
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -34,6 +35,12 @@ SEARCH_SPACING_S = 0.1
 REPLY_SLACK_S = 0.3
 MX_MIN, MX_MAX = 1, 5
 SEARCH_SPAN_S = SEARCH_SPACING_S * (SEARCH_REPEATS - 1)
+# NOTIFY datagrams are unauthenticated and cheap to forge: at most one per source address is acted
+# on (probed) per interval, and at most this many per second from all sources together.
+NOTIFY_SOURCE_INTERVAL_S = 30.0
+NOTIFY_MAX_PER_S = 20.0
+# Lines about one source's bad datagrams are logged at most once per this many seconds.
+LOG_INTERVAL_S = 60.0
 MAC_RE = re.compile(r"MAC=([0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5})")
 
 
@@ -57,6 +64,49 @@ def parse_target(value: str) -> tuple[str, int]:
     return host, int(port)
 
 
+class SourceLimiter:
+    """Rate limits per source address and overall, for a flood of forged datagrams: the first from
+    a source passes, the rest of its interval do not, and the overall rate is a token bucket.
+    Memory is bounded: sources idle for an interval are forgotten when the table grows."""
+
+    MAX_SOURCES = 4096
+
+    def __init__(self, interval_s: float, max_per_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval_s = interval_s
+        self.max_per_s = max_per_s
+        self.clock = clock
+        self._last: dict[str, float] = {}
+        self._tokens = max_per_s
+        self._filled = clock()
+        self.suppressed = 0
+
+    def allow(self, source: str) -> bool:
+        now = self.clock()
+        self._tokens = min(self.max_per_s, self._tokens + (now - self._filled) * self.max_per_s)
+        self._filled = now
+        last = self._last.get(source)
+        if (last is not None and now - last < self.interval_s) or self._tokens < 1:
+            self.suppressed += 1
+            return False
+        if len(self._last) >= self.MAX_SOURCES:
+            self._last = {k: t for k, t in self._last.items() if now - t < self.interval_s}
+            if len(self._last) >= self.MAX_SOURCES:
+                self.suppressed += 1
+                return False
+        self._tokens -= 1
+        self._last[source] = now
+        return True
+
+
+_warned = SourceLimiter(LOG_INTERVAL_S, 1.0)
+
+
+def warn_once_a_while(source: str, msg: str, *args: Any) -> None:
+    """A WARNING about ``source``, at most once per LOG_INTERVAL_S per source (and one a second)."""
+    if _warned.allow(source):
+        _LOGGER.warning(msg, *args)
+
+
 def candidate_from_headers(headers: Any) -> Candidate | None:
     """A Roku candidate from a decoded SSDP reply/NOTIFY, or None (logged) if it is not one we trust."""
     st = headers.get("st") or headers.get("nt") or ""
@@ -75,13 +125,13 @@ def candidate_from_headers(headers: Any) -> Candidate | None:
         _LOGGER.debug("ignoring SSDP reply from %s: bad LOCATION %r", src_ip, location[:200])
         return None
     if parts.scheme != "http" or parts.hostname != src_ip or parts.username or parts.password:
-        _LOGGER.warning("ignoring SSDP reply from %s: LOCATION %r does not point back at the sender",
-                        src_ip, location[:200])
+        warn_once_a_while(src_ip, "ignoring SSDP reply from %s: LOCATION %r does not point back at the sender",
+                          src_ip, location[:200])
         return None
     serial = usn.split("roku:ecp:", 1)[1].strip() if "roku:ecp:" in usn else None
     mac_m = MAC_RE.search(headers.get("wakeup") or "")
     return Candidate(host=src_ip, port=port, source="ssdp", serial_hint=serial or None,
-                     wake_mac=mac_m.group(1).lower() if mac_m else None)
+                     wake_mac=usable_mac(mac_m.group(1)) if mac_m else None)
 
 
 def local_ipv4_addresses() -> list[str]:
@@ -148,11 +198,14 @@ class NotifyListener:
     """Passive NOTIFY listener on ``listen`` (HOST:PORT), joined to the SSDP group on each interface."""
 
     def __init__(self, listen: tuple[str, int], interfaces: list[str],
-                 on_alive: Callable[[Candidate], None], on_byebye: Callable[[str], None]) -> None:
+                 on_alive: Callable[[Candidate], None], on_byebye: Callable[[str, str], None]) -> None:
+        """``on_byebye`` gets the serial and the address the datagram came from."""
         self.listen = listen
         self.interfaces = interfaces
         self.on_alive = on_alive
         self.on_byebye = on_byebye
+        self.limiter = SourceLimiter(NOTIFY_SOURCE_INTERVAL_S, NOTIFY_MAX_PER_S)
+        self._reported = 0.0
         self._transport: asyncio.BaseTransport | None = None
 
     async def start(self) -> None:
@@ -183,10 +236,20 @@ class NotifyListener:
             if not request_line.startswith("NOTIFY"):
                 return
             nts = headers.get("nts") or ""
-            if nts == "ssdp:byebye":
+            remote = headers.get("_remote_addr")
+            if not remote:
+                return
+            if nts == "ssdp:byebye":  # cheap: honoured only from the device's own address
                 usn = headers.get("usn") or ""
                 if "roku:ecp:" in usn:
-                    self.on_byebye(usn.split("roku:ecp:", 1)[1].strip())
+                    self.on_byebye(usn.split("roku:ecp:", 1)[1].strip(), remote[0])
+                return
+            if not self.limiter.allow(remote[0]):
+                now = time.monotonic()
+                if now - self._reported >= LOG_INTERVAL_S:
+                    self._reported = now
+                    _LOGGER.info("SSDP: ignoring NOTIFY floods (%d datagrams so far; at most one per source "
+                                 "every %g s is probed)", self.limiter.suppressed, NOTIFY_SOURCE_INTERVAL_S)
                 return
             cand = candidate_from_headers(headers)
             if cand is not None:

@@ -67,9 +67,10 @@ GATED: dict[str, tuple[Capability, str]] = {
     **{k: (Capability.INPUTS, "switch TV inputs (it is not a Roku TV)")
        for k in ("input-hdmi1", "input-hdmi2", "input-hdmi3", "input-hdmi4", "input-av", "input-tuner")},
     **{k: (Capability.CHANNELS, "change TV channels (it is not a Roku TV)") for k in ("channel-up", "channel-down")},
-    **{k: (Capability.VOLUME, "control volume (not a Roku TV, and TV volume control is off)")
+    **{k: (Capability.VOLUME, "control volume (it says supports-audio-volume-control is false)")
        for k in ("volume-up", "volume-down", "mute")},
-    "power-on": (Capability.POWER, "be powered on by tvctl (not a Roku TV, and TV power control is off)"),
+    **{k: (Capability.POWER, "switch power (it says supports-tv-power-control is false)")
+       for k in ("power", "power-on", "power-off")},
     "find-remote": (Capability.FIND_REMOTE, "find its remote"),
 }
 
@@ -81,7 +82,7 @@ def literal_path(char: str) -> str:
 
 def magic_packet(mac: str) -> bytes:
     raw = bytes.fromhex(mac.replace(":", "").replace("-", ""))
-    if len(raw) != 6:
+    if len(raw) != 6 or not any(raw):
         raise UnsupportedOperation(f"Wake-on-LAN MAC {mac!r} is not a MAC address.")
     return b"\xff" * 6 + raw * 16
 
@@ -142,9 +143,11 @@ class RokuAdapter(Adapter):
         caps = [Capability.KEYS, Capability.TEXT, Capability.APPS, Capability.STATE]
         if info.is_tv:
             caps += [Capability.INPUTS, Capability.CHANNELS]
-        if info.is_tv or info.supports_audio_volume_control:
+        # Refused only when the device says it cannot: when it says nothing (older firmware,
+        # streambars, players that forward over HDMI-CEC) the key is sent.
+        if info.is_tv or info.supports_audio_volume_control is not False:
             caps.append(Capability.VOLUME)
-        if info.is_tv or info.supports_tv_power_control:
+        if info.is_tv or info.supports_tv_power_control is not False:
             caps.append(Capability.POWER)
         if info.supports_find_remote:
             caps.append(Capability.FIND_REMOTE)

@@ -11,7 +11,7 @@ import defusedxml.ElementTree as DET
 from defusedxml import DefusedXmlException
 
 from tvctl.errors import DeviceBadResponse
-from tvctl.models import App, DeviceInfo, slugify
+from tvctl.models import App, DeviceInfo, slugify, usable_mac
 
 HOME_APP_ID = "562859"  # "Roku Dynamic Menu", the home screen on OS 11+
 
@@ -37,14 +37,20 @@ def _bool(el: ET.Element, tag: str) -> bool:
     return (_text(el, tag) or "").lower() == "true"
 
 
+def _flag(el: ET.Element, tag: str) -> bool | None:
+    """A true/false the device may leave out: None when it says nothing."""
+    t = _text(el, tag)
+    return None if t is None else t.lower() == "true"
+
+
 def device_info(body: bytes) -> DeviceInfo:
     el = parse_xml(body, "device-info", "device-info")
     serial = _text(el, "serial-number")
     if not serial:
         raise DeviceBadResponse("The device-info reply has no serial-number.")
     network = (_text(el, "network-type") or "").lower()
-    mac = _text(el, "ethernet-mac") if network == "ethernet" else _text(el, "wifi-mac")
-    mac = mac or _text(el, "wifi-mac") or _text(el, "ethernet-mac")
+    wifi, wired = usable_mac(_text(el, "wifi-mac")), usable_mac(_text(el, "ethernet-mac"))
+    mac = (wired or wifi) if network == "ethernet" else (wifi or wired)
     vendor = _text(el, "vendor-name") or "Roku"
     model_name = _text(el, "friendly-model-name") or _text(el, "model-name") or ""
     user_name = _text(el, "user-device-name")
@@ -63,10 +69,10 @@ def device_info(body: bytes) -> DeviceInfo:
         power_mode=_text(el, "power-mode"),
         ecp_mode=(_text(el, "ecp-setting-mode") or None),
         developer_enabled=_bool(el, "developer-enabled"),
-        wake_mac=mac.lower() if mac else None,
+        wake_mac=mac,
         supports_find_remote=_bool(el, "supports-find-remote"),
-        supports_tv_power_control=_bool(el, "supports-tv-power-control"),
-        supports_audio_volume_control=_bool(el, "supports-audio-volume-control"),
+        supports_tv_power_control=_flag(el, "supports-tv-power-control"),
+        supports_audio_volume_control=_flag(el, "supports-audio-volume-control"),
     )
 
 

@@ -186,7 +186,8 @@ class Client:
         try:
             if resp.status != 200:
                 decode(resp.status, resp.read())
-            event, data, pending = "message", [], b""
+            event, pending = "message", b""
+            data: list[str] = []
             for chunk in resp.chunks():
                 pending += chunk
                 *lines, pending = pending.split(b"\n")

@@ -175,7 +175,7 @@ class HttpProtocol(HttpToolsProtocol):
 
     def on_body(self, body: bytes) -> None:
         if len(body) > HIGH_WATER_LIMIT and not self._big_reads and hasattr(self.transport, "max_size"):
-            self.transport.max_size = UPLOAD_READ_SIZE  # type: ignore[attr-defined]
+            self.transport.max_size = UPLOAD_READ_SIZE
             self._big_reads = True
         cycle = self.cycle
         if cycle.body or cycle.response_complete or self.parser.should_upgrade():

@@ -452,9 +452,9 @@ class DeviceService:
                 body = await asyncio.to_thread(p.read_bytes)
                 return body, ctype, hashlib.sha1(body).hexdigest()
         body, ctype = await self._run(dev, lambda a: a.icon(app.platform_id))
-        ext = ICON_TYPES.get(ctype)
-        if ext is not None:  # other image types are served but not cached
-            await asyncio.to_thread(atomic_write, folder / f"{stem}.{ext}", body, 0o644)
+        kept_as = ICON_TYPES.get(ctype)
+        if kept_as is not None:  # other image types are served but not cached
+            await asyncio.to_thread(atomic_write, folder / f"{stem}.{kept_as}", body, 0o644)
         return body, ctype, hashlib.sha1(body).hexdigest()
 
     # -- state --------------------------------------------------------------------------------
@@ -592,11 +592,12 @@ def swap_in(upload: Path, kept: Path) -> Path | None:
     The old archive first gets a second name (a hard link), so the rename that replaces it does
     not free its data; the caller deletes it later. Either name always holds a whole archive.
     """
-    old: Path | None = kept.with_name(f"{kept.name}.old-{os.urandom(4).hex()}")
+    old = kept.with_name(f"{kept.name}.old-{os.urandom(4).hex()}")
     try:
         old.hardlink_to(kept)
     except OSError:  # nothing kept yet, or no hard links here (then the replace pays for the delete)
-        old = None
+        upload.replace(kept)
+        return None
     upload.replace(kept)
     return old
 

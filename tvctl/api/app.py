@@ -425,7 +425,7 @@ async def dev_install(request: Request) -> Response:
     def on_end() -> None:
         state["ended"] = True
 
-    parser = MultipartParser(boundary, {  # type: ignore[arg-type]
+    parser = MultipartParser(boundary, {
         "on_header_field": on_header_field, "on_header_value": on_header_value, "on_header_end": on_header_end,
         "on_headers_finished": on_headers_finished, "on_part_data": on_part_data, "on_end": on_end,
     })

@@ -178,7 +178,7 @@ async def search(
             except (OSError, ValueError) as exc:
                 _LOGGER.warning("SSDP: cannot search from %s: %s", iface, exc)
                 continue
-            transports.append(transport)  # type: ignore[arg-type]
+            transports.append(transport)
         packet = build_msearch(target, mx=mx)
         for i in range(SEARCH_REPEATS):
             for t in transports:

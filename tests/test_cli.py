@@ -134,6 +134,9 @@ def test_config_commands(daemon: Daemon) -> None:
     assert run(daemon, "config", "reload").returncode == 0
     p = run(daemon, "config", "set", "daemon.nope", "1")
     assert p.returncode == 1 and "Unknown config key" in p.stderr and "hint:" in p.stderr
+    p = run(daemon, "config", "set", "dev.roku_password", "98765432123")  # the CLI sends a number here
+    assert p.returncode == 1 and "dev.roku_password" in p.stderr
+    assert "98765432123" not in p.stdout + p.stderr  # a secret is never echoed, not even a wrong one
 
 
 def test_exit_codes_and_hints(daemon: Daemon, tmp_path: Path) -> None:

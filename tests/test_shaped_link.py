@@ -1,5 +1,5 @@
 """Device I/O across a link shaped like home Wi-Fi: the daemon and a fake Roku in two network
-namespaces joined by tests/shapedlink.py (MTU 1500, 20 Mbit/s with tc, 5 ms +- 3 ms each way).
+namespaces joined by tests/shapedlink.py (MTU 1500, 20 and 100 Mbit/s with tc, 5 ms +- 3 ms each way).
 
 Every kind of reply the daemon reads crosses the link in many TCP segments: device-info, app lists
 of 190 KB, active-app, media-player, tv-active-channel, icons of 300 KB, installer pages of 120 KB,
@@ -30,9 +30,9 @@ ICON = png_of_size(300_000, seed=7)
 SCREENSHOT = b"\xff\xd8\xff\xe0" + png_of_size(1_200_000, seed=9)[4:]
 
 
-@pytest.fixture(scope="module")
-def link() -> Iterator[shapedlink.ShapedLink]:
-    lk = shapedlink.ShapedLink(rate="20mbit", delay_ms=5, jitter_ms=3).up()
+@pytest.fixture(scope="module", params=["20mbit", "100mbit"])  # home Wi-Fi, slow and fast
+def link(request: pytest.FixtureRequest) -> Iterator[shapedlink.ShapedLink]:
+    lk = shapedlink.ShapedLink(rate=request.param, delay_ms=5, jitter_ms=3).up()
     try:
         yield lk
     finally:

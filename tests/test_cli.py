@@ -134,8 +134,8 @@ def test_config_commands(daemon: Daemon) -> None:
     assert run(daemon, "config", "reload").returncode == 0
     p = run(daemon, "config", "set", "daemon.nope", "1")
     assert p.returncode == 1 and "Unknown config key" in p.stderr and "hint:" in p.stderr
-    p = run(daemon, "config", "set", "dev.roku_password", "98765432123")  # the CLI sends a number here
-    assert p.returncode == 1 and "dev.roku_password" in p.stderr
+    p = run(daemon, "config", "set", "roku.dev_password", "98765432123")  # the CLI sends a number here
+    assert p.returncode == 1 and "roku.dev_password" in p.stderr
     assert "98765432123" not in p.stdout + p.stderr  # a secret is never echoed, not even a wrong one
 
 
@@ -212,7 +212,7 @@ def test_dev_commands(daemon: Daemon, tmp_path: Path) -> None:
         daemon.add(roku)
         daemon.ok("PATCH", "/v1/config", json={"roku.installer_port": roku.installer_port,
                                                "roku.console_port": roku.console_port,
-                                               "dev.roku_password": roku.password})
+                                               "roku.dev_password": roku.password})
         z = tmp_path / "channel.zip"
         z.write_bytes(make_zip())
         p = run(daemon, "dev", "install", str(z))
@@ -261,7 +261,7 @@ def test_upload_progress_on_a_terminal(daemon: Daemon, tmp_path: Path) -> None:
     try:
         daemon.add(roku)
         daemon.ok("PATCH", "/v1/config", json={"roku.installer_port": roku.installer_port,
-                                               "dev.roku_password": roku.password})
+                                               "roku.dev_password": roku.password})
         z = tmp_path / "channel.zip"
         z.write_bytes(make_zip(pad=3 * 1024 * 1024))
         primary, secondary = pty.openpty()  # stderr is a terminal, stdout is not

@@ -43,7 +43,7 @@ def dev(daemon: Daemon) -> Iterator[tuple[Daemon, FakeRoku, dict[str, Any]]]:
         device = daemon.add(roku)
         daemon.ok("PATCH", "/v1/config", json={"roku.installer_port": roku.installer_port,
                                                "roku.console_port": roku.console_port,
-                                               "dev.roku_password": roku.password})
+                                               "roku.dev_password": roku.password})
         roku.clear()
         yield daemon, roku, device
     finally:
@@ -199,16 +199,16 @@ def test_client_gone_mid_upload_is_not_an_error(dev: tuple[Daemon, FakeRoku, dic
 
 def test_missing_password_is_refused_first(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
     d, roku, device = dev
-    d.ok("PATCH", "/v1/config", json={"dev.roku_password": None})
+    d.ok("PATCH", "/v1/config", json={"roku.dev_password": None})
     err = d.err("POST", f"/v1/devices/{device['id']}/dev/install", 400, "dev_password_missing",
                 files={"archive": ("c.zip", make_zip(), "application/zip")})
-    assert "tvctl config set dev.roku_password" in err["hint"]
+    assert "tvctl config set roku.dev_password" in err["hint"]
     assert roku.unauthenticated == 0
 
 
 def test_wrong_password(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
     d, roku, device = dev
-    d.ok("PATCH", "/v1/config", json={"dev.roku_password": "wrong"})
+    d.ok("PATCH", "/v1/config", json={"roku.dev_password": "wrong"})
     r = install(d, device["id"], make_zip())
     assert r.status_code == 500 and r.json()["error"]["code"] == "dev_auth_failed"
     assert roku.uploads == []
@@ -251,7 +251,7 @@ def test_reload(daemon: Daemon, kind: str) -> None:
         url = f"/v1/devices/{device['id']}/dev/reload"
         daemon.err("POST", url, 400, "no_dev_channel")
         daemon.ok("PATCH", "/v1/config", json={"roku.installer_port": roku.installer_port,
-                                               "dev.roku_password": roku.password})
+                                               "roku.dev_password": roku.password})
         assert install(daemon, device["id"], make_zip()).status_code == 200
         roku.clear()
         data = daemon.ok("POST", url)

@@ -240,20 +240,21 @@ def test_mdns_sighting_on_loopback(tmp_path: Path) -> None:
         roku.stop()
 
 
-def test_mdns_records_fixture_maps_to_candidate() -> None:
+def test_mdns_records_fixture_is_recognised_as_a_roku() -> None:
+    from tvctl_adapters.roku.ecp import RokuAdapter
+
     from tests.fakeroku import FIXTURES
-    from tvctl.discovery.mdns import candidate_from_service
+    from tvctl.models import MdnsService
 
     rec = json.loads((FIXTURES / "mdns" / "airplay-display_roku-tv_hisense-G220X_records.json").read_text())
     txt = next(r for r in rec["records"] if r["type"] == "TXT")["data"]
     props = {k.encode(): v.encode() for k, v in (t.split("=", 1) for t in txt)}
     srv = next(r for r in rec["records"] if r["type"] == "SRV")["data"]
     a = next(r for r in rec["records"] if r["type"] == "A")["data"]
-    cand = candidate_from_service(props, [a], srv["target"])
-    assert cand is not None and cand.host == "192.168.1.91" and cand.port == 8060
-    assert cand.serial_hint == "X01300A3Y71Y" and cand.source == "mdns"
-    assert candidate_from_service({b"integrator": b"Apple"}, [a], srv["target"]) is None
-    assert candidate_from_service(props, ["fe80::1"], srv["target"]) is None
+    seen = RokuAdapter.recognise_mdns(MdnsService("_airplay._tcp.local.", "x", props, (a,), srv["target"]))
+    assert seen is not None and seen.serial_hint == "X01300A3Y71Y"
+    apple = MdnsService("_airplay._tcp.local.", "x", {b"integrator": b"Apple"}, (a,), srv["target"])
+    assert RokuAdapter.recognise_mdns(apple) is None
 
 
 # -- registry ----------------------------------------------------------------------------------

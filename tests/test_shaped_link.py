@@ -111,7 +111,7 @@ def far_devbox(link: shapedlink.ShapedLink, far_daemon: Daemon) -> Iterator[tupl
         dev = far_daemon.add(r)
         far_daemon.ok("PATCH", "/v1/config", json={"roku.installer_port": r.installer_port,
                                                    "roku.console_port": r.console_port,
-                                                   "dev.roku_password": r.password})
+                                                   "roku.dev_password": r.password})
         yield r, dev
     finally:
         r.stop()

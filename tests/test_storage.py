@@ -164,7 +164,7 @@ def test_an_empty_config_file_is_refused_on_reload(daemon: Daemon) -> None:
     assert daemon.config_path.read_bytes() == b""  # and nothing was written over it
 
 
-@pytest.mark.parametrize("key", ["daemon.api_token", "dev.roku_password"])
+@pytest.mark.parametrize("key", ["daemon.api_token", "roku.dev_password"])
 def test_errors_about_a_secret_never_show_its_value(daemon: Daemon, key: str) -> None:
     err = daemon.err("PATCH", "/v1/config", 400, "invalid_config_value", json={key: 98765432123})
     assert "98765432123" not in err["message"] + err["hint"] and key in err["message"]
@@ -172,7 +172,7 @@ def test_errors_about_a_secret_never_show_its_value(daemon: Daemon, key: str) ->
     if key == "daemon.api_token":
         text = text.replace("[daemon]\n", "[daemon]\napi_token = 98765432123\n")
     else:
-        text += "\n[dev]\nroku_password = 98765432123\n"
+        text = text.replace("[roku]\n", "[roku]\ndev_password = 98765432123\n")
     daemon.config_path.write_text(text)
     err = daemon.err("POST", "/v1/config/reload", 400, "config_file_invalid")
     assert "98765432123" not in err["message"] + err["hint"] and key in err["message"]

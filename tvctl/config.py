@@ -2,12 +2,16 @@
 
 ``Settings`` is inert data (a validated flat mapping of dotted keys); the daemon owns what runs.
 The file is kept as a tomlkit document so that a PATCH rewrites it with the user's comments and
-layout intact. Every key is validated against ``SCHEMA`` before anything touches the disk.
+layout intact. Every key is validated against ``schema()`` before anything touches the disk:
+the core's own sections (``CORE_SCHEMA``) and one section per installed platform, which each
+platform declares (``Adapter.settings``).
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +24,7 @@ import tomlkit.exceptions
 from tvctl.errors import ConfigFileInvalid, InvalidConfigValue, UnknownConfigKey
 from tvctl.paths import atomic_write
 
+_LOGGER = logging.getLogger(__name__)
 REDACTED = "***"
 
 
@@ -62,13 +67,13 @@ def _origins(values: list[str]) -> str | None:
     return None
 
 
-def _ipv4(value: str) -> str | None:
+def ipv4_address(value: str) -> str | None:
     return _ipv4_list([value])
 
 
-SCHEMA: dict[str, Field] = {
+CORE_SCHEMA: dict[str, Field] = {
     "daemon.http_enabled": Field(bool, True, "Serve the API on loopback TCP as well as the Unix socket.", restart=True),
-    "daemon.http_host": Field(str, "127.0.0.1", "Address of the TCP listener.", restart=True, check=_ipv4),
+    "daemon.http_host": Field(str, "127.0.0.1", "Address of the TCP listener.", restart=True, check=ipv4_address),
     "daemon.http_port": Field(int, 7272, "Port of the TCP listener (0 picks a free one).", restart=True,
                               min=0, max=65535),
     "daemon.socket_path": Field(str, "", "Unix socket path; empty means $XDG_RUNTIME_DIR/tvctl.sock.", restart=True),
@@ -94,20 +99,32 @@ SCHEMA: dict[str, Field] = {
                                    "Where to listen for NOTIFY announcements (HOST:PORT); empty disables.",
                                    restart=True,
                                    check=lambda v: None if v == "" else _host_port(v)),
-    "discovery.mdns_enabled": Field(bool, True, "Listen for Roku mDNS announcements as a second source.",
+    "discovery.mdns_enabled": Field(bool, True, "Listen for mDNS announcements as a second source.",
                                     restart=True),
     "state.poll_interval_s": Field(float, 10.0, "Seconds between state polls while a client listens to events.",
                                    min=0.2, max=3600),
-    "roku.request_timeout_s": Field(float, 5.0, "Timeout of one ECP request.", min=0.05, max=60),
-    "roku.wol_broadcast": Field(str, "255.255.255.255", "Where Wake-on-LAN magic packets are sent.", check=_ipv4),
-    "roku.wol_port": Field(int, 9, "UDP port of Wake-on-LAN packets.", min=1, max=65535),
-    "roku.wol_wait_s": Field(float, 15.0, "How long power-on waits for a woken TV to answer.", min=0.1, max=120),
-    "roku.installer_port": Field(int, 80, "Port of the developer-mode installer.", min=1, max=65535),
-    "roku.console_port": Field(int, 8085, "Port of the developer-mode log console.", min=1, max=65535),
-    "dev.roku_password": Field(str, "", "Developer-mode password (user rokudev).", secret=True),
     "dev.max_archive_mb": Field(int, 64, "Largest channel zip accepted for sideloading, in MiB.", min=1, max=1024),
     "dev.log_buffer_lines": Field(int, 2000, "Dev console lines kept per device.", min=10, max=1_000_000),
 }
+
+
+@functools.cache
+def schema() -> dict[str, Field]:
+    """Every config key: the core's and each installed platform's section."""
+    from tvctl.platforms import installed
+
+    out = dict(CORE_SCHEMA)
+    for cls in installed().values():
+        out.update({f"{cls.platform}.{name}": f for name, f in cls.settings.items()})
+    return out
+
+
+@functools.cache
+def renamed_keys() -> dict[str, str]:
+    """Old dotted key -> its new name, for config files written before a key moved."""
+    from tvctl.platforms import installed
+
+    return {old: new for cls in installed().values() for old, new in cls.renamed_settings.items()}
 
 
 def _type_name(t: type) -> str:
@@ -116,11 +133,11 @@ def _type_name(t: type) -> str:
 
 def coerce(key: str, value: Any) -> Any:
     """Validate one value for ``key``; return it in canonical form or raise."""
-    field = SCHEMA.get(key)
+    field = schema().get(key)
     if field is None:
         raise UnknownConfigKey(
             f"Unknown config key {key!r}.",
-            hint="Valid keys: " + ", ".join(sorted(SCHEMA)),
+            hint="Valid keys: " + ", ".join(sorted(schema())),
         )
     if value is None:
         return field.default
@@ -159,13 +176,13 @@ def coerce(key: str, value: Any) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """A validated, complete, read-only config (every key of SCHEMA present)."""
+    """A validated, complete, read-only config (every key of ``schema()`` present)."""
 
     values: Mapping[str, Any]
 
     @classmethod
     def defaults(cls) -> Settings:
-        return cls(MappingProxyType({k: f.default for k, f in SCHEMA.items()}))
+        return cls(MappingProxyType({k: f.default for k, f in schema().items()}))
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
@@ -174,13 +191,13 @@ class Settings:
         out: dict[str, dict[str, Any]] = {}
         for key, value in self.values.items():
             section, name = key.split(".", 1)
-            if redact and SCHEMA[key].secret and value:
+            if redact and schema()[key].secret and value:
                 value = REDACTED
             out.setdefault(section, {})[name] = list(value) if isinstance(value, list) else value
         return out
 
     def changed_keys(self, other: Settings) -> list[str]:
-        return sorted(k for k in SCHEMA if self.values[k] != other.values[k])
+        return sorted(k for k in schema() if self.values[k] != other.values[k])
 
 
 def _flatten(doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -188,15 +205,23 @@ def _flatten(doc: Mapping[str, Any]) -> dict[str, Any]:
     for section, table in doc.items():
         if not isinstance(table, Mapping):
             raise UnknownConfigKey(
-                f"Top-level key {section!r} is not a [section].", hint="Valid keys: " + ", ".join(sorted(SCHEMA))
+                f"Top-level key {section!r} is not a [section].", hint="Valid keys: " + ", ".join(sorted(schema()))
             )
         for name, value in table.items():
-            flat[f"{section}.{name}"] = value.unwrap() if hasattr(value, "unwrap") else value
+            key = f"{section}.{name}"
+            new = renamed_keys().get(key)
+            if new is not None:
+                if new in flat:
+                    continue  # the new name wins when both are there
+                _LOGGER.info("config: %s is now called %s; read from the old name (tvctl config set %s … "
+                             "moves it)", key, new, new)
+                key = new
+            flat[key] = value.unwrap() if hasattr(value, "unwrap") else value
     return flat
 
 
 def settings_from_document(doc: Mapping[str, Any]) -> Settings:
-    values = {k: f.default for k, f in SCHEMA.items()}
+    values = {k: f.default for k, f in schema().items()}
     for key, value in _flatten(doc).items():
         values[key] = coerce(key, value)
     return Settings(MappingProxyType(values))
@@ -238,6 +263,7 @@ def validate_patch(patch: Mapping[str, Any]) -> dict[str, Any]:
     """Check every dotted key and value; returns canonical values (None means reset)."""
     out: dict[str, Any] = {}
     for key, value in patch.items():
+        key = renamed_keys().get(key, key)
         if value is not None and not isinstance(value, str | int | float | bool | list):
             raise InvalidConfigValue(
                 f"Value for {key} must be a string, number, boolean or null.", hint="Send flat dotted keys."
@@ -250,7 +276,13 @@ def validate_patch(patch: Mapping[str, Any]) -> dict[str, Any]:
 def apply_patch(path: Path, patch: Mapping[str, Any]) -> Settings:
     """Apply a validated patch to the file on disk (comments kept), atomically. Blocking: run in a thread."""
     doc = read_document(path, allow_empty=False)
+    moved = {new: old for old, new in renamed_keys().items()}
     for key, value in patch.items():
+        if key in moved:  # setting a renamed key drops its old name from the file
+            old_section, old_name = moved[key].split(".", 1)
+            old_table = doc.get(old_section)
+            if old_table is not None and old_name in old_table:
+                del old_table[old_name]
         section, name = key.split(".", 1)
         table = doc.get(section)
         if value is None:

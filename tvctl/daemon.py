@@ -270,7 +270,7 @@ async def serve(runtime: Runtime, sockets: list[socket.socket]) -> None:
             from tvctl.discovery.ssdp import NotifyListener, parse_target
 
             listener = NotifyListener(parse_target(s["discovery.ssdp_listen"]), service.interfaces(),
-                                      service.on_candidate, service.on_byebye)
+                                      service.on_ssdp_alive, service.on_ssdp_byebye)
             try:
                 await listener.start()
                 background.append(listener)
@@ -279,7 +279,7 @@ async def serve(runtime: Runtime, sockets: list[socket.socket]) -> None:
         if s["discovery.mdns_enabled"]:
             from tvctl.discovery.mdns import MdnsWatcher
 
-            watcher = MdnsWatcher(s["discovery.interfaces"], service.on_candidate)
+            watcher = MdnsWatcher(s["discovery.interfaces"], service.mdns_service_types(), service.on_mdns)
             try:
                 await watcher.start()
                 background.append(watcher)

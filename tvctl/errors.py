@@ -15,7 +15,6 @@ Callers react by group, so the tree is grouped the way they react::
     │   ├── UnsupportedOperation    unsupported_operation
     │   ├── DeviceNameTaken         device_name_taken
     │   ├── InvalidArchive          invalid_archive
-    │   ├── DevPasswordMissing      dev_password_missing
     │   ├── NoDevChannel            no_dev_channel
     │   └── DevAppNotActive         dev_app_not_active
     ├── Unauthorized                unauthorized            401
@@ -35,15 +34,13 @@ Callers react by group, so the tree is grouped the way they react::
         ├── DeviceTimeout           device_timeout
         ├── DeviceBadResponse       device_bad_response
         ├── DeviceForbidden         device_forbidden
-        ├── EcpLimitedMode          ecp_limited_mode
-        ├── DevModeDisabled         dev_mode_disabled
-        ├── DevAuthFailed           dev_auth_failed
         ├── DevInstallFailed        dev_install_failed
-        ├── DevConsoleBusy          dev_console_busy
         └── DeviceBusy              device_busy             503
 
-Foreign exceptions (aiohttp, tomlkit, OSError) are translated into this tree at one edge each
-(the adapter transport, the config loader); nothing above those edges sees them.
+Platforms add their own subclasses (in their package), for failures only they have; the API
+and the CLI treat them by their group like any other. Foreign exceptions (aiohttp, tomlkit,
+OSError) are translated into this tree at one edge each (a platform's transport, the config
+loader, atomic_write); nothing above those edges sees them.
 This module is stdlib-only so the CLI can import it cheaply.
 """
 
@@ -131,12 +128,7 @@ class DeviceNameTaken(BadRequest):
 
 class InvalidArchive(BadRequest):
     code = "invalid_archive"
-    default_hint = "Upload a zip file with the channel's manifest at the root of the archive."
-
-
-class DevPasswordMissing(BadRequest):
-    code = "dev_password_missing"
-    default_hint = "Set it: tvctl config set dev.roku_password <the developer-mode password>."
+    default_hint = "Upload the package in the form the device takes (see docs/api.md for each platform)."
 
 
 class NoDevChannel(BadRequest):
@@ -240,41 +232,12 @@ class DeviceBadResponse(DeviceError):
 
 class DeviceForbidden(DeviceError):
     code = "device_forbidden"
-    default_hint = (
-        "On the Roku: Settings > System > Advanced system settings > Control by mobile apps > "
-        "Network access: Enabled."
-    )
-
-
-class EcpLimitedMode(DeviceError):
-    code = "ecp_limited_mode"
-    default_hint = (
-        "On the Roku: Settings > System > Advanced system settings > Control by mobile apps > "
-        "Network access, set it to Enabled (or Permissive)."
-    )
-
-
-class DevModeDisabled(DeviceError):
-    code = "dev_mode_disabled"
-    default_hint = (
-        "Enable developer mode on the Roku: press Home 3x, Up 2x, Right, Left, Right, Left, Right "
-        "on the remote and enable the installer."
-    )
-
-
-class DevAuthFailed(DeviceError):
-    code = "dev_auth_failed"
-    default_hint = "Set the right password: tvctl config set dev.roku_password <password>."
+    default_hint = "The device refused; check the settings on the device that allow control over the network."
 
 
 class DevInstallFailed(DeviceError):
     code = "dev_install_failed"
-    default_hint = "Read the device messages above, or tvctl dev logs for compile errors."
-
-
-class DevConsoleBusy(DeviceError):
-    code = "dev_console_busy"
-    default_hint = "Another program (an IDE or telnet) holds the Roku console on port 8085; close it."
+    default_hint = "Read the device's messages in details.messages, or tvctl dev logs for compile errors."
 
 
 class DeviceBusy(DeviceError):

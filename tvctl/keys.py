@@ -1,12 +1,18 @@
-"""Normalized remote-key names (the API's vocabulary) and ``literal:<text>`` parsing. Pure."""
+"""Key names: the common names every platform maps as it can, and ``literal:<text>``. Pure.
+
+A key is parsed here only for its form; whether a platform takes it is the platform's word
+(``Adapter.check_key``), so a keyboard platform can take names like ``KeyA`` or ``ctrl+alt+Delete``
+that a TV does not.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from tvctl.errors import InvalidKey
 
-# The seed's key list plus a few Roku extras. Adapters map these to their own key codes.
+# The common names (the API contract's list and a few more). Platforms map them to their own codes.
 KEY_NAMES: tuple[str, ...] = (
     "home", "back", "up", "down", "left", "right", "select",
     "play", "pause", "play-pause", "stop", "rewind", "fast-forward", "replay", "skip",
@@ -19,12 +25,14 @@ KEY_NAMES: tuple[str, ...] = (
 )  # fmt: skip
 
 LITERAL_PREFIX = "literal:"
+# A key name's form: letters, digits, '-', '_' and '+' (for modifier prefixes), at most 64.
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_+-]{0,63}")
 MAX_LITERAL_CHARS = 500
 
 
 @dataclass(frozen=True, slots=True)
 class Key:
-    name: str  # a KEY_NAMES entry, or "literal"
+    name: str  # a common name (lower case), a platform's own name as given, or "literal"
     text: str = ""  # for literal
 
 
@@ -39,9 +47,11 @@ def parse_key(raw: object) -> Key:
             raise InvalidKey(f"literal text is longer than {MAX_LITERAL_CHARS} characters.",
                              hint="Send long text in several requests.")
         return Key("literal", text)
-    name = raw.strip().lower()
-    if name not in KEY_NAMES:
-        raise InvalidKey(f"Unknown key {raw!r}.", hint=key_hint())
+    name = raw.strip()
+    if name.lower() in KEY_NAMES:
+        return Key(name.lower())
+    if not NAME_RE.fullmatch(name):
+        raise InvalidKey(f"{raw!r} is not a key name.", hint=key_hint())
     return Key(name)
 
 

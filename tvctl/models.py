@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -60,9 +61,40 @@ class DeviceInfo:
 class Candidate:
     """A device seen by discovery or named by a user, not yet confirmed."""
 
+    platform: str
     host: str
     port: int
     source: str  # ssdp | mdns | manual
+    serial_hint: str | None = None
+    wake_mac: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SsdpReply:
+    """An SSDP search reply or NOTIFY as it arrived: untrusted. Header names are lower-case."""
+
+    source: str  # the address the datagram came from
+    headers: Mapping[str, str]
+
+    def header(self, name: str) -> str:
+        return self.headers.get(name, "")
+
+
+@dataclass(frozen=True, slots=True)
+class MdnsService:
+    """A resolved mDNS service announcement: untrusted."""
+
+    type: str
+    name: str
+    properties: Mapping[bytes, bytes | None]
+    addresses: tuple[str, ...]
+    server: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """What a platform recognised as one of its own in an announcement."""
+
     serial_hint: str | None = None
     wake_mac: str | None = None
 

@@ -100,8 +100,9 @@ class Registry:
     def __len__(self) -> int:
         return len(self._devices)
 
-    def by_serial(self, serial: str) -> Device | None:
-        return next((self._view(d) for d in self._devices.values() if d.serial == serial), None)
+    def by_serial(self, platform: str, serial: str) -> Device | None:
+        return next((self._view(d) for d in self._devices.values()
+                     if d.serial == serial and d.platform == platform), None)
 
     def resolve(self, ident: str, default: str = "") -> Device:
         """A UUID, a friendly name (any case), or ``default``."""
@@ -147,7 +148,8 @@ class Registry:
     def merge(self, info: DeviceInfo, cand: Candidate, capabilities: tuple[str, ...]) -> tuple[Device, str | None]:
         """Add or update the device ``info`` describes; returns it and 'added'/'updated'/None."""
         now = time.time()
-        existing = next((d for d in self._devices.values() if d.serial == info.serial), None)
+        existing = next((d for d in self._devices.values()
+                         if d.serial == info.serial and d.platform == info.platform), None)
         fields: dict[str, Any] = {
             "display_name": info.display_name(),
             "host": cand.host,

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tvctl import config
-from tvctl.config import SCHEMA, Settings
+from tvctl.config import Settings, schema
 from tvctl.events import EventBus
 from tvctl.service import DeviceService
 
@@ -58,7 +58,7 @@ class Runtime:
         old = self.settings
         changed = new.changed_keys(old)
         self.settings = new
-        restart = [k for k in changed if SCHEMA[k].restart]
+        restart = [k for k in changed if schema()[k].restart]
         if changed:
             _LOGGER.info("config changed: %s", ", ".join(changed))
         result = {"config": new.nested(), "restart_required": restart, "changed": changed}

@@ -13,17 +13,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import ipaddress
 import json
 import logging
 import os
 import time
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from tvctl_adapters.base import Adapter, AdapterContext
-
+from tvctl import platforms
 from tvctl.config import Settings
 from tvctl.discovery import ssdp
 from tvctl.errors import (
@@ -33,22 +32,21 @@ from tvctl.errors import (
     DeviceBusy,
     DeviceError,
     DeviceUnreachable,
-    DevPasswordMissing,
-    InvalidArchive,
     StorageFailed,
     TvctlError,
     UnsupportedOperation,
 )
 from tvctl.events import EventBus
 from tvctl.keys import Key
-from tvctl.models import App, Candidate, Device
+from tvctl.models import App, Candidate, Device, MdnsService, SsdpReply
 from tvctl.paths import atomic_write
+from tvctl.platform import Adapter, AdapterContext
 from tvctl.registry import Registry
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# State lags a command by a few hundred ms on Roku (HA debounces 0.35 s).
+# State lags a command by a few hundred ms on a TV (Home Assistant debounces 0.35 s).
 POST_COMMAND_REFRESH_S = 0.35
 MAX_SEQUENCE_KEYS = 100
 MAX_DELAY_MS = 10_000
@@ -72,23 +70,6 @@ class Caller(Protocol):
         ...
 
 
-def load_adapters() -> dict[str, type[Adapter]]:
-    """Adapters registered in the ``tvctl.adapters`` entry-point group (built-in Roku as fallback)."""
-    found: dict[str, type[Adapter]] = {}
-    for ep in entry_points(group="tvctl.adapters"):
-        try:
-            cls = ep.load()
-        except Exception:
-            _LOGGER.exception("cannot load adapter %s", ep.name)
-            continue
-        found[cls.platform] = cls
-    if "roku" not in found:  # running from a checkout without installing
-        from tvctl_adapters.roku.ecp import RokuAdapter
-
-        found["roku"] = RokuAdapter
-    return found
-
-
 class DeviceService:
     def __init__(self, settings: Callable[[], Settings], registry: Registry, bus: EventBus,
                  state_dir: Path, cache_dir: Path) -> None:
@@ -96,7 +77,7 @@ class DeviceService:
         self.registry = registry
         self.bus = bus
         self.ctx = AdapterContext(settings=settings, state_dir=state_dir, cache_dir=cache_dir)
-        self.adapter_classes = load_adapters()
+        self.adapter_classes = platforms.installed()
         self._adapters: dict[str, Adapter] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._save_lock = asyncio.Lock()
@@ -228,8 +209,8 @@ class DeviceService:
         except TvctlError as exc:
             if raise_errors:
                 raise
-            ssdp.warn_once_a_while(cand.host, "%s:%d (%s) did not confirm as a Roku: %s", cand.host, cand.port,
-                                   cand.source, exc.message)
+            ssdp.warn_once_a_while(cand.host, "%s:%d (%s) did not confirm as a %s device: %s", cand.host, cand.port,
+                                   cand.source, cand.platform, exc.message)
             return None
         if cand.serial_hint and cand.serial_hint != info.serial:
             _LOGGER.info("%s: SSDP serial %s differs from device-info serial %s; using the latter",
@@ -245,20 +226,50 @@ class DeviceService:
             self._adapters[dev.id].update_device(dev)
         return dev
 
-    def on_candidate(self, cand: Candidate) -> None:
-        """Passive sightings (NOTIFY, mDNS): confirm in the background."""
-        self.spawn(self.confirm(cand, PROBE_TIMEOUT_S))
+    def candidate_from_ssdp(self, reply: SsdpReply) -> Candidate | None:
+        """The platform whose device an SSDP reply announces, as a candidate (None: nobody's, or its
+        LOCATION does not point back at the sender)."""
+        for cls in self.adapter_classes.values():
+            seen = cls.recognise_ssdp(reply)
+            if seen is not None:
+                port = ssdp.trusted_port(reply)
+                if port is None:
+                    return None
+                return Candidate(platform=cls.platform, host=reply.source, port=port, source="ssdp",
+                                 serial_hint=seen.serial_hint, wake_mac=seen.wake_mac)
+        return None
 
-    def on_byebye(self, serial: str, source: str) -> None:
+    def on_ssdp_alive(self, reply: SsdpReply) -> None:
+        """A NOTIFY ssdp:alive (already rate limited per source): confirm in the background."""
+        cand = self.candidate_from_ssdp(reply)
+        if cand is not None:
+            self.spawn(self.confirm(cand, PROBE_TIMEOUT_S))
+
+    def on_mdns(self, service: MdnsService) -> None:
+        v4 = [a for a in service.addresses if isinstance(ipaddress.ip_address(a), ipaddress.IPv4Address)]
+        for cls in self.adapter_classes.values():
+            seen = cls.recognise_mdns(service)
+            if seen is not None and v4:
+                self.spawn(self.confirm(Candidate(platform=cls.platform, host=v4[0], port=cls.default_port,
+                                                  source="mdns", serial_hint=seen.serial_hint), PROBE_TIMEOUT_S))
+                return
+
+    def mdns_service_types(self) -> list[str]:
+        return sorted({t for cls in self.adapter_classes.values() for t in cls.mdns_service_types})
+
+    def on_ssdp_byebye(self, reply: SsdpReply) -> None:
         """An ssdp:byebye: honoured only when it comes from the address the device is registered at."""
-        dev = self.registry.by_serial(serial)
-        if dev is None:
+        for cls in self.adapter_classes.values():
+            serial = cls.serial_from_usn(reply.header("usn"))
+            dev = self.registry.by_serial(cls.platform, serial) if serial else None
+            if dev is None:
+                continue
+            if dev.host != reply.source:
+                ssdp.warn_once_a_while(reply.source, "ignoring ssdp:byebye for %s from %s; it is registered at %s",
+                                       dev.name, reply.source, dev.host)
+                return
+            self._mark(dev, False)
             return
-        if dev.host != source:
-            ssdp.warn_once_a_while(source, "ignoring ssdp:byebye for %s from %s; it is registered at %s",
-                                   dev.name, source, dev.host)
-            return
-        self._mark(dev, False)
 
     def interfaces(self) -> list[str]:
         configured: list[str] = self.settings()["discovery.interfaces"]
@@ -301,23 +312,43 @@ class DeviceService:
             if dev is not None:
                 self._found(dev)
 
-        def on_cand(cand: Candidate) -> None:
-            pending.append(asyncio.get_running_loop().create_task(confirm(cand)))
+        def on_reply(reply: SsdpReply) -> None:
+            if reply.header("nts"):  # a NOTIFY that reached the search socket
+                return
+            cand = self.candidate_from_ssdp(reply)
+            if cand is not None:
+                pending.append(asyncio.get_running_loop().create_task(confirm(cand)))
 
-        await ssdp.search(self.interfaces(), ssdp.parse_target(s["discovery.ssdp_target"]), timeout_s, on_cand)
+        targets = [st for cls in self.adapter_classes.values() for st in cls.ssdp_search_targets]
+        await ssdp.search(self.interfaces(), ssdp.parse_target(s["discovery.ssdp_target"]), targets, timeout_s,
+                          on_reply)
         await asyncio.gather(*pending, return_exceptions=True)
         return [self.registry.resolve(dev_id) for dev_id in self._run_found if self.registry.has(dev_id)]
 
-    async def add_by_address(self, host: str, port: int | None) -> Device:
-        cand = Candidate(host=host, port=port or self.adapter_classes["roku"].default_port, source="manual")
-        try:
-            dev = await self._confirm(cand, ADD_PROBE_TIMEOUT_S, raise_errors=True)
-        except DeviceError as exc:
-            exc.hint = (f"Nothing answered as a Roku at {cand.host}:{cand.port}. Check the address, that the TV "
-                        "is on, and that 'Control by mobile apps' is not Disabled.")
-            raise
-        assert dev is not None
-        return dev
+    async def add_by_address(self, host: str, port: int | None, platform: str | None = None) -> Device:
+        """Probe ``host`` as each installed platform in turn (or only ``platform``); the first that
+        confirms is added. When none does, the first one's error says what was tried."""
+        if platform is not None and platform not in self.adapter_classes:
+            raise BadRequest(f"No platform {platform!r} is installed.",
+                             hint="Installed: " + ", ".join(self.adapter_classes))
+        classes = [self.adapter_classes[platform]] if platform else list(self.adapter_classes.values())
+        first: DeviceError | None = None
+        tried: list[str] = []
+        for cls in classes:
+            cand = Candidate(platform=cls.platform, host=host, port=port or cls.default_port, source="manual")
+            tried.append(f"{cls.platform} at {cand.host}:{cand.port}")
+            try:
+                dev = await self._confirm(cand, ADD_PROBE_TIMEOUT_S, raise_errors=True)
+            except DeviceError as exc:
+                first = first or exc
+                continue
+            assert dev is not None
+            return dev
+        if first is None:
+            raise BadRequest("No platform is installed.", hint="Install tvctl with its adapters package.")
+        first.hint = (f"Nothing answered as {' or as '.join(tried)}. Check the address and that the device "
+                      f"is on. {first.hint}")
+        raise first
 
     async def remove(self, ident: str) -> Device:
         dev = await self._commit(lambda r: r.remove(ident))
@@ -341,6 +372,7 @@ class DeviceService:
         if not 1 <= repeat <= MAX_REPEAT:
             raise BadRequest(f"repeat must be between 1 and {MAX_REPEAT}.", hint="Example: {\"repeat\": 3}")
         dev = self.resolve(ident)
+        type(self.adapter(dev)).check_key(key)
 
         async def go(a: Adapter) -> dict[str, Any]:
             result: dict[str, Any] = {}
@@ -359,6 +391,8 @@ class DeviceService:
         if not 0 <= delay_ms <= MAX_DELAY_MS:
             raise BadRequest(f"delay_ms must be between 0 and {MAX_DELAY_MS}.", hint="The default is 200.")
         dev = self.resolve(ident)
+        for key in keys:  # every key is checked before the first is sent
+            type(self.adapter(dev)).check_key(key)
 
         async def go(a: Adapter) -> dict[str, Any]:
             for i, key in enumerate(keys):
@@ -529,15 +563,14 @@ class DeviceService:
         return self.dev_dir() / f"{dev.id}.zip"
 
     def dev_preflight(self, ident: str) -> Device:
-        """Checks that need no upload: the device exists and a password is set."""
+        """Checks that need no upload: the device exists and its platform is ready to take one."""
         dev = self.resolve(ident)
-        if not self.settings()["dev.roku_password"]:
-            raise DevPasswordMissing("dev.roku_password is not set; the Roku's installer needs it.")
+        self.adapter(dev).sideload_preflight()
         return dev
 
     async def dev_install(self, ident: str, upload: Path) -> dict[str, Any]:
         dev = self.dev_preflight(ident)
-        await asyncio.to_thread(check_archive, upload)
+        await asyncio.to_thread(type(self.adapter(dev)).check_archive, upload)
         result = await self._run(dev, lambda a: a.dev_install(upload))
         kept = self.kept_archive(dev)
         if result["result"] != "identical" or not kept.exists():
@@ -565,8 +598,8 @@ class DeviceService:
     async def dev_reload(self, ident: str) -> dict[str, Any]:
         dev = self.resolve(ident)
         kept = self.kept_archive(dev)
-        # The kept archive lets reload re-install a channel the device lost (needs the password).
-        archive = kept if kept.exists() and self.settings()["dev.roku_password"] else None
+        # The kept archive lets reload re-install a channel the device lost.
+        archive = kept if kept.exists() else None
         return {"device": dev.name, **(await self._run(dev, lambda a: a.dev_reload(archive)))}
 
     async def dev_console(self, ident: str) -> tuple[Device, Any]:
@@ -578,6 +611,11 @@ class DeviceService:
     async def dev_screenshot(self, ident: str) -> tuple[bytes, str]:
         dev = self.resolve(ident)
         result: tuple[bytes, str] = await self._run(dev, lambda a: a.dev_screenshot())
+        return result
+
+    async def screenshot(self, ident: str) -> tuple[bytes, str]:
+        dev = self.resolve(ident)
+        result: tuple[bytes, str] = await self._run(dev, lambda a: a.screenshot())
         return result
 
     def close_streams(self) -> None:
@@ -600,18 +638,3 @@ def swap_in(upload: Path, kept: Path) -> Path | None:
         return None
     upload.replace(kept)
     return old
-
-
-def check_archive(path: Path) -> None:
-    """A readable zip with ``manifest`` at its root (blocking; run in a thread)."""
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(path) as zf:
-            names = zf.namelist()
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise InvalidArchive(f"The upload is not a readable zip file ({exc}).") from exc
-    if "manifest" not in names:
-        nested = [n for n in names if n.endswith("/manifest")]
-        where = f" (found {nested[0]!r}: zip the folder's contents, not the folder)" if nested else ""
-        raise InvalidArchive(f"The zip has no 'manifest' at its root{where}.")

@@ -28,7 +28,7 @@ from starlette.routing import Route
 
 from tvctl.api import envelope
 from tvctl.api.security import GuardMiddleware
-from tvctl.config import SCHEMA as CONFIG_SCHEMA
+from tvctl.config import schema as config_schema
 from tvctl.errors import (
     BadRequest,
     InvalidArchive,
@@ -242,7 +242,7 @@ _HOST_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 def check_host(host: str) -> None:
     """An IPv4 address or a DNS host name (RFC 1123 labels); anything else is refused up front
     rather than sent to the resolver."""
-    hint = 'An IPv4 address or a host name, e.g. {"host": "192.168.1.50"} or {"host": "roku-living.lan"}'
+    hint = 'An IPv4 address or a host name, e.g. {"host": "192.168.1.50"} or {"host": "tv-living.lan"}'
     try:
         addr = ipaddress.ip_address(host)
     except ValueError:
@@ -252,18 +252,19 @@ def check_host(host: str) -> None:
             return
         raise BadRequest(f"{host!r} is not an IPv4 address or a host name.", hint=hint) from None
     if addr.version != 4:
-        raise BadRequest(f"{host!r} is an IPv6 address; tvctl reaches Rokus over IPv4.", hint=hint)
+        raise BadRequest(f"{host!r} is an IPv6 address; tvctl reaches devices over IPv4.", hint=hint)
 
 
 async def add_device(request: Request) -> Response:
     body = await read_json(request)
-    reject_unknown(body, {"host", "port"})
+    reject_unknown(body, {"host", "port", "platform"})
     host = field(body, "host", str).strip()
     port = field(body, "port", int, None)
+    platform = field(body, "platform", str, None)
     check_host(host)
     if port is not None and not 0 < port < 65536:
-        raise BadRequest("port must be 1-65535.", hint="Roku ECP listens on 8060 (the default).")
-    dev = await rt(request).service.add_by_address(host, port)
+        raise BadRequest("port must be 1-65535.", hint="Leave it out for the platform's default port.")
+    dev = await rt(request).service.add_by_address(host, port, platform)
     return envelope.ok(dev.to_dict())
 
 
@@ -484,6 +485,11 @@ async def dev_logs(request: Request) -> Response:
     return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
 
+async def screenshot(request: Request) -> Response:
+    body, ctype = await rt(request).service.screenshot(request.path_params["id"])
+    return Response(body, media_type=ctype, headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+
+
 async def dev_screenshot(request: Request) -> Response:
     body, ctype = await rt(request).service.dev_screenshot(request.path_params["id"])
     return Response(body, media_type=ctype, headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
@@ -502,7 +508,8 @@ class Endpoint:
     path: str
     handler: Handler
     summary: str
-    body: dict[str, Any] | None = None  # JSON schema of the request body
+    # JSON schema of the request body (a function when it depends on the installed platforms)
+    body: dict[str, Any] | Callable[[], dict[str, Any]] | None = None
     body_required: bool = True
     content: str = "application/json"  # response media type on success
     upload: bool = False  # request body is multipart/form-data
@@ -514,8 +521,8 @@ ROUTES: list[Endpoint] = [
     Endpoint("GET", "/v1/daemon/status", status, "Daemon process and listener status."),
     Endpoint("GET", "/v1/config", get_config, "Effective config, secrets redacted."),
     Endpoint("PATCH", "/v1/config", patch_config, "Patch config with flat dotted keys; rewrites the file.",
-             {"type": "object", "minProperties": 1, "propertyNames": {"enum": sorted(CONFIG_SCHEMA)},
-              "additionalProperties": {"type": ["string", "number", "boolean", "array", "null"]}}),
+             lambda: {"type": "object", "minProperties": 1, "propertyNames": {"enum": sorted(config_schema())},
+                      "additionalProperties": {"type": ["string", "number", "boolean", "array", "null"]}}),
     Endpoint("POST", "/v1/config/reload", reload_config, "Re-read the config file."),
     Endpoint("GET", "/v1/openapi.json", openapi, "This OpenAPI document."),
     Endpoint("GET", "/v1/events", events, "Server-Sent Events: device_*, config_reloaded, state_changed.",
@@ -525,7 +532,8 @@ ROUTES: list[Endpoint] = [
              {"type": "object", "required": ["host"],
               "properties": {"host": {"type": "string", "minLength": 1, "maxLength": 253,
                                       "description": "An IPv4 address or a host name."},
-                             "port": {"type": "integer", "minimum": 1, "maximum": 65535}}}),
+                             "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+                             "platform": {"type": "string", "description": "Probe only as this platform."}}}),
     Endpoint("POST", "/v1/devices/discover", discover,
              "Run discovery now and merge results (Accept: text/event-stream streams each device as found).",
              body_required=False),
@@ -559,6 +567,8 @@ ROUTES: list[Endpoint] = [
              body_required=False),
     Endpoint("GET", "/v1/devices/{id}/dev/logs", dev_logs,
              "Recent dev console lines (lines, since); follow=true streams them as SSE."),
+    Endpoint("GET", "/v1/devices/{id}/screenshot", screenshot, "What the screen shows, where the device can tell.",
+             content="image/*"),
     Endpoint("GET", "/v1/devices/{id}/dev/screenshot", dev_screenshot, "Screenshot of the sideloaded channel.",
              content="image/*"),
 ]

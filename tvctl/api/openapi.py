@@ -15,21 +15,26 @@ ENVELOPE_OK = {
     "type": "object", "required": ["ok", "data"],
     "properties": {"ok": {"const": True}, "data": {}},
 }
-ENVELOPE_ERROR = {
-    "type": "object", "required": ["ok", "error"],
-    "properties": {
-        "ok": {"const": False},
-        "error": {
-            "type": "object", "required": ["code", "message", "hint"],
-            "properties": {
-                "code": {"type": "string", "enum": sorted({c.code for c in all_error_classes()})},
-                "message": {"type": "string"},
-                "hint": {"type": "string"},
-                "details": {"type": "object"},
+def envelope_error() -> dict[str, Any]:
+    """The error envelope, with every code of the core and of the installed platforms."""
+    from tvctl.platforms import installed
+
+    installed()  # their error classes are defined when their modules load
+    return {
+        "type": "object", "required": ["ok", "error"],
+        "properties": {
+            "ok": {"const": False},
+            "error": {
+                "type": "object", "required": ["code", "message", "hint"],
+                "properties": {
+                    "code": {"type": "string", "enum": sorted({c.code for c in all_error_classes()})},
+                    "message": {"type": "string"},
+                    "hint": {"type": "string"},
+                    "details": {"type": "object"},
+                },
             },
         },
-    },
-}
+    }
 
 
 def build(routes: list[Endpoint]) -> dict[str, Any]:
@@ -52,7 +57,7 @@ def build(routes: list[Endpoint]) -> dict[str, Any]:
             op["parameters"] = params
         if e.body is not None:
             ctype = "multipart/form-data" if e.upload else "application/json"
-            body = e.body
+            body = e.body() if callable(e.body) else e.body
             if not e.upload and "properties" in body:  # the server refuses unknown fields (400)
                 body = {**body, "additionalProperties": False}
             op["requestBody"] = {"required": e.body_required, "content": {ctype: {"schema": body}}}
@@ -63,5 +68,5 @@ def build(routes: list[Endpoint]) -> dict[str, Any]:
                  "description": "Loopback HTTP and Unix-socket API of the tvctl daemon. See docs/api.md."},
         "servers": [{"url": "http://127.0.0.1:7272"}],
         "paths": paths,
-        "components": {"schemas": {"Ok": ENVELOPE_OK, "Error": ENVELOPE_ERROR}},
+        "components": {"schemas": {"Ok": ENVELOPE_OK, "Error": envelope_error()}},
     }

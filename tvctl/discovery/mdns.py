@@ -1,46 +1,31 @@
 """mDNS as a second discovery source (python-zeroconf), passive.
 
-Rokus publish no ECP service over mDNS; AirPlay-capable models and Roku TVs announce
-``_airplay._tcp`` / ``_display._tcp`` with TXT ``integrator=Roku`` and the serial number as the
-host name. Such a sighting becomes a candidate for ECP port 8060, confirmed with device-info
-like every other candidate.
+The platforms name the service types to browse (``Adapter.mdns_service_types``) and recognise
+their own devices among the resolved services (``Adapter.recognise_mdns``); this module only
+browses, resolves and hands each service over as an ``MdnsService``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from tvctl.models import Candidate
+from tvctl.models import MdnsService
 
 _LOGGER = logging.getLogger(__name__)
 
-SERVICE_TYPES = ["_airplay._tcp.local.", "_display._tcp.local."]
-ECP_PORT = 8060
-# Roku answers service-info queries slowly when busy; the browser retries on the next announcement.
+# Devices answer service-info queries slowly when busy; the browser retries on the next announcement.
 INFO_TIMEOUT_MS = 3000
 
 
-def candidate_from_service(properties: dict[bytes, bytes | None], addresses: list[str],
-                           server: str | None) -> Candidate | None:
-    """A candidate from a resolved service, or None unless it is a Roku (TXT integrator=Roku)."""
-    integrator = (properties.get(b"integrator") or b"").decode("utf-8", "replace")
-    if integrator.lower() != "roku":
-        return None
-    v4 = [a for a in addresses if isinstance(ipaddress.ip_address(a), ipaddress.IPv4Address)]
-    if not v4:
-        return None
-    serial = server.split(".", 1)[0] if server else None
-    return Candidate(host=v4[0], port=ECP_PORT, source="mdns", serial_hint=serial or None)
-
-
 class MdnsWatcher:
-    def __init__(self, interfaces: list[str], on_candidate: Callable[[Candidate], None]) -> None:
+    def __init__(self, interfaces: list[str], service_types: list[str],
+                 on_service: Callable[[MdnsService], None]) -> None:
         self.interfaces = interfaces
-        self.on_candidate = on_candidate
+        self.service_types = service_types
+        self.on_service = on_service
         self._zc: Any = None
         self._browser: Any = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -49,9 +34,11 @@ class MdnsWatcher:
         from zeroconf import InterfaceChoice, IPVersion
         from zeroconf.asyncio import AsyncServiceBrowser, AsyncZeroconf
 
+        if not self.service_types:
+            return
         ifaces: Any = self.interfaces or InterfaceChoice.Default
         self._zc = AsyncZeroconf(interfaces=ifaces, ip_version=IPVersion.V4Only)
-        self._browser = AsyncServiceBrowser(self._zc.zeroconf, SERVICE_TYPES, handlers=[self._on_change])
+        self._browser = AsyncServiceBrowser(self._zc.zeroconf, self.service_types, handlers=[self._on_change])
 
     def _on_change(self, zeroconf: Any, service_type: str, name: str, state_change: Any) -> None:
         from zeroconf import ServiceStateChange
@@ -69,9 +56,8 @@ class MdnsWatcher:
             info = AsyncServiceInfo(service_type, name)
             if not await info.async_request(self._zc.zeroconf, INFO_TIMEOUT_MS):
                 return
-            cand = candidate_from_service(dict(info.properties), info.parsed_addresses(), info.server)
-            if cand is not None:
-                self.on_candidate(cand)
+            self.on_service(MdnsService(type=service_type, name=name, properties=dict(info.properties),
+                                        addresses=tuple(info.parsed_addresses()), server=info.server))
         except Exception:  # a malformed announcement must never take discovery down
             _LOGGER.debug("ignoring unusable mDNS service %s", name, exc_info=True)
 

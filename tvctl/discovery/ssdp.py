@@ -1,10 +1,11 @@
-"""SSDP discovery: active M-SEARCH and passive NOTIFY listening → ``Candidate`` objects.
+"""SSDP discovery: active M-SEARCH and passive NOTIFY listening → ``SsdpReply`` objects.
 
 Sockets and datagram parsing come from async-upnp-client (``get_ssdp_socket``, ``SsdpProtocol``).
 The M-SEARCH packet is built here, because responders in the wild match header lines literally
-(``ST: roku:ecp`` with one space, ``MAN`` quoted) and the library's builder omits the space.
-Anything a device sends is untrusted: a reply is only turned into a candidate when its
-LOCATION is plain ``http://`` to the very address the datagram came from.
+(``ST: <target>`` with one space, ``MAN`` quoted) and the library's builder omits the space.
+Which search targets to ask for and which replies are whose is the platforms' business; this
+module only moves datagrams. Anything a device sends is untrusted: ``trusted_port`` accepts a
+reply only when its LOCATION is plain ``http://`` to the very address the datagram came from.
 """
 
 from __future__ import annotations
@@ -12,21 +13,19 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-import re
 import socket
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 from async_upnp_client.ssdp import SsdpProtocol, get_ssdp_socket
 
-from tvctl.models import Candidate, usable_mac
+from tvctl.models import SsdpReply
 
 _LOGGER = logging.getLogger(__name__)
 
-ROKU_ST = "roku:ecp"
-# UDP is lossy: send each search a few times, spaced like RokuFinder does.
+# UDP is lossy: send each search a few times, a little apart.
 SEARCH_REPEATS = 3
 SEARCH_SPACING_S = 0.1
 # A responder waits a random 0..MX seconds before it answers (UPnP Device Architecture 1.1,
@@ -41,10 +40,9 @@ NOTIFY_SOURCE_INTERVAL_S = 30.0
 NOTIFY_MAX_PER_S = 20.0
 # Lines about one source's bad datagrams are logged at most once per this many seconds.
 LOG_INTERVAL_S = 60.0
-MAC_RE = re.compile(r"MAC=([0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5})")
 
 
-def build_msearch(target: tuple[str, int], st: str = ROKU_ST, mx: int = MX_MIN) -> bytes:
+def build_msearch(target: tuple[str, int], st: str, mx: int = MX_MIN) -> bytes:
     host = f"{target[0]}:{target[1]}"
     return (
         f'M-SEARCH * HTTP/1.1\r\nHost: {host}\r\nMan: "ssdp:discover"\r\nST: {st}\r\nMX: {mx}\r\n\r\n'
@@ -107,31 +105,31 @@ def warn_once_a_while(source: str, msg: str, *args: Any) -> None:
         _LOGGER.warning(msg, *args)
 
 
-def candidate_from_headers(headers: Any) -> Candidate | None:
-    """A Roku candidate from a decoded SSDP reply/NOTIFY, or None (logged) if it is not one we trust."""
-    st = headers.get("st") or headers.get("nt") or ""
-    usn = headers.get("usn") or ""
-    if ROKU_ST not in st and "roku:ecp" not in usn:
-        return None
+def reply_from_headers(headers: Any) -> SsdpReply | None:
+    """async-upnp-client's decoded headers as an ``SsdpReply`` (None without a source address)."""
     remote = headers.get("_remote_addr")
-    location = headers.get("_location_original") or headers.get("location") or ""
-    if not remote or not location:
+    if not remote:
         return None
-    src_ip = remote[0]
+    fields = {str(k).lower(): str(v) for k, v in headers.items() if not str(k).startswith("_")}
+    fields["location"] = str(headers.get("_location_original") or headers.get("location") or "")
+    return SsdpReply(source=str(remote[0]), headers=fields)
+
+
+def trusted_port(reply: SsdpReply) -> int | None:
+    """The port of the reply's LOCATION if it points back at the sender over plain http, else None
+    (logged, at most once a while per sender)."""
+    location = reply.header("location")
     try:
         parts = urlsplit(location)
         port = parts.port or 80
     except ValueError:
-        _LOGGER.debug("ignoring SSDP reply from %s: bad LOCATION %r", src_ip, location[:200])
+        _LOGGER.debug("ignoring SSDP reply from %s: bad LOCATION %r", reply.source, location[:200])
         return None
-    if parts.scheme != "http" or parts.hostname != src_ip or parts.username or parts.password:
-        warn_once_a_while(src_ip, "ignoring SSDP reply from %s: LOCATION %r does not point back at the sender",
-                          src_ip, location[:200])
+    if parts.scheme != "http" or parts.hostname != reply.source or parts.username or parts.password:
+        warn_once_a_while(reply.source, "ignoring SSDP reply from %s: LOCATION %r does not point back at the sender",
+                          reply.source, location[:200])
         return None
-    serial = usn.split("roku:ecp:", 1)[1].strip() if "roku:ecp:" in usn else None
-    mac_m = MAC_RE.search(headers.get("wakeup") or "")
-    return Candidate(host=src_ip, port=port, source="ssdp", serial_hint=serial or None,
-                     wake_mac=usable_mac(mac_m.group(1)) if mac_m else None)
+    return port
 
 
 def local_ipv4_addresses() -> list[str]:
@@ -147,10 +145,11 @@ def local_ipv4_addresses() -> list[str]:
 
 
 async def search(
-    interfaces: Iterable[str], target: tuple[str, int], timeout_s: float, on_candidate: Callable[[Candidate], None]
+    interfaces: Iterable[str], target: tuple[str, int], search_targets: Sequence[str], timeout_s: float,
+    on_reply: Callable[[SsdpReply], None],
 ) -> None:
-    """Send M-SEARCH from every interface and report Roku replies as they come, for the window
-    ``timeout_s`` (see ``search_plan``)."""
+    """Send an M-SEARCH for each search target from every interface and hand over every reply as
+    it comes, for the window ``timeout_s`` (see ``search_plan``)."""
     loop = asyncio.get_running_loop()
     mx, listen_s = search_plan(timeout_s)
     started = loop.time()
@@ -160,9 +159,9 @@ async def search(
         try:
             if headers.get("nts"):  # a NOTIFY that reached the search socket
                 return
-            cand = candidate_from_headers(headers)
-            if cand is not None:
-                on_candidate(cand)
+            reply = reply_from_headers(headers)
+            if reply is not None:
+                on_reply(reply)
         except Exception:  # a hostile datagram must never take discovery down
             _LOGGER.debug("ignoring unparsable SSDP datagram", exc_info=True)
 
@@ -179,13 +178,14 @@ async def search(
                 _LOGGER.warning("SSDP: cannot search from %s: %s", iface, exc)
                 continue
             transports.append(transport)
-        packet = build_msearch(target, mx=mx)
+        packets = [build_msearch(target, st, mx=mx) for st in search_targets]
         for i in range(SEARCH_REPEATS):
             for t in transports:
-                try:
-                    t.sendto(packet, target)
-                except OSError as exc:
-                    _LOGGER.debug("SSDP send failed: %s", exc)
+                for packet in packets:
+                    try:
+                        t.sendto(packet, target)
+                    except OSError as exc:
+                        _LOGGER.debug("SSDP send failed: %s", exc)
             if i + 1 < SEARCH_REPEATS:
                 await asyncio.sleep(SEARCH_SPACING_S)
         await asyncio.sleep(max(0.0, started + listen_s - loop.time()))
@@ -198,8 +198,7 @@ class NotifyListener:
     """Passive NOTIFY listener on ``listen`` (HOST:PORT), joined to the SSDP group on each interface."""
 
     def __init__(self, listen: tuple[str, int], interfaces: list[str],
-                 on_alive: Callable[[Candidate], None], on_byebye: Callable[[str, str], None]) -> None:
-        """``on_byebye`` gets the serial and the address the datagram came from."""
+                 on_alive: Callable[[SsdpReply], None], on_byebye: Callable[[SsdpReply], None]) -> None:
         self.listen = listen
         self.interfaces = interfaces
         self.on_alive = on_alive
@@ -235,25 +234,20 @@ class NotifyListener:
         try:
             if not request_line.startswith("NOTIFY"):
                 return
-            nts = headers.get("nts") or ""
-            remote = headers.get("_remote_addr")
-            if not remote:
+            reply = reply_from_headers(headers)
+            if reply is None:
                 return
-            if nts == "ssdp:byebye":  # cheap: honoured only from the device's own address
-                usn = headers.get("usn") or ""
-                if "roku:ecp:" in usn:
-                    self.on_byebye(usn.split("roku:ecp:", 1)[1].strip(), remote[0])
+            if reply.header("nts") == "ssdp:byebye":  # cheap; honoured only from the device's own address
+                self.on_byebye(reply)
                 return
-            if not self.limiter.allow(remote[0]):
+            if not self.limiter.allow(reply.source):
                 now = time.monotonic()
                 if now - self._reported >= LOG_INTERVAL_S:
                     self._reported = now
                     _LOGGER.info("SSDP: ignoring NOTIFY floods (%d datagrams so far; at most one per source "
                                  "every %g s is probed)", self.limiter.suppressed, NOTIFY_SOURCE_INTERVAL_S)
                 return
-            cand = candidate_from_headers(headers)
-            if cand is not None:
-                self.on_alive(cand)
+            self.on_alive(reply)
         except Exception:
             _LOGGER.debug("ignoring unparsable SSDP NOTIFY", exc_info=True)
 

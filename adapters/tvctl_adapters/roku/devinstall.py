@@ -22,15 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from tvctl_adapters.roku.errors import DevAuthFailed, DevModeDisabled
 from tvctl_adapters.roku.transport import read_body
 
 from tvctl.errors import (
-    DevAuthFailed,
     DeviceBadResponse,
     DeviceTimeout,
     DeviceUnreachable,
     DevInstallFailed,
-    DevModeDisabled,
 )
 
 USER = "rokudev"

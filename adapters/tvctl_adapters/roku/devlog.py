@@ -19,7 +19,9 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tvctl.errors import DevConsoleBusy, DeviceTimeout, DevModeDisabled
+from tvctl_adapters.roku.errors import DevConsoleBusy, DevModeDisabled
+
+from tvctl.errors import DeviceTimeout
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import socket
 import time
+import zipfile
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
 
-from tvctl_adapters.base import Adapter, AdapterContext, Capability
 from tvctl_adapters.roku import parse
 from tvctl_adapters.roku.devinstall import Installer
 from tvctl_adapters.roku.devlog import DevConsole
+from tvctl_adapters.roku.errors import DevPasswordMissing
 from tvctl_adapters.roku.transport import (
     MAX_APPS,
     MAX_COMMAND_REPLY,
@@ -23,24 +25,27 @@ from tvctl_adapters.roku.transport import (
     EcpTransport,
 )
 
+from tvctl.config import Field, ipv4_address
 from tvctl.errors import (
     DevAppNotActive,
     DeviceBadResponse,
     DeviceError,
     DeviceTimeout,
     DeviceUnreachable,
-    DevPasswordMissing,
+    InvalidArchive,
     InvalidKey,
     NoDevChannel,
     TvctlError,
     UnsupportedOperation,
 )
 from tvctl.keys import Key
-from tvctl.models import App, Device, DeviceInfo
+from tvctl.models import App, Device, DeviceInfo, MdnsService, Sighting, SsdpReply, usable_mac
+from tvctl.platform import Adapter, AdapterContext, Capability
 
 _LOGGER = logging.getLogger(__name__)
 
 ECP_PORT = 8060
+ARCHIVE_HINT = "Upload a zip file with the channel's manifest at the root of the archive."
 # A TV leaving standby answers slowly; a woken TV gets this long per PowerOn attempt.
 WAKE_ATTEMPT_TIMEOUT_S = 1.0
 # Dev-channel reload (reference §9.6): leaving takes ≤5 s, a fresh start ≤10 s; poll like RTA does.
@@ -87,10 +92,30 @@ def magic_packet(mac: str) -> bytes:
     return b"\xff" * 6 + raw * 16
 
 
+SSDP_ST = "roku:ecp"
+WAKEUP_MAC_RE = re.compile(r"MAC=([0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5})")
+SETTINGS: dict[str, Field] = {
+    "request_timeout_s": Field(float, 5.0, "Timeout of one ECP request.", min=0.05, max=60),
+    "wol_broadcast": Field(str, "255.255.255.255", "Where Wake-on-LAN magic packets are sent.", check=ipv4_address),
+    "wol_port": Field(int, 9, "UDP port of Wake-on-LAN packets.", min=1, max=65535),
+    "wol_wait_s": Field(float, 15.0, "How long power-on waits for a woken TV to answer.", min=0.1, max=120),
+    "installer_port": Field(int, 80, "Port of the developer-mode installer.", min=1, max=65535),
+    "console_port": Field(int, 8085, "Port of the developer-mode log console.", min=1, max=65535),
+    "dev_password": Field(str, "", "Developer-mode password (user rokudev).", secret=True),
+}
+
+
 class RokuAdapter(Adapter):
     platform: ClassVar[str] = "roku"
     default_port: ClassVar[int] = ECP_PORT
-    ssdp_search_target: ClassVar[str] = "roku:ecp"
+    probe_order: ClassVar[int] = 0
+    settings: ClassVar[dict[str, Field]] = SETTINGS
+    renamed_settings: ClassVar[dict[str, str]] = {"dev.roku_password": "roku.dev_password"}
+    key_names: ClassVar[frozenset[str] | None] = frozenset(ECP_KEYS)
+    ssdp_search_targets: ClassVar[tuple[str, ...]] = (SSDP_ST,)
+    # Rokus publish no ECP service over mDNS; AirPlay-capable models and Roku TVs announce these,
+    # with TXT integrator=Roku and the serial number as the host name.
+    mdns_service_types: ClassVar[tuple[str, ...]] = ("_airplay._tcp.local.", "_display._tcp.local.")
 
     def __init__(self, ctx: AdapterContext, device: Device) -> None:
         super().__init__(ctx, device)
@@ -128,6 +153,42 @@ class RokuAdapter(Adapter):
 
     # -- discovery ----------------------------------------------------------------------------
     @classmethod
+    def recognise_ssdp(cls, reply: SsdpReply) -> Sighting | None:
+        target = reply.header("st") or reply.header("nt")
+        usn = reply.header("usn")
+        if SSDP_ST not in target and SSDP_ST not in usn:
+            return None
+        mac = WAKEUP_MAC_RE.search(reply.header("wakeup"))
+        return Sighting(serial_hint=cls.serial_from_usn(usn), wake_mac=usable_mac(mac.group(1)) if mac else None)
+
+    @classmethod
+    def serial_from_usn(cls, usn: str) -> str | None:
+        marker = f"{SSDP_ST}:"
+        return (usn.split(marker, 1)[1].strip() or None) if marker in usn else None
+
+    @classmethod
+    def recognise_mdns(cls, service: MdnsService) -> Sighting | None:
+        integrator = (service.properties.get(b"integrator") or b"").decode("utf-8", "replace")
+        if integrator.lower() != "roku":
+            return None
+        serial = service.server.split(".", 1)[0] if service.server else None
+        return Sighting(serial_hint=serial or None)
+
+    @classmethod
+    def check_archive(cls, path: Path) -> None:
+        """A readable zip with ``manifest`` at its root (blocking; run in a thread)."""
+        try:
+            with zipfile.ZipFile(path) as zf:
+                names = zf.namelist()
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise InvalidArchive(f"The upload is not a readable zip file ({exc}).",
+                                 hint=ARCHIVE_HINT) from exc
+        if "manifest" not in names:
+            nested = [n for n in names if n.endswith("/manifest")]
+            where = f" (found {nested[0]!r}: zip the folder's contents, not the folder)" if nested else ""
+            raise InvalidArchive(f"The zip has no 'manifest' at its root{where}.", hint=ARCHIVE_HINT)
+
+    @classmethod
     async def probe(cls, ctx: AdapterContext, host: str, port: int, timeout_s: float) -> DeviceInfo:
         transport = EcpTransport(host, port, timeout_s)
         try:
@@ -135,7 +196,9 @@ class RokuAdapter(Adapter):
         finally:
             await transport.close()
         if resp.status != 200:
-            raise DeviceBadResponse(f"{host}:{port} answered device-info with HTTP {resp.status}; not a Roku?")
+            raise DeviceBadResponse(f"{host}:{port} answered device-info with HTTP {resp.status}; not a Roku?",
+                                    hint=f"Nothing answered as a Roku at {host}:{port}. Check the address, that "
+                                    "the TV is on, and that 'Control by mobile apps' is not Disabled.")
         return parse.device_info(resp.body)
 
     @classmethod
@@ -152,7 +215,7 @@ class RokuAdapter(Adapter):
         if info.supports_find_remote:
             caps.append(Capability.FIND_REMOTE)
         if info.developer_enabled:
-            caps += [Capability.DEV_INSTALL, Capability.DEV_LOGS, Capability.DEV_SCREENSHOT]
+            caps += [Capability.SCREENSHOT, Capability.DEV_INSTALL, Capability.DEV_LOGS, Capability.DEV_SCREENSHOT]
         return tuple(c.value for c in caps)
 
     # -- keys ---------------------------------------------------------------------------------
@@ -321,10 +384,12 @@ class RokuAdapter(Adapter):
     # -- developer mode -----------------------------------------------------------------------
     def _installer(self) -> Installer:
         s = self.ctx.settings()
-        password = s["dev.roku_password"]
-        if not password:
-            raise DevPasswordMissing("dev.roku_password is not set; the Roku's installer needs it.")
-        return Installer(self.device.host, s["roku.installer_port"], password, self.device.name)
+        self.sideload_preflight()
+        return Installer(self.device.host, s["roku.installer_port"], s["roku.dev_password"], self.device.name)
+
+    def sideload_preflight(self) -> None:
+        if not self.ctx.settings()["roku.dev_password"]:
+            raise DevPasswordMissing("roku.dev_password is not set; the Roku's installer needs it.")
 
     async def _has_dev_channel(self) -> bool:
         return any(a.platform_id == "dev" for a in await self.list_apps())
@@ -352,7 +417,7 @@ class RokuAdapter(Adapter):
         """Leave the dev channel, wait until it is gone, launch it again, confirm it runs (§9.6)."""
         reinstalled = None
         if not await self._has_dev_channel():
-            if archive is None:
+            if archive is None or not self.ctx.settings()["roku.dev_password"]:
                 raise NoDevChannel(f"{self.device.name} has no sideloaded channel.")
             reinstalled = await self._installer().install(archive, False)
         left = "not-running"
@@ -377,6 +442,10 @@ class RokuAdapter(Adapter):
             self._console = DevConsole(self.device.host, lambda: s()["roku.console_port"],
                                        lambda: s()["dev.log_buffer_lines"], self.device.name)
         return self._console
+
+    async def screenshot(self) -> tuple[bytes, str]:
+        """Rokus take screenshots only of a sideloaded channel in front (developer mode)."""
+        return await self.dev_screenshot()
 
     async def dev_screenshot(self) -> tuple[bytes, str]:
         installer = self._installer()

@@ -23,6 +23,7 @@ import logging
 import socket
 
 import aiohttp
+from tvctl_adapters.roku.errors import EcpLimitedMode
 from yarl import URL
 
 from tvctl.errors import (
@@ -30,7 +31,6 @@ from tvctl.errors import (
     DeviceForbidden,
     DeviceTimeout,
     DeviceUnreachable,
-    EcpLimitedMode,
 )
 
 _LOGGER = logging.getLogger(__name__)

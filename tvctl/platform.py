@@ -1,0 +1,164 @@
+"""The platform boundary: everything a platform declares, and everything the core may ask of a device.
+
+A platform is one ``Adapter`` subclass, found through the ``tvctl.adapters`` entry-point group
+(``tvctl.platforms``). Its class attributes and class methods declare what the core needs to
+know without knowing the platform: its name and default port; its settings section (``[name]``
+in the config file, with its defaults, docs, secrets and restart flags); keys beyond the common
+names; how to recognise its devices in SSDP and mDNS announcements; how to probe an address;
+and what a given device can do, as capability strings, so "this device cannot do that" is a
+checked, reported state (``unsupported_operation``) rather than an AttributeError. Every
+operation the base class implements raises that error; a platform overrides what it supports.
+The registry, the service, the API and the CLI work from these declarations alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, ClassVar
+
+from tvctl.config import Field, Settings
+from tvctl.errors import InvalidKey, UnsupportedOperation
+from tvctl.keys import KEY_NAMES, Key
+from tvctl.models import App, Device, DeviceInfo, MdnsService, Sighting, SsdpReply
+
+
+class Capability(StrEnum):
+    KEYS = "keys"
+    TEXT = "text"
+    APPS = "apps"
+    STATE = "state"
+    POWER = "power"
+    VOLUME = "volume"
+    INPUTS = "inputs"
+    CHANNELS = "channels"
+    FIND_REMOTE = "find-remote"
+    SCREENSHOT = "screenshot"
+    DEV_INSTALL = "dev-install"
+    DEV_LOGS = "dev-logs"
+    DEV_SCREENSHOT = "dev-screenshot"
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterContext:
+    settings: Callable[[], Settings]  # always the live settings (reload applies at once)
+    state_dir: Path
+    cache_dir: Path
+
+
+class Adapter:
+    # -- declarations ---------------------------------------------------------------------------
+    platform: ClassVar[str] = ""
+    default_port: ClassVar[int] = 0
+    probe_order: ClassVar[int] = 100  # lower is tried first when an address is added without a platform
+    # The [<platform>] config section: key name -> Field. Read as "<platform>.<name>".
+    settings: ClassVar[dict[str, Field]] = {}
+    # Config keys that moved into this section: old dotted key -> new dotted key.
+    renamed_settings: ClassVar[dict[str, str]] = {}
+    # Key names this platform takes; the common names (tvctl.keys.KEY_NAMES) it does not take are
+    # answered invalid_key. None: exactly the common names.
+    key_names: ClassVar[frozenset[str] | None] = None
+    ssdp_search_targets: ClassVar[tuple[str, ...]] = ()
+    mdns_service_types: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, ctx: AdapterContext, device: Device) -> None:
+        self.ctx = ctx
+        self.device = device
+
+    # -- discovery ----------------------------------------------------------------------------
+    @classmethod
+    def recognise_ssdp(cls, reply: SsdpReply) -> Sighting | None:
+        """Whether an SSDP reply or NOTIFY announces one of this platform's devices (its LOCATION
+        is checked by the core)."""
+        return None
+
+    @classmethod
+    def serial_from_usn(cls, usn: str) -> str | None:
+        """The serial an ``ssdp:byebye`` USN names, if it is one of this platform's."""
+        return None
+
+    @classmethod
+    def recognise_mdns(cls, service: MdnsService) -> Sighting | None:
+        return None
+
+    @classmethod
+    async def probe(cls, ctx: AdapterContext, host: str, port: int, timeout_s: float) -> DeviceInfo:
+        """Confirm a candidate address is a device of this platform and read its identity."""
+        raise UnsupportedOperation(f"The {cls.platform} platform cannot probe devices.")
+
+    @classmethod
+    def capabilities_for(cls, info: DeviceInfo) -> tuple[str, ...]:
+        return ()
+
+    # -- checks that need no device -----------------------------------------------------------
+    @classmethod
+    def check_key(cls, key: Key) -> None:
+        """Raise InvalidKey unless this platform takes ``key`` (called before anything is sent)."""
+        if key.name == "literal":
+            return
+        names = cls.key_names if cls.key_names is not None else frozenset(KEY_NAMES)
+        if key.name not in names:
+            raise InvalidKey(f"Unknown key {key.name!r} for {cls.platform} devices.",
+                             hint="Valid keys: " + ", ".join(sorted(names)) + ", or literal:<text>.")
+
+    @classmethod
+    def check_archive(cls, path: Path) -> None:
+        """Raise InvalidArchive unless ``path`` is something this platform can sideload (blocking)."""
+        raise UnsupportedOperation(f"{cls.platform} devices do not take sideloaded packages.")
+
+    # -- life cycle -----------------------------------------------------------------------------
+    def update_device(self, device: Device) -> None:
+        self.device = device
+
+    def require(self, cap: Capability, what: str) -> None:
+        if cap.value not in self.device.capabilities:
+            raise UnsupportedOperation(
+                f"{self.device.name} ({self.device.model}, {self.device.kind}) cannot {what}.",
+            )
+
+    async def close(self) -> None:
+        return None
+
+    def close_streams(self) -> None:
+        """End any long-lived client streams this adapter feeds (called on shutdown)."""
+        return None
+
+    # -- operations (override what the platform supports) -------------------------------------
+    async def send_key(self, key: Key, *, hold_ms: int = 0) -> dict[str, Any]:
+        raise UnsupportedOperation(f"{self.device.name} does not accept remote keys.")
+
+    async def list_apps(self) -> list[App]:
+        raise UnsupportedOperation(f"{self.device.name} cannot list apps.")
+
+    async def launch(self, app: App, params: dict[str, str]) -> dict[str, Any]:
+        raise UnsupportedOperation(f"{self.device.name} cannot launch apps.")
+
+    async def stop_app(self) -> dict[str, Any]:
+        raise UnsupportedOperation(f"{self.device.name} cannot stop apps.")
+
+    async def state(self) -> dict[str, Any]:
+        raise UnsupportedOperation(f"{self.device.name} does not report state.")
+
+    async def icon(self, platform_id: str) -> tuple[bytes, str]:
+        raise UnsupportedOperation(f"{self.device.name} does not serve app icons.")
+
+    async def screenshot(self) -> tuple[bytes, str]:
+        raise UnsupportedOperation(f"{self.device.name} cannot take screenshots.")
+
+    def sideload_preflight(self) -> None:
+        """Checks before an upload is read (credentials configured, …); raise to refuse early."""
+        raise UnsupportedOperation(f"{self.device.name} does not support sideloading.")
+
+    async def dev_install(self, archive: Path) -> dict[str, Any]:
+        raise UnsupportedOperation(f"{self.device.name} does not support sideloading.")
+
+    async def dev_reload(self, archive: Path | None) -> dict[str, Any]:
+        raise UnsupportedOperation(f"{self.device.name} does not support sideloading.")
+
+    def console(self) -> Any:
+        raise UnsupportedOperation(f"{self.device.name} has no developer log console.")
+
+    async def dev_screenshot(self) -> tuple[bytes, str]:
+        raise UnsupportedOperation(f"{self.device.name} cannot take developer screenshots.")

@@ -112,6 +112,8 @@ def cmd_device(c: Client, a: argparse.Namespace) -> None:
         body: dict[str, Any] = {"host": a.name}
         if a.port:
             body["port"] = a.port
+        if a.platform:
+            body["platform"] = a.platform
         d = c.request("POST", "/v1/devices", body)
         _print(a, d, f"added {d['name']} ({d['display_name']}, {d['model']}) at {d['host']}:{d['port']}")
     elif a.action == "rename":
@@ -134,8 +136,10 @@ def cmd_state(c: Client, a: argparse.Namespace) -> None:
     if media:
         pos = media.get("position_ms")
         lines.append(f"media    {media['state']}" + (f" at {pos / 1000:.0f} s" if pos is not None else ""))
-    if s.get("ecp_mode"):
-        lines.append(f"ecp      {s['ecp_mode']}")
+    shown = {"power", "power_mode", "active_app", "media", "tv", "unavailable"}
+    for k, v in s.items():  # what else the platform reports, when it is a plain value
+        if k not in shown and isinstance(v, str | int | float) and not isinstance(v, bool):
+            lines.append(f"{k.removesuffix('_mode'):8} {v}")
     for u in s.get("unavailable", []):
         lines.append(f"n/a      {u['part']}: {u['reason']}")
     _print(a, d, "\n".join(lines))
@@ -233,17 +237,24 @@ def cmd_dev(c: Client, a: argparse.Namespace) -> None:
         d = c.request("POST", f"{base}/reload")
         _print(a, d, "dev channel restarted")
     elif a.action == "screenshot":
-        from pathlib import Path
-
-        raw, ctype = c.request_bytes("GET", f"{base}/screenshot")
-        out = Path(a.output or ("shot.png" if "png" in ctype else "shot.jpg"))
-        out.write_bytes(raw)
-        _print(a, {"path": str(out), "bytes": len(raw), "content_type": ctype}, f"saved {out} ({len(raw)} bytes)")
+        _save_screenshot(c, a, f"{base}/screenshot")
     elif a.action == "install":
         if not a.archive:
             raise Usage("usage: tvctl dev install CHANNEL.zip")
         d = _upload(c, base + "/install", a.archive)
         _print(a, d, f"{d['result']}: " + "; ".join(m["text"] for m in d.get("messages", [])))
+
+
+def _save_screenshot(c: Client, a: argparse.Namespace, url: str) -> None:
+    raw, ctype = c.request_bytes("GET", url)
+    out = a.output or ("shot.png" if "png" in ctype else "shot.jpg")
+    with open(out, "wb") as fh:
+        fh.write(raw)
+    _print(a, {"path": out, "bytes": len(raw), "content_type": ctype}, f"saved {out} ({len(raw)} bytes)")
+
+
+def cmd_screenshot(c: Client, a: argparse.Namespace) -> None:
+    _save_screenshot(c, a, f"/v1/devices/{_dev(a)}/screenshot")
 
 
 def _upload(c: Client, url: str, path: str) -> Any:
@@ -352,6 +363,7 @@ def _args_device(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("name", nargs="?")
     sp.add_argument("new_name", nargs="?")
     sp.add_argument("--port", type=int)
+    sp.add_argument("--platform", help="with add: probe only as this platform (default: each installed one)")
 
 
 def _args_apps(sp: argparse.ArgumentParser) -> None:
@@ -401,6 +413,8 @@ SUBCOMMANDS: dict[str, tuple[Any, str | None, Any]] = {
     "type": (cmd_type, "type text into an on-screen keyboard",
              lambda sp: sp.add_argument("text")),
     "power": (cmd_power, "power on or off", lambda sp: sp.add_argument("action", choices=["on", "off"])),
+    "screenshot": (cmd_screenshot, "save what the screen shows",
+                   lambda sp: sp.add_argument("-o", "--output", help="file to write (default shot.png/.jpg)")),
     "dev": (cmd_dev, "developer mode: install, reload, logs, screenshot", _args_dev),
     "config": (cmd_config, "show, set or reload the daemon config", _args_config),
     "events": (cmd_events, "stream daemon events until Ctrl-C", None),

@@ -35,7 +35,7 @@ from tvctl.service import DeviceService
 
 _LOGGER = logging.getLogger(__name__)
 
-# Long enough for a slow device command (ECP timeout 5 s) to finish, short enough for systemd.
+# Long enough for a slow device command (5 s device timeouts) to finish, short enough for systemd.
 GRACEFUL_SHUTDOWN_S = 6
 STALE_PROBE_TIMEOUT_S = 1.0
 

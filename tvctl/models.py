@@ -19,7 +19,7 @@ def usable_mac(mac: str | None) -> str | None:
 
 
 def slugify(text: str) -> str:
-    """A URL-safe lower-case name: 'My Roku Stick' -> 'my-roku-stick'."""
+    """A URL-safe lower-case name: 'My Living Room TV' -> 'my-living-room-tv'."""
     text = text.lower().replace("'", "").replace("\u2019", "")
     slug = re.sub(r"[^a-z0-9]+", "-", text).strip("-")
     return slug[:63].rstrip("-")
@@ -27,31 +27,21 @@ def slugify(text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class DeviceInfo:
-    """What a device says about itself (adapters parse this from the wire)."""
+    """Who a device is, as its platform's probe read it. A platform may subclass it to carry what
+    only it reads (its capabilities_for gets back what its probe returned)."""
 
     platform: str
     serial: str
-    udn: str | None
     model: str
     model_name: str
     vendor: str
-    user_name: str | None
-    location: str | None
-    software_version: str | None
-    is_tv: bool
-    is_stick: bool
-    power_mode: str | None
-    ecp_mode: str | None
-    developer_enabled: bool
-    wake_mac: str | None
-    supports_find_remote: bool = False
-    # None: the device did not say (older firmware, soundbars, HDMI-CEC players): assume it can.
-    supports_tv_power_control: bool | None = None
-    supports_audio_volume_control: bool | None = None
-
-    @property
-    def kind(self) -> str:
-        return "tv" if self.is_tv else "stick" if self.is_stick else "box"
+    kind: str  # tv | stick | box | kvm | signage | …, the platform's word
+    user_name: str | None = None
+    location: str | None = None
+    software_version: str | None = None
+    udn: str | None = None
+    wake_mac: str | None = None
+    developer_enabled: bool = False
 
     def display_name(self) -> str:
         return self.user_name or f"{self.vendor} {self.model_name}".strip() or self.serial

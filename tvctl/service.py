@@ -84,7 +84,7 @@ class DeviceService:
         self._discovery: asyncio.Task[list[Device]] | None = None
         self._run_found: dict[str, Device] = {}  # devices confirmed by the current discovery run
         self._found_listeners: set[Callable[[Device], None]] = set()
-        self._probing: dict[tuple[str, int], asyncio.Task[Device | None]] = {}
+        self._probing: dict[tuple[str, str, int], asyncio.Task[Device | None]] = {}
         self._last_state: dict[str, Any] = {}
         self._refresh: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -193,7 +193,7 @@ class DeviceService:
     # -- discovery ----------------------------------------------------------------------------
     async def confirm(self, cand: Candidate, timeout_s: float) -> Device | None:
         """Probe a candidate with device-info and merge it into the registry."""
-        key = (cand.host, cand.port)
+        key = (cand.platform, cand.host, cand.port)
         running = self._probing.get(key)
         if running is not None:
             return await asyncio.shield(running)
@@ -203,7 +203,7 @@ class DeviceService:
         return await asyncio.shield(task)
 
     async def _confirm(self, cand: Candidate, timeout_s: float, *, raise_errors: bool = False) -> Device | None:
-        cls = self.adapter_classes["roku"]
+        cls = self.adapter_classes[cand.platform]
         try:
             info = await cls.probe(self.ctx, cand.host, cand.port, timeout_s)
         except TvctlError as exc:
@@ -381,6 +381,8 @@ class DeviceService:
             return result
 
         result = await self._run(dev, go, caller)
+        if key.name == "literal":  # the API promises how many characters went out
+            result.setdefault("sent", len(key.text))
         return {"device": dev.name, **result, "repeat": repeat}
 
     async def send_sequence(self, ident: str, keys: list[Key], delay_ms: int,

@@ -203,6 +203,8 @@ class RokuAdapter(Adapter):
 
     @classmethod
     def capabilities_for(cls, info: DeviceInfo) -> tuple[str, ...]:
+        if not isinstance(info, parse.RokuInfo):
+            raise TypeError(f"expected what RokuAdapter.probe returns, got {type(info).__name__}")
         caps = [Capability.KEYS, Capability.TEXT, Capability.APPS, Capability.STATE]
         if info.is_tv:
             caps += [Capability.INPUTS, Capability.CHANNELS]

@@ -43,7 +43,21 @@ def _flag(el: ET.Element, tag: str) -> bool | None:
     return None if t is None else t.lower() == "true"
 
 
-def device_info(body: bytes) -> DeviceInfo:
+@dataclass(frozen=True, slots=True)
+class RokuInfo(DeviceInfo):
+    """device-info as a Roku tells it: the core's identity, and what the adapter decides by."""
+
+    is_tv: bool = False
+    is_stick: bool = False
+    power_mode: str | None = None
+    ecp_mode: str | None = None
+    supports_find_remote: bool = False
+    # None: the device did not say (older firmware, soundbars, HDMI-CEC players): assume it can.
+    supports_tv_power_control: bool | None = None
+    supports_audio_volume_control: bool | None = None
+
+
+def device_info(body: bytes) -> RokuInfo:
     el = parse_xml(body, "device-info", "device-info")
     serial = _text(el, "serial-number")
     if not serial:
@@ -54,7 +68,8 @@ def device_info(body: bytes) -> DeviceInfo:
     vendor = _text(el, "vendor-name") or "Roku"
     model_name = _text(el, "friendly-model-name") or _text(el, "model-name") or ""
     user_name = _text(el, "user-device-name")
-    return DeviceInfo(
+    is_tv, is_stick = _bool(el, "is-tv"), _bool(el, "is-stick")
+    return RokuInfo(
         platform="roku",
         serial=serial,
         udn=_text(el, "udn"),
@@ -64,8 +79,9 @@ def device_info(body: bytes) -> DeviceInfo:
         user_name=user_name,
         location=_text(el, "user-device-location"),
         software_version=_text(el, "software-version"),
-        is_tv=_bool(el, "is-tv"),
-        is_stick=_bool(el, "is-stick"),
+        kind="tv" if is_tv else "stick" if is_stick else "box",
+        is_tv=is_tv,
+        is_stick=is_stick,
         power_mode=_text(el, "power-mode"),
         ecp_mode=(_text(el, "ecp-setting-mode") or None),
         developer_enabled=_bool(el, "developer-enabled"),

@@ -1,0 +1,98 @@
+"""The core works from platform declarations alone: a toy platform, installed through the
+tvctl.adapters entry point with no file outside tests/toyplatform/ written for it, is driven
+through the real daemon's API and the real CLI; and no core module names a platform."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Daemon
+
+ROOT = Path(__file__).resolve().parents[1]
+TOY = Path(__file__).parent / "toyplatform"
+TVCTL = str(Path(sys.executable).with_name("tvctl"))
+
+
+def with_toy() -> dict[str, str]:
+    return {"PYTHONPATH": os.pathsep.join([str(TOY), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+
+
+@pytest.fixture
+def toy_daemon(tmp_path: Path) -> Iterator[Daemon]:
+    d = Daemon(tmp_path, extra_env=with_toy()).start()
+    try:
+        yield d
+    finally:
+        d.stop()
+
+
+def cli(d: Daemon, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **with_toy(), "XDG_RUNTIME_DIR": str(d.runtime)}
+    return subprocess.run([TVCTL, *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_a_toy_platform_through_the_api_and_the_cli(toy_daemon: Daemon, tmp_path: Path) -> None:
+    d = toy_daemon
+    # its settings section is part of the config, with its default
+    assert d.ok("GET", "/v1/config")["toy"] == {"greeting": "hello"}
+    # added without naming a platform: Roku is tried first (nothing on port 9), then the toy
+    dev = d.ok("POST", "/v1/devices", json={"host": "127.0.0.1", "port": 9})
+    assert (dev["platform"], dev["kind"], dev["serial"]) == ("toy", "toy", "TOY-127.0.0.1")
+    assert dev["capabilities"] == ["keys", "text", "screenshot"]
+    base = f"/v1/devices/{dev['id']}"
+    # keyboard-style names reach it; a name it does not take is invalid_key with its own list
+    for name in ("home", "KeyA", "ctrl+alt+Delete"):
+        assert d.ok("POST", base + "/remote/key", json={"key": name})["key"] == name
+    err = d.err("POST", base + "/remote/key", 400, "invalid_key", json={"key": "power"})
+    assert "toy" in err["message"] and "ctrl+alt+Delete" in err["hint"]
+    # a sequence with one bad key sends none of them
+    d.err("POST", base + "/remote/sequence", 400, "invalid_key", json={"keys": ["up", "volume-up"]})
+    # what it cannot do is a checked state
+    assert d.err("GET", base + "/apps", 400, "unsupported_operation")
+    d.err("GET", base + "/state", 400, "unsupported_operation")
+    # the CLI: a key, text, a setting of its section, and the screenshot
+    p = cli(d, "-d", dev["name"], "key", "up")
+    assert p.returncode == 0, p.stderr
+    assert cli(d, "-d", dev["name"], "type", "hi").returncode == 0
+    assert cli(d, "config", "set", "toy.greeting", "hey").returncode == 0
+    shot = tmp_path / "toy.shot"
+    p = cli(d, "-d", dev["name"], "screenshot", "-o", str(shot))
+    assert p.returncode == 0, p.stderr
+    assert shot.read_bytes() == b"hey:home,KeyA,ctrl+alt+Delete,up,literal:hi"
+    r = d.http("GET", base + "/screenshot")
+    assert r.headers["content-type"] == "image/x-toy" and r.headers["x-content-type-options"] == "nosniff"
+    # and Roku's ECP names are not a toy's: the platform says so before anything is sent
+    p = cli(d, "device", "add", "127.0.0.1", "--port", "9", "--platform", "roku")
+    assert p.returncode == 1 and "roku at 127.0.0.1:9" in p.stderr
+
+
+def test_keyboard_names_are_invalid_on_a_roku(shared_daemon: Daemon) -> None:
+    from tests.fakeroku import FakeRoku
+
+    roku = FakeRoku("tv", serial="NOKEYBOARD").start()
+    try:
+        dev = shared_daemon.add(roku)
+        roku.clear()
+        for name in ("KeyA", "ctrl+alt+Delete"):
+            err = shared_daemon.err("POST", f"/v1/devices/{dev['id']}/remote/key", 400, "invalid_key",
+                                    json={"key": name})
+            assert "roku" in err["message"] and "home" in err["hint"]
+        assert roku.paths() == []
+    finally:
+        roku.stop()
+
+
+def test_no_core_module_names_a_platform() -> None:
+    offenders = []
+    for path in sorted((ROOT / "tvctl").rglob("*.py")):
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            if re.search(r"roku|tvctl_adapters|\becp\b", line, re.I):
+                offenders.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
+    assert offenders == []

@@ -1,0 +1,48 @@
+"""A toy platform for the tests: keys recorded in memory and a screenshot of them, nothing else.
+
+It lives entirely in this folder and is installed the way any platform is: its dist-info names
+it in the tvctl.adapters entry-point group, and putting this folder on PYTHONPATH installs it.
+Its "device" answers on port 9 of any address without any network traffic.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from tvctl.config import Field
+from tvctl.errors import DeviceUnreachable
+from tvctl.keys import Key
+from tvctl.models import DeviceInfo
+from tvctl.platform import Adapter, AdapterContext, Capability
+
+TOY_PORT = 9
+PRESSED: dict[str, list[str]] = {}  # device id -> key names, in order
+
+
+class ToyAdapter(Adapter):
+    platform: ClassVar[str] = "toy"
+    default_port: ClassVar[int] = TOY_PORT
+    settings: ClassVar[dict[str, Field]] = {
+        "greeting": Field(str, "hello", "What the toy screen says above the keys."),
+    }
+    key_names: ClassVar[frozenset[str] | None] = frozenset({"home", "up", "down", "KeyA", "ctrl+alt+Delete"})
+
+    @classmethod
+    async def probe(cls, ctx: AdapterContext, host: str, port: int, timeout_s: float) -> DeviceInfo:
+        if port != TOY_PORT:
+            raise DeviceUnreachable(f"No toy answers on {host}:{port}.")
+        return DeviceInfo(platform="toy", serial=f"TOY-{host}", model="T1", model_name="Toy", vendor="Tests",
+                          kind="toy", user_name=f"toy {host}")
+
+    @classmethod
+    def capabilities_for(cls, info: DeviceInfo) -> tuple[str, ...]:
+        return (Capability.KEYS.value, Capability.TEXT.value, Capability.SCREENSHOT.value)
+
+    async def send_key(self, key: Key, *, hold_ms: int = 0) -> dict[str, Any]:
+        name = f"literal:{key.text}" if key.name == "literal" else key.name
+        PRESSED.setdefault(self.device.id, []).append(name)
+        return {"key": name}
+
+    async def screenshot(self) -> tuple[bytes, str]:
+        text = self.ctx.settings()["toy.greeting"] + ":" + ",".join(PRESSED.get(self.device.id, []))
+        return text.encode(), "image/x-toy"

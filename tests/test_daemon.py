@@ -440,3 +440,14 @@ def test_corrupt_registry_is_moved_aside(tmp_path: Path) -> None:
         assert "corrupt" in d.log()
     finally:
         d.stop()
+
+
+def test_uvicorn_is_the_version_the_upload_protocol_was_written_for() -> None:
+    """tvctl.daemon.HttpProtocol tunes uvicorn's private httptools protocol: pinned exactly."""
+    import importlib.metadata
+    import tomllib
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    pin = next(d for d in deps if d.startswith("uvicorn"))
+    assert pin == "uvicorn==0.54.0"
+    assert importlib.metadata.version("uvicorn") == "0.54.0"

@@ -264,11 +264,10 @@ def _upload(c: Client, url: str, path: str) -> Any:
         fh = open(path, "rb")  # noqa: SIM115 (closed below, after the streamed request)
     except OSError as exc:
         raise Usage(f"cannot read {path}: {exc.strerror}") from exc
-    boundary = "tvctl" + os.urandom(12).hex()
-    name = os.path.basename(path).replace('"', "")
-    head = (f'--{boundary}\r\nContent-Disposition: form-data; name="archive"; filename="{name}"\r\n'
-            "Content-Type: application/zip\r\n\r\n").encode()
-    tail = f"\r\n--{boundary}--\r\n".encode()
+    from tvctl.multipart import FormFraming
+
+    form = FormFraming({}, "archive", os.path.basename(path))
+    head, tail = form.head, form.tail
     show = sys.stderr.isatty()
 
     class Body:
@@ -296,8 +295,7 @@ def _upload(c: Client, url: str, path: str) -> Any:
 
     try:
         return c.request("POST", url, raw_body=Body(), headers={  # type: ignore[arg-type]
-            "Content-Type": f"multipart/form-data; boundary={boundary}",
-            "Content-Length": str(len(head) + size + len(tail))})
+            "Content-Type": form.content_type, "Content-Length": str(form.length(size))})
     finally:
         fh.close()
         if show:

@@ -477,10 +477,10 @@ async def dev_logs(request: Request) -> Response:
         last = 0
         for ln in backlog:
             last = ln.seq
-            yield f"event: log\ndata: {json.dumps(ln.to_dict())}\n\n".encode()
+            yield Event("log", ln.to_dict()).sse()
         async for ln in console.follow(None):
             if ln.seq > last:
-                yield f"event: log\ndata: {json.dumps(ln.to_dict())}\n\n".encode()
+                yield Event("log", ln.to_dict()).sse()
 
     return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 

@@ -31,6 +31,7 @@ from tvctl.errors import (
     DeviceUnreachable,
     DevInstallFailed,
 )
+from tvctl.multipart import FormFraming
 
 USER = "rokudev"
 # Uploads of ~2 MB have needed up to 60 s on slow players; roku-deploy allows 150 s.
@@ -149,23 +150,14 @@ class Multipart:
     """A multipart/form-data body streamed from disk, with its exact length known up front."""
 
     def __init__(self, fields: dict[str, str], file_field: str, path: Path | None, filename: str = "channel.zip"):
-        self.boundary = "tvctl" + os.urandom(12).hex()
-        head = b""
-        for name, value in fields.items():
-            head += (f'--{self.boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n').encode()
-        if path is None:
-            head += (f'--{self.boundary}\r\nContent-Disposition: form-data; name="{file_field}"\r\n\r\n\r\n').encode()
-        else:
-            head += (f'--{self.boundary}\r\nContent-Disposition: form-data; name="{file_field}"; '
-                     f'filename="{filename}"\r\nContent-Type: application/zip\r\n\r\n').encode()
-        self.head = head
-        self.tail = (b"\r\n" if path is not None else b"") + f"--{self.boundary}--\r\n".encode()
+        self.framing = FormFraming(fields, file_field, filename if path is not None else None)
+        self.head, self.tail = self.framing.head, self.framing.tail
         self.path = path
-        self.length = len(self.head) + (path.stat().st_size if path else 0) + len(self.tail)
+        self.length = self.framing.length(path.stat().st_size if path else 0)
 
     @property
     def content_type(self) -> str:
-        return f"multipart/form-data; boundary={self.boundary}"
+        return self.framing.content_type
 
     async def chunks(self) -> AsyncIterator[bytes]:
         yield self.head

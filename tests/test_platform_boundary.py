@@ -96,3 +96,23 @@ def test_no_core_module_names_a_platform() -> None:
             if re.search(r"roku|tvctl_adapters|\becp\b", line, re.I):
                 offenders.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
     assert offenders == []
+
+
+def test_a_generated_client_has_typed_models(shared_daemon: Daemon, tmp_path: Path) -> None:
+    """datamodel-codegen, run on the daemon's own /v1/openapi.json, emits real Device,
+    DeviceState and App classes with typed fields (not 'anything')."""
+    spec = tmp_path / "openapi.json"
+    spec.write_bytes(shared_daemon.http("GET", "/v1/openapi.json").content)
+    out = tmp_path / "models.py"
+    codegen = Path(sys.executable).with_name("datamodel-codegen")
+    p = subprocess.run([str(codegen), "--input", str(spec), "--input-file-type", "openapi", "--output", str(out),
+                        "--output-model-type", "dataclasses.dataclass"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    code = out.read_text()
+    for cls, fields in (("Device", ["id: str", "host: str", "port: int", "online: bool", "capabilities: list[str]"]),
+                        ("DeviceState", ["active_app: ActiveApp | None", "unavailable: list[Unavailable]"]),
+                        ("App", ["platform_id: str", "version: str | None"])):
+        body = re.search(rf"^class {cls}:\n((?:    .*\n|\n)+?)(?=^\S)", code + "\nEND\n", re.M)
+        assert body is not None, f"no class {cls} in the generated client"
+        for f in fields:
+            assert f"    {f}" in body.group(1), (cls, f, body.group(1))

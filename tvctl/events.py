@@ -8,11 +8,12 @@ rather than slowing the daemon or the other clients.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ class Event:
     data: Any
 
     def sse(self) -> bytes:
-        return f"event: {self.type}\ndata: {json.dumps(self.data, separators=(',', ':'))}\n\n".encode()
+        return b"event: " + self.type.encode() + b"\ndata: " + msgspec.json.encode(self.data) + b"\n\n"
 
 
 _CLOSE = Event("_close", None)

@@ -138,3 +138,80 @@ class App:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class AppList:
+    platform: str
+    apps: list[App]
+    cached: bool
+    # after a refresh: whether the cache was cleared first, and which platform ids came and went
+    cleared: bool | None = None
+    added: list[str] | None = None
+    removed: list[str] | None = None
+
+
+# -- live state: one typed part per thing a device can tell ------------------------------------
+@dataclass(frozen=True, slots=True)
+class ActiveApp:
+    kind: str  # app | home | screensaver | tv-input
+    id: str | None
+    name: str
+    platform_id: str | None
+    screensaver: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class MediaState:
+    state: str  # play | pause | close | buffer | none | stop | startup | open | unknown
+    error: bool
+    app_platform_id: str | None
+    position_ms: int | None
+    duration_ms: int | None
+    live: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class TvChannel:
+    number: str | None
+    name: str | None
+    input: str | None
+    program_title: str | None
+    signal_state: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Unavailable:
+    """A part of the state the device refused or lacks, and why."""
+
+    part: str
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceState:
+    """What a device tells about itself now. A platform may return a subclass with more fields."""
+
+    power: str | None  # on | standby | None when unknown
+    power_mode: str | None  # the device's own word
+    active_app: ActiveApp | None
+    media: MediaState | None
+    tv: TvChannel | None
+    unavailable: list[Unavailable]
+
+
+@dataclass(frozen=True, slots=True)
+class StateReport:
+    device: Device
+    state: DeviceState
+
+
+@dataclass(frozen=True, slots=True)
+class Discovered:
+    """The devices one discovery run confirmed."""
+
+    devices: list[Device]

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 from tvctl.config import Field, Settings
 from tvctl.errors import InvalidKey, UnsupportedOperation
 from tvctl.keys import KEY_NAMES, Key
-from tvctl.models import App, Device, DeviceInfo, MdnsService, Sighting, SsdpReply
+from tvctl.models import App, Device, DeviceInfo, DeviceState, MdnsService, Sighting, SsdpReply
 
 
 class Capability(StrEnum):
@@ -138,7 +138,7 @@ class Adapter:
     async def stop_app(self) -> dict[str, Any]:
         raise UnsupportedOperation(f"{self.device.name} cannot stop apps.")
 
-    async def state(self) -> dict[str, Any]:
+    async def state(self) -> DeviceState:
         raise UnsupportedOperation(f"{self.device.name} does not report state.")
 
     async def icon(self, platform_id: str) -> tuple[bytes, str]:

@@ -38,7 +38,7 @@ from tvctl.errors import (
 )
 from tvctl.events import EventBus
 from tvctl.keys import Key
-from tvctl.models import App, Candidate, Device, MdnsService, SsdpReply
+from tvctl.models import App, AppList, Candidate, Device, DeviceState, MdnsService, SsdpReply, StateReport
 from tvctl.paths import atomic_write
 from tvctl.platform import Adapter, AdapterContext
 from tvctl.registry import Registry
@@ -85,7 +85,7 @@ class DeviceService:
         self._run_found: dict[str, Device] = {}  # devices confirmed by the current discovery run
         self._found_listeners: set[Callable[[Device], None]] = set()
         self._probing: dict[tuple[str, str, int], asyncio.Task[Device | None]] = {}
-        self._last_state: dict[str, Any] = {}
+        self._last_state: dict[str, DeviceState] = {}
         self._refresh: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -420,7 +420,7 @@ class DeviceService:
     def _apps_cache(self, dev: Device) -> Path:
         return self.ctx.cache_dir / "apps" / f"{dev.id}.json"
 
-    async def apps(self, ident: str, *, refresh: bool = False, clear: bool = False) -> dict[str, Any]:
+    async def apps(self, ident: str, *, refresh: bool = False, clear: bool = False) -> AppList:
         dev = self.resolve(ident)
         path = self._apps_cache(dev)
         old: list[App] = []
@@ -436,15 +436,15 @@ class DeviceService:
             except OSError as exc:
                 raise StorageFailed(f"Cannot remove {path}: {exc.strerror or exc}.") from exc
         elif old and not refresh:
-            return {"platform": dev.platform, "apps": [a.to_dict() for a in old], "cached": True}
+            return AppList(platform=dev.platform, apps=old, cached=True)
         apps = await self._run(dev, lambda a: a.list_apps())
         data = json.dumps({"apps": [a.to_dict() for a in apps], "fetched": time.time()}).encode()
         await asyncio.to_thread(atomic_write, path, data)
-        out: dict[str, Any] = {"platform": dev.platform, "apps": [a.to_dict() for a in apps], "cached": False}
-        if refresh or clear:
-            before, after = {a.platform_id for a in old}, {a.platform_id for a in apps}
-            out |= {"cleared": clear, "added": sorted(after - before), "removed": sorted(before - after)}
-        return out
+        if not (refresh or clear):
+            return AppList(platform=dev.platform, apps=apps, cached=False)
+        before, after = {a.platform_id for a in old}, {a.platform_id for a in apps}
+        return AppList(platform=dev.platform, apps=apps, cached=False, cleared=clear,
+                       added=sorted(after - before), removed=sorted(before - after))
 
     def _match_app(self, apps: list[App], query: str) -> App:
         q = query.strip().lower()
@@ -462,13 +462,13 @@ class DeviceService:
                      caller: Caller | None = None) -> dict[str, Any]:
         dev = self.resolve(ident)
         listing = await self.apps(ident)
-        apps = [App(**a) for a in listing["apps"]]
+        apps = listing.apps
         try:
             app = self._match_app(apps, query)
         except AppNotFound:
-            if not listing.get("cached"):
+            if not listing.cached:
                 raise
-            apps = [App(**a) for a in (await self.apps(ident, refresh=True))["apps"]]
+            apps = (await self.apps(ident, refresh=True)).apps
             app = self._match_app(apps, query)
         result = await self._run(dev, lambda a: a.launch(app, params), caller)
         return {"device": dev.name, **result}
@@ -479,7 +479,7 @@ class DeviceService:
 
     async def icon(self, ident: str, app_query: str) -> tuple[bytes, str, str]:
         dev = self.resolve(ident)
-        app = self._match_app([App(**a) for a in (await self.apps(ident))["apps"]], app_query)
+        app = self._match_app((await self.apps(ident)).apps, app_query)
         folder = self.ctx.cache_dir / "icons" / dev.id
         stem = hashlib.sha1(f"{app.platform_id}|{app.version}".encode()).hexdigest()[:16]
         for ctype, ext in ICON_TYPES.items():
@@ -494,7 +494,7 @@ class DeviceService:
         return body, ctype, hashlib.sha1(body).hexdigest()
 
     # -- state --------------------------------------------------------------------------------
-    async def state(self, ident: str) -> dict[str, Any]:
+    async def state(self, ident: str) -> StateReport:
         dev = self.resolve(ident)
         adapter = self.adapter(dev)
         try:
@@ -505,9 +505,9 @@ class DeviceService:
         if not dev.online:
             self._mark(dev, True)
         self._publish_state(dev, state)
-        return {"device": self.registry.resolve(dev.id).to_dict(), "state": state}
+        return StateReport(device=self.registry.resolve(dev.id), state=state)
 
-    def _publish_state(self, dev: Device, state: dict[str, Any]) -> None:
+    def _publish_state(self, dev: Device, state: DeviceState) -> None:
         if self._last_state.get(dev.id) != state:
             first = dev.id not in self._last_state
             self._last_state[dev.id] = state

@@ -43,7 +43,7 @@ from tvctl.errors import (
 )
 from tvctl.events import Event
 from tvctl.keys import parse_key
-from tvctl.models import Device
+from tvctl.models import AppList, Device, Discovered, StateReport
 from tvctl.runtime import Runtime
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -275,7 +275,7 @@ async def discover(request: Request) -> Response:
     service = rt(request).service
     if "text/event-stream" not in request.headers.get("accept", ""):
         devices = await service.discover()
-        return envelope.ok({"devices": [d.to_dict() for d in devices]})
+        return envelope.ok(Discovered(devices))
     found: asyncio.Queue[Device | None] = asyncio.Queue()
     run = asyncio.ensure_future(service.discover(found.put_nowait))
     run.add_done_callback(lambda _t: found.put_nowait(None))
@@ -513,6 +513,7 @@ class Endpoint:
     body_required: bool = True
     content: str = "application/json"  # response media type on success
     upload: bool = False  # request body is multipart/form-data
+    response: Any = None  # the type of the envelope's data on success (a typed model), when it has one
 
 
 KEY = {"type": "string", "minLength": 1, "description": "A key name from docs/api.md or literal:<text>."}
@@ -527,30 +528,32 @@ ROUTES: list[Endpoint] = [
     Endpoint("GET", "/v1/openapi.json", openapi, "This OpenAPI document."),
     Endpoint("GET", "/v1/events", events, "Server-Sent Events: device_*, config_reloaded, state_changed.",
              content="text/event-stream"),
-    Endpoint("GET", "/v1/devices", list_devices, "List known devices (limit, start, sort_by, sort_reverse, filter)."),
+    Endpoint("GET", "/v1/devices", list_devices, "List known devices (limit, start, sort_by, sort_reverse, filter).",
+             response=list[Device]),
     Endpoint("POST", "/v1/devices", add_device, "Add a device by address (probes it first).",
              {"type": "object", "required": ["host"],
               "properties": {"host": {"type": "string", "minLength": 1, "maxLength": 253,
                                       "description": "An IPv4 address or a host name."},
                              "port": {"type": "integer", "minimum": 1, "maximum": 65535},
-                             "platform": {"type": "string", "description": "Probe only as this platform."}}}),
+                             "platform": {"type": "string", "description": "Probe only as this platform."}}},
+             response=Device),
     Endpoint("POST", "/v1/devices/discover", discover,
              "Run discovery now and merge results (Accept: text/event-stream streams each device as found).",
-             body_required=False),
-    Endpoint("GET", "/v1/devices/{id}", get_device, "One device by UUID or friendly name."),
+             body_required=False, response=Discovered),
+    Endpoint("GET", "/v1/devices/{id}", get_device, "One device by UUID or friendly name.", response=Device),
     Endpoint("PATCH", "/v1/devices/{id}", patch_device, "Rename a device.",
-             {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}),
-    Endpoint("DELETE", "/v1/devices/{id}", delete_device, "Remove a device from the registry."),
+             {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}, response=Device),
+    Endpoint("DELETE", "/v1/devices/{id}", delete_device, "Remove a device from the registry.", response=Device),
     Endpoint("GET", "/v1/devices/{id}/state", device_state,
-             "Live state: power, active app, media, TV channel, and what the platform adds."),
-    Endpoint("GET", "/v1/devices/{id}/apps", list_apps, "Installed apps (cached)."),
+             "Live state: power, active app, media, TV channel, and what the platform adds.", response=StateReport),
+    Endpoint("GET", "/v1/devices/{id}/apps", list_apps, "Installed apps (cached).", response=AppList),
     Endpoint("POST", "/v1/devices/{id}/apps/launch", launch_app, "Launch an app by id, name or platform id.",
              {"type": "object", "required": ["app"],
               "properties": {"app": {"type": "string"}, "params": {"type": "object"}}}),
     Endpoint("POST", "/v1/devices/{id}/apps/stop", stop_app, "Stop the active app (exit-app or Home).",
              body_required=False),
     Endpoint("POST", "/v1/devices/{id}/apps/refresh", refresh_apps, "Refresh the app cache from the device.",
-             {"type": "object", "properties": {"clear": {"type": "boolean"}}}, body_required=False),
+             {"type": "object", "properties": {"clear": {"type": "boolean"}}}, body_required=False, response=AppList),
     Endpoint("GET", "/v1/devices/{id}/apps/{app}/icon", app_icon, "An app's icon (cached, with ETag).",
              content="image/*"),
     Endpoint("POST", "/v1/devices/{id}/remote/key", remote_key, "Press one key (optionally held or repeated).",

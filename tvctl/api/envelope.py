@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import msgspec
 from starlette.responses import Response
 
 from tvctl.errors import TvctlError
 
 
 def _dumps(obj: Any) -> bytes:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """Compact UTF-8 JSON; ``data`` may hold the typed models (dataclasses) as they are."""
+    return msgspec.json.encode(obj)
 
 
 def ok(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from tvctl import __version__
 from tvctl.errors import all_error_classes
 
@@ -38,15 +40,24 @@ def envelope_error() -> dict[str, Any]:
 
 
 def build(routes: list[Endpoint]) -> dict[str, Any]:
+    """The document. Success payloads are generated from the typed models the handlers return
+    (``Endpoint.response``), so the schemas are those types and nothing written beside them."""
+    typed = [e for e in routes if e.response is not None]
+    data_schemas, components = msgspec.json.schema_components(
+        [e.response for e in typed], ref_template="#/components/schemas/{name}")
+    data_of = {(e.method, e.path): schema for e, schema in zip(typed, data_schemas, strict=True)}
     paths: dict[str, dict[str, Any]] = {}
     for e in routes:
+        ok: dict[str, Any] = {"$ref": "#/components/schemas/Ok"}
+        if (e.method, e.path) in data_of:
+            ok = {"type": "object", "required": ["ok", "data"],
+                  "properties": {"ok": {"const": True}, "data": data_of[(e.method, e.path)]}}
         op: dict[str, Any] = {
             "summary": e.summary,
             "operationId": e.handler.__name__,
             "responses": {
                 "200": {"description": "Success",
-                        "content": {e.content: {"schema": {"$ref": "#/components/schemas/Ok"}}
-                                    if e.content == "application/json" else {}}},
+                        "content": {e.content: {"schema": ok} if e.content == "application/json" else {}}},
                 "default": {"description": "Error envelope",
                             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
             },
@@ -68,5 +79,5 @@ def build(routes: list[Endpoint]) -> dict[str, Any]:
                  "description": "Loopback HTTP and Unix-socket API of the tvctl daemon. See docs/api.md."},
         "servers": [{"url": "http://127.0.0.1:7272"}],
         "paths": paths,
-        "components": {"schemas": {"Ok": ENVELOPE_OK, "Error": envelope_error()}},
+        "components": {"schemas": {**components, "Ok": ENVELOPE_OK, "Error": envelope_error()}},
     }

@@ -39,7 +39,7 @@ from tvctl.errors import (
     UnsupportedOperation,
 )
 from tvctl.keys import Key
-from tvctl.models import App, Device, DeviceInfo, MdnsService, Sighting, SsdpReply, usable_mac
+from tvctl.models import App, Device, DeviceInfo, MdnsService, Sighting, SsdpReply, Unavailable, usable_mac
 from tvctl.platform import Adapter, AdapterContext, Capability
 
 _LOGGER = logging.getLogger(__name__)
@@ -258,9 +258,9 @@ class RokuAdapter(Adapter):
             media = parse.media_player(await self._get("/query/media-player", MAX_SMALL_QUERY))
         except DeviceError:
             return None  # cannot tell (e.g. Limited mode): toggle as asked
-        if want == "pause" and media["state"] != "play":
-            return f"media is not playing (state {media['state']})"
-        if want == "play" and media["state"] == "play":
+        if want == "pause" and media.state != "play":
+            return f"media is not playing (state {media.state})"
+        if want == "play" and media.state == "play":
             return "media is already playing"
         return None
 
@@ -338,23 +338,23 @@ class RokuAdapter(Adapter):
         return resp.body, resp.content_type
 
     # -- state --------------------------------------------------------------------------------
-    async def state(self) -> dict[str, Any]:
-        unavailable: list[dict[str, str]] = []
+    async def state(self) -> parse.RokuState:
+        unavailable: list[Unavailable] = []
 
         async def part(name: str, path: str, limit: int) -> bytes | None:
             try:
                 return await self._get(path, limit)
             except DeviceError as exc:
-                unavailable.append({"part": name, "code": exc.code, "reason": exc.message})
+                unavailable.append(Unavailable(name, exc.code, exc.message))
                 return None
 
         info_b, active_b = await asyncio.gather(part("device", "/query/device-info", MAX_DEVICE_INFO),
                                                 part("active_app", "/query/active-app", MAX_SMALL_QUERY))
         if info_b is None and active_b is None and all(
-            u["code"] in ("device_unreachable", "device_timeout") for u in unavailable
+            u.code in ("device_unreachable", "device_timeout") for u in unavailable
         ):
-            err = DeviceTimeout if unavailable[0]["code"] == "device_timeout" else DeviceUnreachable
-            raise err(unavailable[0]["reason"])
+            err = DeviceTimeout if unavailable[0].code == "device_timeout" else DeviceUnreachable
+            raise err(unavailable[0].reason)
         info = parse.device_info(info_b) if info_b else None
         active = parse.active_app(active_b) if active_b else None
         power_on = info is None or info.power_mode in (None, "PowerOn")
@@ -370,18 +370,18 @@ class RokuAdapter(Adapter):
         if (b := tasks.get("tv")) and b.result():
             tv = parse.tv_active_channel(b.result() or b"")
         if not power_on:
-            unavailable.append({"part": "media", "code": "standby", "reason": "device is in standby"})
+            unavailable.append(Unavailable("media", "standby", "device is in standby"))
         if info is not None:
             self.device = self.device.evolve(developer_enabled=info.developer_enabled)
-        return {
-            "power": None if info is None else ("on" if info.power_mode in (None, "PowerOn") else "standby"),
-            "power_mode": info.power_mode if info else None,
-            "active_app": active.to_dict() if active else None,
-            "media": media,
-            "tv": tv,
-            "ecp_mode": info.ecp_mode if info else None,
-            "unavailable": unavailable,
-        }
+        return parse.RokuState(
+            power=None if info is None else ("on" if info.power_mode in (None, "PowerOn") else "standby"),
+            power_mode=info.power_mode if info else None,
+            active_app=active,
+            media=media,
+            tv=tv,
+            unavailable=unavailable,
+            ecp_mode=info.ecp_mode if info else None,
+        )
 
     # -- developer mode -----------------------------------------------------------------------
     def _installer(self) -> Installer:

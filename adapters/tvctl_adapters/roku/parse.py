@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from typing import Any
 
 import defusedxml.ElementTree as DET
 from defusedxml import DefusedXmlException
 
 from tvctl.errors import DeviceBadResponse
-from tvctl.models import App, DeviceInfo, slugify, usable_mac
+from tvctl.models import ActiveApp, App, DeviceInfo, DeviceState, MediaState, TvChannel, slugify, usable_mac
 
 HOME_APP_ID = "562859"  # "Roku Dynamic Menu", the home screen on OS 11+
 
@@ -55,6 +54,11 @@ class RokuInfo(DeviceInfo):
     # None: the device did not say (older firmware, soundbars, HDMI-CEC players): assume it can.
     supports_tv_power_control: bool | None = None
     supports_audio_volume_control: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RokuState(DeviceState):
+    ecp_mode: str | None = None  # enabled | limited | … (OS 14.1+), what "Control by mobile apps" allows
 
 
 def device_info(body: bytes) -> RokuInfo:
@@ -105,19 +109,6 @@ def apps(body: bytes) -> list[App]:
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class ActiveApp:
-    kind: str  # app | home | screensaver | tv-input
-    id: str | None
-    name: str
-    platform_id: str | None
-    screensaver: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "id": self.id, "name": self.name, "platform_id": self.platform_id,
-                "screensaver": self.screensaver}
-
-
 def active_app(body: bytes) -> ActiveApp:
     el = parse_xml(body, "active-app", "active-app")
     app = el.find("app")
@@ -153,30 +144,30 @@ def _ms(el: ET.Element, tag: str) -> int | None:
 KNOWN_MEDIA_STATES = {"play", "pause", "close", "buffer", "none", "stop", "startup", "open"}
 
 
-def media_player(body: bytes) -> dict[str, Any]:
+def media_player(body: bytes) -> MediaState:
     el = parse_xml(body, "player", "media-player")
     state = (el.get("state") or "").lower()
     plugin = el.find("plugin")
     live = _text(el, "is_live")
-    return {
-        "state": state if state in KNOWN_MEDIA_STATES else "unknown",
-        "error": (el.get("error") or "").lower() == "true",
-        "app_platform_id": plugin.get("id") if plugin is not None else None,
-        "position_ms": _ms(el, "position"),
-        "duration_ms": _ms(el, "duration"),
-        "live": None if live is None else live.lower() == "true",
-    }
+    return MediaState(
+        state=state if state in KNOWN_MEDIA_STATES else "unknown",
+        error=(el.get("error") or "").lower() == "true",
+        app_platform_id=plugin.get("id") if plugin is not None else None,
+        position_ms=_ms(el, "position"),
+        duration_ms=_ms(el, "duration"),
+        live=None if live is None else live.lower() == "true",
+    )
 
 
-def tv_active_channel(body: bytes) -> dict[str, Any] | None:
+def tv_active_channel(body: bytes) -> TvChannel | None:
     el = parse_xml(body, "tv-channel", "tv-active-channel")
     ch = el.find("channel")
     if ch is None:
         return None
-    return {
-        "number": _text(ch, "number"),
-        "name": _text(ch, "name"),
-        "input": _text(ch, "active-input"),
-        "program_title": _text(ch, "program-title"),
-        "signal_state": _text(ch, "signal-state"),
-    }
+    return TvChannel(
+        number=_text(ch, "number"),
+        name=_text(ch, "name"),
+        input=_text(ch, "active-input"),
+        program_title=_text(ch, "program-title"),
+        signal_state=_text(ch, "signal-state"),
+    )

@@ -116,3 +116,16 @@ def test_a_generated_client_has_typed_models(shared_daemon: Daemon, tmp_path: Pa
         assert body is not None, f"no class {cls} in the generated client"
         for f in fields:
             assert f"    {f}" in body.group(1), (cls, f, body.group(1))
+
+
+def test_openapi_declares_queries_errors_by_status_and_the_token(shared_daemon: Daemon) -> None:
+    doc = shared_daemon.http("GET", "/v1/openapi.json").json()
+    listing = doc["paths"]["/v1/devices"]["get"]
+    assert [p["name"] for p in listing["parameters"]] == ["limit", "start", "sort_by", "sort_reverse", "filter"]
+    assert listing["parameters"][0]["schema"] == {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1000}
+    assert "device_not_found" in listing["responses"]["404"]["description"]
+    key = doc["paths"]["/v1/devices/{id}/remote/key"]["post"]["responses"]
+    assert "device_busy" in key["503"]["description"] and "invalid_key" in key["400"]["description"]
+    assert doc["components"]["securitySchemes"]["bearer"] == {"type": "http", "scheme": "bearer",
+                                                              "description": "daemon.api_token"}
+    assert doc["paths"]["/v1/ping"]["get"]["security"] == []

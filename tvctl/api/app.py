@@ -514,6 +514,7 @@ class Endpoint:
     content: str = "application/json"  # response media type on success
     upload: bool = False  # request body is multipart/form-data
     response: Any = None  # the type of the envelope's data on success (a typed model), when it has one
+    query: tuple[dict[str, Any], ...] = ()  # OpenAPI parameter objects of the query string (name, schema, …)
 
 
 KEY = {"type": "string", "minLength": 1, "description": "A key name from docs/api.md or literal:<text>."}
@@ -529,7 +530,14 @@ ROUTES: list[Endpoint] = [
     Endpoint("GET", "/v1/events", events, "Server-Sent Events: device_*, config_reloaded, state_changed.",
              content="text/event-stream"),
     Endpoint("GET", "/v1/devices", list_devices, "List known devices (limit, start, sort_by, sort_reverse, filter).",
-             response=list[Device]),
+             response=list[Device], query=(
+                 {"name": "limit", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1000}},
+                 {"name": "start", "schema": {"type": "integer", "minimum": 0, "maximum": 1_000_000, "default": 0}},
+                 {"name": "sort_by", "schema": {"enum": sorted(LIST_SORT_FIELDS), "default": "name"}},
+                 {"name": "sort_reverse", "schema": {"enum": ["true", "false", "1", "0"], "default": "false"}},
+                 {"name": "filter", "explode": True, "description": "FIELD==v1,v2 (repeatable); FIELD one of "
+                  + ", ".join(sorted(LIST_FILTER_FIELDS)),
+                  "schema": {"type": "array", "items": {"type": "string", "pattern": "^[a-z_]+==.+$"}}})),
     Endpoint("POST", "/v1/devices", add_device, "Add a device by address (probes it first).",
              {"type": "object", "required": ["host"],
               "properties": {"host": {"type": "string", "minLength": 1, "maxLength": 253,
@@ -570,7 +578,10 @@ ROUTES: list[Endpoint] = [
     Endpoint("POST", "/v1/devices/{id}/dev/reload", dev_reload, "Restart the sideloaded channel.",
              body_required=False),
     Endpoint("GET", "/v1/devices/{id}/dev/logs", dev_logs,
-             "Recent dev console lines (lines, since); follow=true streams them as SSE."),
+             "Recent dev console lines (lines, since); follow=true streams them as SSE.", query=(
+                 {"name": "lines", "schema": {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 200}},
+                 {"name": "since", "schema": {"type": "integer", "minimum": 0, "maximum": 1 << 62}},
+                 {"name": "follow", "schema": {"enum": ["true", "false", "1", "0"], "default": "false"}})),
     Endpoint("GET", "/v1/devices/{id}/screenshot", screenshot, "What the screen shows, where the device can tell.",
              content="image/*"),
     Endpoint("GET", "/v1/devices/{id}/dev/screenshot", dev_screenshot, "Screenshot of the sideloaded channel.",

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from tvctl import __version__
+from tvctl.api.security import NO_AUTH_PATHS
 from tvctl.errors import all_error_classes
 
 if TYPE_CHECKING:
@@ -17,11 +18,27 @@ ENVELOPE_OK = {
     "type": "object", "required": ["ok", "data"],
     "properties": {"ok": {"const": True}, "data": {}},
 }
-def envelope_error() -> dict[str, Any]:
-    """The error envelope, with every code of the core and of the installed platforms."""
+def codes_by_status() -> dict[int, list[str]]:
+    """Every error code of the core and of the installed platforms, by HTTP status."""
     from tvctl.platforms import installed
 
     installed()  # their error classes are defined when their modules load
+    out: dict[int, set[str]] = {}
+    for c in all_error_classes():
+        out.setdefault(c.status, set()).add(c.code)
+    return {status: sorted(codes) for status, codes in sorted(out.items())}
+
+
+def error_response(codes: list[str]) -> dict[str, Any]:
+    schema = {"allOf": [{"$ref": "#/components/schemas/Error"},
+                        {"properties": {"error": {"properties": {"code": {"enum": codes}}}}}]}
+    return {"description": "Error envelope; error.code is one of: " + ", ".join(codes),
+            "content": {"application/json": {"schema": schema}}}
+
+
+def envelope_error() -> dict[str, Any]:
+    """The error envelope, with every code of the core and of the installed platforms."""
+    all_codes = sorted(code for codes in codes_by_status().values() for code in codes)
     return {
         "type": "object", "required": ["ok", "error"],
         "properties": {
@@ -29,7 +46,7 @@ def envelope_error() -> dict[str, Any]:
             "error": {
                 "type": "object", "required": ["code", "message", "hint"],
                 "properties": {
-                    "code": {"type": "string", "enum": sorted({c.code for c in all_error_classes()})},
+                    "code": {"type": "string", "enum": all_codes},
                     "message": {"type": "string"},
                     "hint": {"type": "string"},
                     "details": {"type": "object"},
@@ -46,6 +63,7 @@ def build(routes: list[Endpoint]) -> dict[str, Any]:
     data_schemas, components = msgspec.json.schema_components(
         [e.response for e in typed], ref_template="#/components/schemas/{name}")
     data_of = {(e.method, e.path): schema for e, schema in zip(typed, data_schemas, strict=True)}
+    by_status = codes_by_status()
     paths: dict[str, dict[str, Any]] = {}
     for e in routes:
         ok: dict[str, Any] = {"$ref": "#/components/schemas/Ok"}
@@ -58,12 +76,14 @@ def build(routes: list[Endpoint]) -> dict[str, Any]:
             "responses": {
                 "200": {"description": "Success",
                         "content": {e.content: {"schema": ok} if e.content == "application/json" else {}}},
-                "default": {"description": "Error envelope",
-                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                **{str(status): error_response(codes) for status, codes in by_status.items()},
             },
         }
+        if e.path in NO_AUTH_PATHS:
+            op["security"] = []
         params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
                   for n in re.findall(r"{(\w+)}", e.path)]
+        params += [{"in": "query", **q} for q in e.query]
         if params:
             op["parameters"] = params
         if e.body is not None:
@@ -79,5 +99,9 @@ def build(routes: list[Endpoint]) -> dict[str, Any]:
                  "description": "Loopback HTTP and Unix-socket API of the tvctl daemon. See docs/api.md."},
         "servers": [{"url": "http://127.0.0.1:7272"}],
         "paths": paths,
-        "components": {"schemas": {**components, "Ok": ENVELOPE_OK, "Error": envelope_error()}},
+        # Needed on TCP only when daemon.api_token is set; the Unix socket never needs it.
+        "security": [{}, {"bearer": []}],
+        "components": {"schemas": {**components, "Ok": ENVELOPE_OK, "Error": envelope_error()},
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                                      "description": "daemon.api_token"}}},
     }

@@ -218,19 +218,20 @@ async def list_devices(request: Request) -> Response:
     if unknown:
         raise InvalidQuery(f"Unknown query parameter(s): {', '.join(sorted(unknown))}.",
                            hint="Use limit, start, sort_by, sort_reverse and filter=field==v1,v2.")
-    devices = [d.to_dict() for d in rt(request).service.registry.all()]
+    devices = rt(request).service.registry.all()  # encoded as they are: no dict per device
     for flt in request.query_params.getlist("filter"):
         fname, sep, values = flt.partition("==")
         if not sep or fname not in LIST_FILTER_FIELDS or not values:
             fields = ", ".join(sorted(LIST_FILTER_FIELDS))
             raise InvalidQuery(f"Bad filter {flt!r}.", hint=f"Write filter=FIELD==v1,v2 with FIELD one of {fields}.")
         wanted = {v.lower() for v in values.split(",")}
-        devices = [d for d in devices if str(d[fname]).lower() in wanted]
+        devices = [d for d in devices if str(getattr(d, fname)).lower() in wanted]
     sort_by = request.query_params.get("sort_by", "name")
     if sort_by not in LIST_SORT_FIELDS:
         raise InvalidQuery(f"Cannot sort by {sort_by!r}.",
                            hint="sort_by is one of " + ", ".join(sorted(LIST_SORT_FIELDS)))
-    devices.sort(key=lambda d: (d[sort_by] is None, d[sort_by]), reverse=_bool_param(request, "sort_reverse"))
+    devices.sort(key=lambda d: (getattr(d, sort_by) is None, getattr(d, sort_by)),
+                 reverse=_bool_param(request, "sort_reverse"))
     start = _int_param(request, "start", 0, 0, 1_000_000)
     limit = _int_param(request, "limit", 1000, 1, 1000)
     return envelope.ok(devices[start : start + limit])

@@ -10,9 +10,8 @@ platform declares (``Adapter.settings``).
 from __future__ import annotations
 
 import functools
-import ipaddress
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -22,53 +21,11 @@ import tomlkit
 import tomlkit.exceptions
 
 from tvctl.errors import ConfigFileInvalid, InvalidConfigValue, UnknownConfigKey
+from tvctl.fields import Field, host_port, ipv4_address, ipv4_list, origins
 from tvctl.paths import atomic_write
 
 _LOGGER = logging.getLogger(__name__)
 REDACTED = "***"
-
-
-@dataclass(frozen=True, slots=True)
-class Field:
-    type: type  # bool, int, float, str or list (of str)
-    default: Any
-    doc: str
-    restart: bool = False  # only takes effect after a daemon restart
-    secret: bool = False
-    min: float | None = None
-    max: float | None = None
-    check: Callable[[Any], str | None] | None = None  # returns an error text or None
-
-
-def _host_port(value: str) -> str | None:
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-        return "expected HOST:PORT, e.g. 239.255.255.250:1900"
-    try:
-        ipaddress.IPv4Address(host)
-    except ValueError:
-        return "HOST must be an IPv4 address"
-    return None
-
-
-def _ipv4_list(values: list[str]) -> str | None:
-    for v in values:
-        try:
-            ipaddress.IPv4Address(v)
-        except ValueError:
-            return f"{v!r} is not an IPv4 address"
-    return None
-
-
-def _origins(values: list[str]) -> str | None:
-    for v in values:
-        if v == "*" or not v.startswith(("http://", "https://")) or v.endswith("/"):
-            return f"{v!r} is not an exact origin like http://127.0.0.1:8080 (no path, no wildcard)"
-    return None
-
-
-def ipv4_address(value: str) -> str | None:
-    return _ipv4_list([value])
 
 
 CORE_SCHEMA: dict[str, Field] = {
@@ -80,7 +37,7 @@ CORE_SCHEMA: dict[str, Field] = {
     "daemon.default_device": Field(str, "", "Device used when a request names 'default' (name or id)."),
     "daemon.cors_enabled": Field(bool, False, "Answer CORS requests from the origins below."),
     "daemon.cors_allowed_origins": Field(list, [], "Exact origins allowed to call the API from a browser.",
-                                         check=_origins),
+                                         check=origins),
     "daemon.allowed_hosts": Field(list, [], "Extra Host names accepted on TCP besides 127.0.0.1/localhost."),
     "daemon.api_token": Field(str, "", "If set, TCP requests need Authorization: Bearer <token>.", secret=True),
     "daemon.queue_wait_s": Field(float, 10.0, "How long a device command may wait behind earlier commands to the "
@@ -92,13 +49,13 @@ CORE_SCHEMA: dict[str, Field] = {
     "discovery.timeout_ms": Field(int, 2000, "How long one discovery run listens for answers; devices are asked to "
                                   "answer within it (SSDP MX), so at least 1500.", min=1500, max=30000),
     "discovery.interfaces": Field(list, [], "IPv4 addresses to search from; empty means every non-loopback one.",
-                                  check=_ipv4_list),
+                                  check=ipv4_list),
     "discovery.ssdp_target": Field(str, "239.255.255.250:1900", "Where M-SEARCH is sent (HOST:PORT).",
-                                   check=_host_port),
+                                   check=host_port),
     "discovery.ssdp_listen": Field(str, "0.0.0.0:1900",
                                    "Where to listen for NOTIFY announcements (HOST:PORT); empty disables.",
                                    restart=True,
-                                   check=lambda v: None if v == "" else _host_port(v)),
+                                   check=lambda v: None if v == "" else host_port(v)),
     "discovery.mdns_enabled": Field(bool, True, "Listen for mDNS announcements as a second source.",
                                     restart=True),
     "state.poll_interval_s": Field(float, 10.0, "Seconds between state polls while a client listens to events.",

@@ -17,11 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from tvctl.config import Field, Settings
 from tvctl.errors import InvalidKey, UnsupportedOperation
+from tvctl.fields import Field
 from tvctl.keys import KEY_NAMES, Key
+
+if TYPE_CHECKING:
+    from tvctl.config import Settings
 from tvctl.models import App, Device, DeviceInfo, DeviceState, MdnsService, Sighting, SsdpReply
 
 

@@ -12,7 +12,7 @@ from tvctl.api.security import NO_AUTH_PATHS
 from tvctl.errors import all_error_classes
 
 if TYPE_CHECKING:
-    from tvctl.api.app import Endpoint
+    from tvctl.api.endpoint import Endpoint
 
 ENVELOPE_OK = {
     "type": "object", "required": ["ok", "data"],

@@ -25,7 +25,6 @@ from tvctl_adapters.roku.transport import (
     EcpTransport,
 )
 
-from tvctl.config import Field, ipv4_address
 from tvctl.errors import (
     DevAppNotActive,
     DeviceBadResponse,
@@ -38,6 +37,7 @@ from tvctl.errors import (
     TvctlError,
     UnsupportedOperation,
 )
+from tvctl.fields import Field, ipv4_address
 from tvctl.keys import Key
 from tvctl.models import App, Device, DeviceInfo, MdnsService, Sighting, SsdpReply, Unavailable, usable_mac
 from tvctl.platform import Adapter, AdapterContext, Capability

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from tvctl.config import Field
 from tvctl.errors import DeviceUnreachable
+from tvctl.fields import Field
 from tvctl.keys import Key
 from tvctl.models import DeviceInfo
 from tvctl.platform import Adapter, AdapterContext, Capability

@@ -1,0 +1,54 @@
+"""Handlers of the daemon itself: ping, status, config, events, the OpenAPI document."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from tvctl.api import envelope
+from tvctl.api.requests import (
+    read_json,
+    rt,
+)
+from tvctl.errors import (
+    BadRequest,
+)
+
+
+async def ping(request: Request) -> Response:
+    return envelope.ok("pong")
+
+
+async def status(request: Request) -> Response:
+    return envelope.ok(rt(request).status())
+
+
+async def get_config(request: Request) -> Response:
+    return envelope.ok(rt(request).settings.nested())
+
+
+async def patch_config(request: Request) -> Response:
+    body = await read_json(request)
+    if not body:
+        raise BadRequest("The patch is empty.", hint='Example: {"daemon.cors_enabled": true}')
+    return envelope.ok(await rt(request).patch(body))
+
+
+async def reload_config(request: Request) -> Response:
+    return envelope.ok(await rt(request).reload())
+
+
+async def events(request: Request) -> Response:
+    return StreamingResponse(
+        rt(request).bus.subscribe(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def openapi(request: Request) -> Response:
+    from tvctl.api.openapi import build
+
+    return Response(json.dumps(build(request.app.state.routes)), media_type="application/json")

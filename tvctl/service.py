@@ -1,7 +1,9 @@
 """DeviceService: everything the API asks of devices, above the adapters.
 
-Locking: one ``asyncio.Lock`` per device serialises commands to that TV (sequences hold it
-for their whole run); different devices run in parallel. Registry writes go through one
+The file work it needs is handed to it: ``caches`` (app lists, icons), ``archives`` (kept
+sideload packages), ``registry`` (devices). Locking: one ``asyncio.Lock`` per device serialises
+commands to that TV (sequences hold it for their whole run; a queued command is dropped when its
+client leaves or after ``daemon.queue_wait_s``); different devices run in parallel. Registry writes go through one
 lock and a worker thread. Discovery runs are shared: concurrent callers await the same run.
 Polling: while at least one client listens to /v1/events, each online device's state is
 polled every ``state.poll_interval_s``; after a command a short debounced refresh follows
@@ -14,15 +16,15 @@ import asyncio
 import contextlib
 import hashlib
 import ipaddress
-import json
 import logging
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from tvctl import platforms
+from tvctl.archives import ArchiveStore
+from tvctl.caches import AppCache, IconCache
 from tvctl.config import Settings
 from tvctl.discovery import ssdp
 from tvctl.errors import (
@@ -32,14 +34,12 @@ from tvctl.errors import (
     DeviceBusy,
     DeviceError,
     DeviceUnreachable,
-    StorageFailed,
     TvctlError,
     UnsupportedOperation,
 )
 from tvctl.events import EventBus
 from tvctl.keys import Key
 from tvctl.models import App, AppList, Candidate, Device, DeviceState, MdnsService, SsdpReply, StateReport
-from tvctl.paths import atomic_write
 from tvctl.platform import Adapter, AdapterContext
 from tvctl.registry import Registry
 
@@ -52,8 +52,6 @@ MAX_SEQUENCE_KEYS = 100
 MAX_DELAY_MS = 10_000
 MAX_HOLD_MS = 10_000
 MAX_REPEAT = 50
-# Icon types kept in the icon cache, by file extension.
-ICON_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 # A TV waking its network stack may need several seconds for its first answer.
 ADD_PROBE_TIMEOUT_S = 4.0
 # A device that just answered a search (or announced itself) is awake: its device-info is quick.
@@ -77,6 +75,9 @@ class DeviceService:
         self.registry = registry
         self.bus = bus
         self.ctx = AdapterContext(settings=settings, state_dir=state_dir, cache_dir=cache_dir)
+        self.app_cache = AppCache(cache_dir)
+        self.icon_cache = IconCache(cache_dir)
+        self.archives = ArchiveStore(state_dir / "dev", self._delete_later)
         self.adapter_classes = platforms.installed()
         self._adapters: dict[str, Adapter] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -95,6 +96,9 @@ class DeviceService:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+    def _delete_later(self, path: Path) -> None:
+        self.spawn(asyncio.to_thread(path.unlink, True))
 
     async def close(self) -> None:
         for h in self._refresh.values():
@@ -417,29 +421,16 @@ class DeviceService:
         return {"device": dev.name, **result, "delay_ms": delay_ms}
 
     # -- apps ---------------------------------------------------------------------------------
-    def _apps_cache(self, dev: Device) -> Path:
-        return self.ctx.cache_dir / "apps" / f"{dev.id}.json"
-
     async def apps(self, ident: str, *, refresh: bool = False, clear: bool = False) -> AppList:
         dev = self.resolve(ident)
-        path = self._apps_cache(dev)
-        old: list[App] = []
-        if path.exists():
-            try:
-                old = [App(**a) for a in json.loads(path.read_text())["apps"]]
-            except (ValueError, KeyError, TypeError):
-                _LOGGER.warning("%s: app cache %s is corrupt; refetching", dev.name, path)
-                refresh = True
+        cached = await asyncio.to_thread(self.app_cache.load, dev.id)
+        old = cached or []
         if clear:
-            try:
-                path.unlink(missing_ok=True)  # a failed fetch below leaves no stale cache behind
-            except OSError as exc:
-                raise StorageFailed(f"Cannot remove {path}: {exc.strerror or exc}.") from exc
-        elif old and not refresh:
-            return AppList(platform=dev.platform, apps=old, cached=True)
+            await asyncio.to_thread(self.app_cache.clear, dev.id)  # a failed fetch leaves no stale cache
+        elif cached and not refresh:
+            return AppList(platform=dev.platform, apps=cached, cached=True)
         apps = await self._run(dev, lambda a: a.list_apps())
-        data = json.dumps({"apps": [a.to_dict() for a in apps], "fetched": time.time()}).encode()
-        await asyncio.to_thread(atomic_write, path, data)
+        await asyncio.to_thread(self.app_cache.store, dev.id, apps)
         if not (refresh or clear):
             return AppList(platform=dev.platform, apps=apps, cached=False)
         before, after = {a.platform_id for a in old}, {a.platform_id for a in apps}
@@ -480,17 +471,11 @@ class DeviceService:
     async def icon(self, ident: str, app_query: str) -> tuple[bytes, str, str]:
         dev = self.resolve(ident)
         app = self._match_app((await self.apps(ident)).apps, app_query)
-        folder = self.ctx.cache_dir / "icons" / dev.id
-        stem = hashlib.sha1(f"{app.platform_id}|{app.version}".encode()).hexdigest()[:16]
-        for ctype, ext in ICON_TYPES.items():
-            p = folder / f"{stem}.{ext}"
-            if p.exists():
-                body = await asyncio.to_thread(p.read_bytes)
-                return body, ctype, hashlib.sha1(body).hexdigest()
+        hit = await asyncio.to_thread(self.icon_cache.load, dev.id, app)
+        if hit is not None:
+            return hit[0], hit[1], hashlib.sha1(hit[0]).hexdigest()
         body, ctype = await self._run(dev, lambda a: a.icon(app.platform_id))
-        kept_as = ICON_TYPES.get(ctype)
-        if kept_as is not None:  # other image types are served but not cached
-            await asyncio.to_thread(atomic_write, folder / f"{stem}.{kept_as}", body, 0o644)
+        await asyncio.to_thread(self.icon_cache.store, dev.id, app, body, ctype)
         return body, ctype, hashlib.sha1(body).hexdigest()
 
     # -- state --------------------------------------------------------------------------------
@@ -557,13 +542,6 @@ class DeviceService:
             await asyncio.sleep(interval)
 
     # -- developer mode -----------------------------------------------------------------------
-    def dev_dir(self) -> Path:
-        return self.ctx.state_dir / "dev"
-
-    def kept_archive(self, dev: Device) -> Path:
-        """The device's last installed archive, kept for reload."""
-        return self.dev_dir() / f"{dev.id}.zip"
-
     def dev_preflight(self, ident: str) -> Device:
         """Checks that need no upload: the device exists and its platform is ready to take one."""
         dev = self.resolve(ident)
@@ -574,32 +552,15 @@ class DeviceService:
         dev = self.dev_preflight(ident)
         await asyncio.to_thread(type(self.adapter(dev)).check_archive, upload)
         result = await self._run(dev, lambda a: a.dev_install(upload))
-        kept = self.kept_archive(dev)
-        if result["result"] != "identical" or not kept.exists():
-            replaced = await asyncio.to_thread(swap_in, upload, kept)
+        if result["result"] != "identical" or not self.archives.kept(dev.id).exists():
+            replaced = await asyncio.to_thread(self.archives.keep, upload, dev.id)
             if replaced is not None:
-                self.discard(replaced)
+                self.archives.discard(replaced)
         return {"device": dev.name, **result}
-
-    def discard(self, path: Path) -> None:
-        """Delete a file after the response instead of before it.
-
-        Unlinking a 50 MiB archive frees its page-cache pages and extents inside the syscall:
-        25-80 ms on this machine's ext4, which the client has no reason to wait for. Leftovers of
-        a crash are removed by ``clean_dev_dir`` at the next start.
-        """
-        self.spawn(asyncio.to_thread(path.unlink, True))
-
-    def clean_dev_dir(self) -> None:
-        """Remove uploads and replaced archives a previous run left behind (blocking)."""
-        folder = self.dev_dir()
-        if folder.is_dir():
-            for leftover in [*folder.glob("upload-*.zip"), *folder.glob("*.zip.old-*")]:
-                leftover.unlink(missing_ok=True)
 
     async def dev_reload(self, ident: str) -> dict[str, Any]:
         dev = self.resolve(ident)
-        kept = self.kept_archive(dev)
+        kept = self.archives.kept(dev.id)
         # The kept archive lets reload re-install a channel the device lost.
         archive = kept if kept.exists() else None
         return {"device": dev.name, **(await self._run(dev, lambda a: a.dev_reload(archive)))}
@@ -624,19 +585,3 @@ class DeviceService:
         """End log-follow streams (shutdown must not wait for them)."""
         for a in self._adapters.values():
             a.close_streams()
-
-
-def swap_in(upload: Path, kept: Path) -> Path | None:
-    """Make ``upload`` the kept archive atomically; return the replaced one, still on disk.
-
-    The old archive first gets a second name (a hard link), so the rename that replaces it does
-    not free its data; the caller deletes it later. Either name always holds a whole archive.
-    """
-    old = kept.with_name(f"{kept.name}.old-{os.urandom(4).hex()}")
-    try:
-        old.hardlink_to(kept)
-    except OSError:  # nothing kept yet, or no hard links here (then the replace pays for the delete)
-        upload.replace(kept)
-        return None
-    upload.replace(kept)
-    return old

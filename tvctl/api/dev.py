@@ -56,7 +56,7 @@ async def dev_install(request: Request) -> Response:
         raise UnsupportedMediaType("Send the channel as multipart/form-data with the file in field 'archive'.",
                                    hint=UPLOAD_HINT)
     limit = runtime.settings["dev.max_archive_mb"] * 1024 * 1024
-    folder = runtime.service.dev_dir()
+    folder = runtime.service.archives.folder
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix="upload-", suffix=".zip", dir=folder)
@@ -119,7 +119,7 @@ async def dev_install(request: Request) -> Response:
     except ValueError as exc:  # python-multipart's framing errors
         raise BadRequest(f"The multipart body is malformed: {exc}.", hint=UPLOAD_HINT) from exc
     finally:
-        runtime.service.discard(tmp)  # gone already when it was kept for reload
+        runtime.service.archives.discard(tmp)  # gone already when it was kept for reload
 
 
 async def dev_reload(request: Request) -> Response:

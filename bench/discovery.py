@@ -31,7 +31,7 @@ from tests.fakeroku import FakeRoku, FakeSsdp
 from tvctl.discovery.ssdp import build_msearch
 
 
-def daemon_run(daemon, n: int) -> tuple[float | None, int, float]:  # type: ignore[no-untyped-def]
+def daemon_run(daemon, n: int) -> tuple[float | None, int, float]:
     """(time until all n were found, or None; how many the run found; how long the run took)."""
     for d in daemon.ok("GET", "/v1/devices"):
         daemon.ok("DELETE", f"/v1/devices/{d['id']}")
@@ -61,13 +61,13 @@ async def direct_run(responder_port: int, n: int, mx: int) -> tuple[float, int]:
 
     t0 = time.perf_counter()
     transport, _ = await loop.create_datagram_endpoint(Proto, local_addr=("127.0.0.1", 0), family=socket.AF_INET)
-    transport.sendto(build_msearch(("127.0.0.1", responder_port), mx=mx), ("127.0.0.1", responder_port))
+    transport.sendto(build_msearch(("127.0.0.1", responder_port), "roku:ecp", mx=mx), ("127.0.0.1", responder_port))
     async with aiohttp.ClientSession() as s:
         async def confirm(location: str) -> bool:
             async with s.get(location + "query/device-info") as r:
                 return r.status == 200 and b"<serial-number>" in await r.read()
 
-        tasks = []
+        tasks: list[asyncio.Task[bool]] = []
         seen: set[str] = set()
         while len(tasks) < n:
             data = (await asyncio.wait_for(replies.get(), 10)).decode()

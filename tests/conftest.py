@@ -143,7 +143,8 @@ class Daemon:
         assert body["ok"] is False and body["error"]["code"] == code, body
         assert body["error"]["message"] and body["error"]["hint"], body
         assert "Traceback" not in r.text
-        return body["error"]
+        error: dict[str, Any] = body["error"]
+        return error
 
     def add(self, roku: FakeRoku) -> dict[str, Any]:
         data: dict[str, Any] = self.ok("POST", "/v1/devices", json={"host": roku.host, "port": roku.port})

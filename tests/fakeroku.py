@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 FIXTURES = Path(__file__).parent / "fixtures" / "roku"
 
@@ -401,6 +401,7 @@ class FakeRoku:
             archive = b""
             reader = await request.multipart()
             async for part in reader:
+                assert isinstance(part, BodyPartReader)
                 if part.name == "archive":
                     archive = bytes(await part.read())
                 else:

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -74,7 +75,7 @@ def test_ping_and_status_on_both_listeners(shared_daemon: Daemon, via: str) -> N
     ("GET", "/v1/devices?sort_by=password", {}, 400, "invalid_query"),
     ("GET", "/v1/devices?filter=name", {}, 400, "invalid_query"),
 ])  # fmt: skip
-def test_every_error_is_an_envelope(shared_daemon: Daemon, via: str, method: str, path: str, kw: dict,
+def test_every_error_is_an_envelope(shared_daemon: Daemon, via: str, method: str, path: str, kw: dict[str, Any],
                                     status: int, code: str) -> None:
     call = shared_daemon.http if via == "tcp" else shared_daemon.unix
     r = call(method, path, **kw)
@@ -190,7 +191,8 @@ def test_invalid_patch_writes_nothing(daemon: Daemon) -> None:
 
 
 def test_concurrent_patches_lose_nothing(daemon: Daemon) -> None:
-    keys = [("daemon.default_device", "tv{}"), ("roku.wol_port", 1000), ("dev.log_buffer_lines", 500),
+    keys: list[tuple[str, str | int | float]] = [
+        ("daemon.default_device", "tv{}"), ("roku.wol_port", 1000), ("dev.log_buffer_lines", 500),
             ("discovery.interval_s", 100), ("state.poll_interval_s", 5.0), ("roku.console_port", 9000)]
     errors: list[object] = []
 

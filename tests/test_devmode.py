@@ -387,7 +387,8 @@ def test_screenshot(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
 
 # -- helpers -----------------------------------------------------------------------------------
 def wait_lines(d: Daemon, url: str, n: int) -> dict[str, Any]:
-    return wait_for(lambda: (x := d.ok("GET", url)) and len(x["lines"]) >= n and x, 10)
+    found: dict[str, Any] = wait_for(lambda: (x := d.ok("GET", url)) and len(x["lines"]) >= n and x, 10)
+    return found
 
 
 def test_fixture_pages_parse() -> None:

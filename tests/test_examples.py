@@ -74,7 +74,7 @@ def readme_fetch() -> str:
 
 
 @pytest.fixture
-def page_server() -> Iterator[tuple[ThreadingHTTPServer, dict[str, bytes]]]:
+def page_server() -> Iterator[tuple[tuple[ThreadingHTTPServer, ThreadingHTTPServer], dict[str, bytes]]]:
     pages: dict[str, bytes] = {}
 
     class Handler(BaseHTTPRequestHandler):
@@ -89,11 +89,11 @@ def page_server() -> Iterator[tuple[ThreadingHTTPServer, dict[str, bytes]]]:
         def log_message(self, *args: object) -> None:
             pass
 
-    servers = [ThreadingHTTPServer(("127.0.0.1", 0), Handler) for _ in range(2)]
+    servers = (ThreadingHTTPServer(("127.0.0.1", 0), Handler), ThreadingHTTPServer(("127.0.0.1", 0), Handler))
     for s in servers:
         threading.Thread(target=s.serve_forever, daemon=True).start()
     try:
-        yield servers, pages  # type: ignore[misc]
+        yield servers, pages
     finally:
         for s in servers:
             s.shutdown()
@@ -110,9 +110,10 @@ def chromium_dom(url: str, profile: Path) -> str:
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/run installs it)")
-def test_browser_dashboard_allowed_and_foreign_origin(daemon: Daemon, roku: FakeRoku, page_server: object,
-                                                      tmp_path: Path) -> None:
-    (allowed, foreign), pages = page_server  # type: ignore[misc]
+def test_browser_dashboard_allowed_and_foreign_origin(
+        daemon: Daemon, roku: FakeRoku, tmp_path: Path,
+        page_server: tuple[tuple[ThreadingHTTPServer, ThreadingHTTPServer], dict[str, bytes]]) -> None:
+    (allowed, foreign), pages = page_server
     allowed_origin = f"http://127.0.0.1:{allowed.server_address[1]}"
     foreign_origin = f"http://127.0.0.1:{foreign.server_address[1]}"
     dev = daemon.add(roku)

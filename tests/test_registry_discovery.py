@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import socket
 import threading
@@ -75,15 +76,15 @@ def test_no_device_is_missed_when_responders_wait_up_to_mx(daemon: Daemon) -> No
         assert all(b"\r\nMX: 1\r\n" in s for s in responder.searches)  # 1.5 s window: answer within 1 s
     finally:
         responder.close()
-        for r in rokus:
-            r.stop()
+        for roku in rokus:
+            roku.stop()
 
 
 def test_discovery_reports_devices_as_they_are_confirmed(daemon: Daemon, ssdp_responder: FakeSsdp,
                                                          fleet: list[FakeRoku]) -> None:
     point_at(daemon, ssdp_responder)
-    for r in fleet:
-        ssdp_responder.add_device(r)
+    for roku in fleet:
+        ssdp_responder.add_device(roku)
     events = Events(daemon.url + "/v1/events")
     seen: list[tuple[float, str, Any]] = []
     t0 = time.monotonic()
@@ -223,7 +224,7 @@ def test_mdns_sighting_on_loopback(tmp_path: Path) -> None:
             await zc.async_register_service(info)
             deadline = time.monotonic() + 15
             while time.monotonic() < deadline:
-                devices = await asyncio.to_thread(d.ok, "GET", "/v1/devices")
+                devices: list[Any] = await asyncio.to_thread(d.ok, "GET", "/v1/devices")
                 if devices:
                     return devices
                 await asyncio.sleep(0.1)
@@ -326,7 +327,7 @@ def test_events_stream(daemon: Daemon, roku: FakeRoku) -> None:
     daemon.ok("POST", "/v1/config/reload")
     daemon.ok("DELETE", "/v1/devices/den")
     for ev in (a, b):
-        wait_for(lambda ev=ev: ev.of("device_removed"), what="device_removed")
+        wait_for(functools.partial(ev.of, "device_removed"), what="device_removed")
         assert ev.of("device_added")[0]["id"] == dev["id"]
         assert ev.of("device_updated")[0]["name"] == "den"
         assert "restart_required" in ev.of("config_reloaded")[0]

@@ -58,9 +58,9 @@ def test_daemon_uses_systemd_directories(tmp_path: Path, roku: FakeRoku) -> None
         # CLI in a login shell (which has only the first) looks for it.
         assert st["socket"] == str(d.runtime / "tvctl.sock")
         cli_env = {k: v for k, v in os.environ.items() if k not in dirs and k != "TVCTL_SOCKET"}
-        p = subprocess.run([TVCTL, "--json", "status"], env={**cli_env, "XDG_RUNTIME_DIR": str(d.runtime)},
-                           capture_output=True, text=True, timeout=30)
-        assert p.returncode == 0 and json.loads(p.stdout)["pid"] == d.proc.pid, p.stdout + p.stderr  # type: ignore[union-attr]
+        cli = subprocess.run([TVCTL, "--json", "status"], env={**cli_env, "XDG_RUNTIME_DIR": str(d.runtime)},
+                             capture_output=True, text=True, timeout=30)
+        assert cli.returncode == 0 and json.loads(cli.stdout)["pid"] == d.proc.pid, cli.stdout + cli.stderr  # type: ignore[union-attr]
         # --config still wins over $CONFIGURATION_DIRECTORY (the unit passes none)
         assert st["config_path"] == str(d.config_path)
         dev = d.add(roku)

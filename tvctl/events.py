@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,7 +68,7 @@ class EventBus:
         if self.on_subscribers_changed:
             self.on_subscribers_changed(len(self._subs))
 
-    async def subscribe(self, keepalive_s: float = 15.0) -> AsyncIterator[bytes]:
+    async def subscribe(self, keepalive_s: float = 15.0) -> AsyncGenerator[bytes, None]:
         """SSE byte chunks until the bus closes or the consumer stops iterating."""
         q: asyncio.Queue[Event] = asyncio.Queue(SUBSCRIBER_QUEUE)
         self._subs.add(q)

@@ -5,9 +5,10 @@ checks that no asyncio task outlives it."""
 from __future__ import annotations
 
 import asyncio
-import sys
+import importlib.util
 from collections.abc import AsyncIterator
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import httpx
@@ -20,8 +21,20 @@ from tvctl.registry import Registry
 from tvctl.runtime import Runtime
 from tvctl.service import DeviceService
 
-sys.path.insert(0, str(Path(__file__).parent / "toyplatform"))
-from tvctl_toy import PRESSED, ToyAdapter
+
+def _load_toy() -> Any:
+    """The toy platform's module, loaded from its file: its folder is not put on sys.path, where
+    its dist-info would install it for every later test of this process."""
+    path = Path(__file__).parent / "toyplatform" / "tvctl_toy" / "__init__.py"
+    spec = importlib.util.spec_from_file_location("tvctl_toy", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+toy = _load_toy()
+PRESSED, ToyAdapter = toy.PRESSED, toy.ToyAdapter
 
 PORT = 7272
 
@@ -29,8 +42,9 @@ PORT = 7272
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, DeviceService]]:
     before = asyncio.all_tasks()
-    runtime = Runtime(config_path=tmp_path / "config.toml", settings=Settings.defaults(), bus=EventBus(),
-                      http_port=PORT)
+    # the defaults, and the toy's section as if it were installed
+    settings = Settings(MappingProxyType({**Settings.defaults().values, "toy.greeting": "hello"}))
+    runtime = Runtime(config_path=tmp_path / "config.toml", settings=settings, bus=EventBus(), http_port=PORT)
     service = DeviceService(runtime.get_settings, Registry(tmp_path / "state" / "devices.json"), runtime.bus,
                             tmp_path / "state", tmp_path / "cache")
     service.adapter_classes = {"toy": ToyAdapter}  # the only platform here

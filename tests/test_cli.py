@@ -16,6 +16,7 @@ import pytest
 
 from tests.conftest import Daemon
 from tests.fakeroku import FakeRoku, FakeSsdp
+from tests.helpers import wait_for
 
 TVCTL = str(Path(sys.executable).with_name("tvctl"))
 
@@ -159,12 +160,8 @@ def test_events_stream_until_ctrl_c(daemon: Daemon, roku: FakeRoku) -> None:
     env = {**os.environ, "XDG_RUNTIME_DIR": str(daemon.runtime)}
     proc = subprocess.Popen([TVCTL, "events"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(0.5)  # let it subscribe; the add below must come after
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            daemon.add(roku)  # repeated adds are no-ops after the first; the first is the event
-            if daemon.ok("GET", "/v1/devices"):
-                break
+        wait_for(lambda: daemon.ok("GET", "/v1/daemon/status")["event_subscribers"] == 1, what="tvctl events")
+        daemon.add(roku)
         line = proc.stdout.readline()  # type: ignore[union-attr]
         assert line.strip() == "device_added 58-onn-roku-tv"
     finally:
@@ -226,9 +223,11 @@ def test_dev_commands(daemon: Daemon, tmp_path: Path) -> None:
         assert p.returncode == 0 and shot.read_bytes()[:2] == b"\xff\xd8"
         roku.console_script = b"line one\r\nline two\r\n"
         run(daemon, "dev", "logs")
-        deadline = time.monotonic() + 10
-        while "line two" not in (out := run(daemon, "dev", "logs").stdout) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        def both_lines() -> str:
+            stdout = run(daemon, "dev", "logs").stdout
+            return stdout if "line two" in stdout else ""
+
+        out = wait_for(both_lines, what="both console lines")
         assert out.splitlines() == ["line one", "line two"]
         missing = run(daemon, "dev", "install", str(tmp_path / "nope.zip"))
         assert missing.returncode == 2 and "cannot read" in missing.stderr
@@ -241,7 +240,7 @@ def test_dev_commands(daemon: Daemon, tmp_path: Path) -> None:
         proc = subprocess.Popen([TVCTL, "dev", "logs", "-f"], env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
         try:
-            time.sleep(0.5)
+            wait_for(lambda: daemon.ok("GET", "/v1/devices/default/dev/logs")["followers"] == 1, what="logs -f")
             roku.console_push("streamed line\n")
             assert proc.stdout.readline().strip() == "streamed line"  # type: ignore[union-attr]
         finally:

@@ -50,6 +50,7 @@ class Runtime:
             "http_host": s["daemon.http_host"],
             "http_port": self.http_port if s["daemon.http_enabled"] else s["daemon.http_port"],
             "device_count": len(self.service.registry),
+            "event_subscribers": self.bus.subscriber_count,
             "default_device": default or None,
             "config_path": str(self.config_path),
         }

@@ -136,7 +136,7 @@ async def dev_logs(request: Request) -> Response:
     if not follow:
         lines = console.recent(None if since is not None else n, since)
         return envelope.ok({"device": dev.to_dict(), "lines": [ln.to_dict() for ln in lines],
-                            "cursor": console.seq, "console": console.state})
+                            "cursor": console.seq, "console": console.state, "followers": console.follower_count})
 
     async def stream() -> Any:
         yield b": following\n\n"

@@ -162,6 +162,10 @@ class DevConsole:
             else:
                 q.put_nowait(line)
 
+    @property
+    def follower_count(self) -> int:
+        return len(self._followers)
+
     def recent(self, n: int | None, since: int | None) -> list[LogLine]:
         lines = [ln for ln in self.lines if since is None or ln.seq > since]
         return lines[-n:] if n else lines

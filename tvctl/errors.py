@@ -64,6 +64,16 @@ class TvctlError(Exception):
         self.hint = hint if hint is not None else self.default_hint
         self.details = details
 
+    def restated(self, message: str | None = None, *, hint: str | None = None,
+                 sent: int | None = None, total: int | None = None) -> TvctlError:
+        """The same error (same class, so the same code and status) told again with more context:
+        a new message or hint, or how far a multi-step command got. Raise it ``from`` this one."""
+        details = dict(self.details or {})
+        if sent is not None and total is not None:
+            details |= {"sent": sent, "total": total}
+        return type(self)(message if message is not None else self.message,
+                          hint=hint if hint is not None else self.hint, details=details or None)
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"code": self.code, "message": self.message, "hint": self.hint}
         if self.details:

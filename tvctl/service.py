@@ -350,9 +350,8 @@ class DeviceService:
             return dev
         if first is None:
             raise BadRequest("No platform is installed.", hint="Install tvctl with its adapters package.")
-        first.hint = (f"Nothing answered as {' or as '.join(tried)}. Check the address and that the device "
-                      f"is on. {first.hint}")
-        raise first
+        raise first.restated(hint=f"Nothing answered as {' or as '.join(tried)}. Check the address and that the "
+                                  f"device is on. {first.hint}") from first
 
     async def remove(self, ident: str) -> Device:
         dev = await self._commit(lambda r: r.remove(ident))
@@ -412,9 +411,8 @@ class DeviceService:
                 try:
                     await a.send_key(key)
                 except TvctlError as exc:
-                    exc.message = f"Key {i + 1} of {len(keys)} failed after {i} were sent: {exc.message}"
-                    exc.details = {**(exc.details or {}), "sent": i, "total": len(keys)}
-                    raise
+                    raise exc.restated(f"Key {i + 1} of {len(keys)} failed after {i} were sent: {exc.message}",
+                                       sent=i, total=len(keys)) from exc
             return {"sent": len(keys)}
 
         result = await self._run(dev, go, caller)

@@ -227,9 +227,8 @@ class RokuAdapter(Adapter):
                 try:
                     await self._post(f"/keypress/{literal_path(ch)}")
                 except TvctlError as exc:
-                    exc.message += f" ({i} of {len(key.text)} characters were sent.)"
-                    exc.details = {"sent": i, "total": len(key.text)}
-                    raise
+                    raise exc.restated(f"{exc.message} ({i} of {len(key.text)} characters were sent.)",
+                                       sent=i, total=len(key.text)) from exc
             return {"key": f"literal:{key.text}", "sent": len(key.text)}
         gate = GATED.get(key.name)
         if gate is not None:

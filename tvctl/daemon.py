@@ -156,7 +156,7 @@ async def serve(runtime: Runtime, sockets: list[socket.socket]) -> None:
     server = Server(cfg, runtime)
     background: list[Any] = []
     try:
-        service.spawn(service.poll_forever())
+        service.spawn(service.poller.run())
         if s["discovery.enabled"]:
             service.spawn(service.discover_forever())
         if s["discovery.ssdp_listen"]:

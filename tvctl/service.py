@@ -1,23 +1,19 @@
 """DeviceService: everything the API asks of devices, above the adapters.
 
 The file work it needs is handed to it: ``caches`` (app lists, icons), ``archives`` (kept
-sideload packages), ``registry`` (devices). Locking: one ``asyncio.Lock`` per device serialises
-commands to that TV (sequences hold it for their whole run; a queued command is dropped when its
-client leaves or after ``daemon.queue_wait_s``); different devices run in parallel. Registry writes go through one
-lock and a worker thread. Discovery runs are shared: concurrent callers await the same run.
-Polling: while at least one client listens to /v1/events, each online device's state is
-polled every ``state.poll_interval_s``; after a command a short debounced refresh follows
-("the device takes a moment"), and a changed state is published as ``state_changed``.
+sideload packages), ``registry`` (devices, all-or-nothing saves). Live state for listeners is
+``poller.StatePoller``'s. Locking: one ``asyncio.Lock`` per device serialises commands to that
+TV (sequences hold it for their whole run; a queued command is dropped when its client leaves or
+after ``daemon.queue_wait_s``); different devices run in parallel. Registry writes go through
+one lock and a worker thread. Discovery runs are shared: concurrent callers await the same run.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import ipaddress
 import logging
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -39,15 +35,14 @@ from tvctl.errors import (
 )
 from tvctl.events import EventBus
 from tvctl.keys import Key
-from tvctl.models import App, AppList, Candidate, Device, DeviceState, MdnsService, SsdpReply, StateReport
+from tvctl.models import App, AppList, Candidate, Device, MdnsService, SsdpReply, StateReport
 from tvctl.platform import Adapter, AdapterContext
+from tvctl.poller import StatePoller
 from tvctl.registry import Registry
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# State lags a command by a few hundred ms on a TV (Home Assistant debounces 0.35 s).
-POST_COMMAND_REFRESH_S = 0.35
 MAX_SEQUENCE_KEYS = 100
 MAX_DELAY_MS = 10_000
 MAX_HOLD_MS = 10_000
@@ -56,8 +51,6 @@ MAX_REPEAT = 50
 ADD_PROBE_TIMEOUT_S = 4.0
 # A device that just answered a search (or announced itself) is awake: its device-info is quick.
 PROBE_TIMEOUT_S = 2.0
-# The poller wakes this often to see whether a poll is due (cheap; keeps interval changes live).
-POLL_TICK_S = 0.1
 
 
 class Caller(Protocol):
@@ -86,8 +79,8 @@ class DeviceService:
         self._run_found: dict[str, Device] = {}  # devices confirmed by the current discovery run
         self._found_listeners: set[Callable[[Device], None]] = set()
         self._probing: dict[tuple[str, str, int], asyncio.Task[Device | None]] = {}
-        self._last_state: dict[str, DeviceState] = {}
-        self._refresh: dict[str, asyncio.TimerHandle] = {}
+        self.poller = StatePoller(self.state, lambda: [d.id for d in self.registry.all()], bus, settings,
+                                  self.spawn)
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- plumbing -----------------------------------------------------------------------------
@@ -101,8 +94,7 @@ class DeviceService:
         self.spawn(asyncio.to_thread(path.unlink, True))
 
     async def close(self) -> None:
-        for h in self._refresh.values():
-            h.cancel()
+        self.poller.close()
         for t in list(self._tasks):
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -191,7 +183,7 @@ class DeviceService:
             raise
         if not dev.online:
             self._mark(dev, True)
-        self._schedule_refresh(dev)
+        self.poller.after_command(dev)
         return result
 
     # -- discovery ----------------------------------------------------------------------------
@@ -487,44 +479,8 @@ class DeviceService:
             raise
         if not dev.online:
             self._mark(dev, True)
-        self._publish_state(dev, state)
+        self.poller.seen(dev, state)
         return StateReport(device=self.registry.resolve(dev.id), state=state)
-
-    def _publish_state(self, dev: Device, state: DeviceState) -> None:
-        if self._last_state.get(dev.id) != state:
-            first = dev.id not in self._last_state
-            self._last_state[dev.id] = state
-            if not first or self.bus.subscriber_count:
-                self.bus.publish("state_changed", {"device": dev.name, "id": dev.id, "state": state})
-
-    def _schedule_refresh(self, dev: Device) -> None:
-        if not self.bus.subscriber_count:
-            return
-        old = self._refresh.pop(dev.id, None)
-        if old is not None:
-            old.cancel()
-        loop = asyncio.get_running_loop()
-        self._refresh[dev.id] = loop.call_later(
-            POST_COMMAND_REFRESH_S, lambda: self.spawn(self._quiet_state(dev.id))
-        )
-
-    async def _quiet_state(self, dev_id: str) -> None:
-        self._refresh.pop(dev_id, None)
-        with contextlib.suppress(TvctlError):
-            await self.state(dev_id)
-
-    async def poll_forever(self) -> None:
-        """Poll every device while anyone listens to events (interval changes apply at once)."""
-        last = 0.0
-        while True:
-            await asyncio.sleep(POLL_TICK_S)
-            if not self.bus.subscriber_count:
-                last = 0.0  # the next listener gets fresh state right away
-                continue
-            if time.monotonic() - last < self.settings()["state.poll_interval_s"]:
-                continue
-            last = time.monotonic()
-            await asyncio.gather(*(self._quiet_state(d.id) for d in self.registry.all()))
 
     async def discover_forever(self) -> None:
         while True:

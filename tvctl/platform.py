@@ -17,14 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from tvctl.errors import InvalidKey, UnsupportedOperation
 from tvctl.fields import Field
 from tvctl.keys import KEY_NAMES, Key
-
-if TYPE_CHECKING:
-    from tvctl.config import Settings
 from tvctl.models import App, Device, DeviceInfo, DeviceState, MdnsService, Sighting, SsdpReply
 
 
@@ -44,9 +41,15 @@ class Capability(StrEnum):
     DEV_SCREENSHOT = "dev-screenshot"
 
 
+class SettingsView(Protocol):
+    """What a platform reads of the settings: values by dotted key (``tvctl.config.Settings``)."""
+
+    def __getitem__(self, key: str) -> Any: ...
+
+
 @dataclass(frozen=True, slots=True)
 class AdapterContext:
-    settings: Callable[[], Settings]  # always the live settings (reload applies at once)
+    settings: Callable[[], SettingsView]  # always the live settings (reload applies at once)
     state_dir: Path
     cache_dir: Path
 

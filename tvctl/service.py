@@ -118,13 +118,17 @@ class DeviceService:
     def resolve(self, ident: str) -> Device:
         return self.registry.resolve(ident, self.settings()["daemon.default_device"])
 
+    def platform_of(self, dev: Device) -> type[Adapter]:
+        """The device's platform class, for the checks that need no device (keys, packages)."""
+        cls = self.adapter_classes.get(dev.platform)
+        if cls is None:
+            raise UnsupportedOperation(f"No adapter is installed for platform {dev.platform!r}.")
+        return cls
+
     def adapter(self, dev: Device) -> Adapter:
         a = self._adapters.get(dev.id)
         if a is None:
-            cls = self.adapter_classes.get(dev.platform)
-            if cls is None:
-                raise UnsupportedOperation(f"No adapter is installed for platform {dev.platform!r}.")
-            a = self._adapters[dev.id] = cls(self.ctx, dev)
+            a = self._adapters[dev.id] = self.platform_of(dev)(self.ctx, dev)
         else:
             a.update_device(dev)
         return a
@@ -367,7 +371,7 @@ class DeviceService:
         if not 1 <= repeat <= MAX_REPEAT:
             raise BadRequest(f"repeat must be between 1 and {MAX_REPEAT}.", hint="Example: {\"repeat\": 3}")
         dev = self.resolve(ident)
-        type(self.adapter(dev)).check_key(key)
+        self.platform_of(dev).check_key(key)
 
         async def go(a: Adapter) -> dict[str, Any]:
             result: dict[str, Any] = {}
@@ -389,7 +393,7 @@ class DeviceService:
             raise BadRequest(f"delay_ms must be between 0 and {MAX_DELAY_MS}.", hint="The default is 200.")
         dev = self.resolve(ident)
         for key in keys:  # every key is checked before the first is sent
-            type(self.adapter(dev)).check_key(key)
+            self.platform_of(dev).check_key(key)
 
         async def go(a: Adapter) -> dict[str, Any]:
             for i, key in enumerate(keys):
@@ -504,7 +508,7 @@ class DeviceService:
 
     async def dev_install(self, ident: str, upload: Path) -> dict[str, Any]:
         dev = self.dev_preflight(ident)
-        await asyncio.to_thread(type(self.adapter(dev)).check_archive, upload)
+        await asyncio.to_thread(self.platform_of(dev).check_archive, upload)
         result = await self._run(dev, lambda a: a.dev_install(upload))
         if result["result"] != "identical" or not self.archives.kept(dev.id).exists():
             replaced = await asyncio.to_thread(self.archives.keep, upload, dev.id)

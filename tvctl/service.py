@@ -217,11 +217,12 @@ class DeviceService:
                          cand.host, cand.serial_hint, info.serial)
         dev, change = await self._commit(lambda r: r.merge(info, cand, cls.capabilities_for(info)),
                                          save=lambda result: result[1] is not None)
-        self.registry.set_online(dev.id, True)
+        came_back = self.registry.set_online(dev.id, True) is not None and change is None
         dev = self.registry.resolve(dev.id)
         if change is not None:
             _LOGGER.info("%s: %s at %s:%d", dev.name, change, dev.host, dev.port)
-            self.bus.publish(f"device_{change}", dev.to_dict())
+        if change is not None or came_back:  # one event: added, or updated (which coming back online is)
+            self.bus.publish(f"device_{change or 'updated'}", dev.to_dict())
         if dev.id in self._adapters:
             self._adapters[dev.id].update_device(dev)
         return dev

@@ -25,6 +25,9 @@ from tvctl.keys import KEY_NAMES, Key
 from tvctl.models import App, Device, DeviceInfo, DeviceState, MdnsService, Sighting, SsdpReply
 
 
+COMMON_KEYS = frozenset(KEY_NAMES)
+
+
 class Capability(StrEnum):
     KEYS = "keys"
     TEXT = "text"
@@ -104,7 +107,7 @@ class Adapter:
         """Raise InvalidKey unless this platform takes ``key`` (called before anything is sent)."""
         if key.name == "literal":
             return
-        names = cls.key_names if cls.key_names is not None else frozenset(KEY_NAMES)
+        names = cls.key_names if cls.key_names is not None else COMMON_KEYS
         if key.name not in names:
             raise InvalidKey(f"Unknown key {key.name!r} for {cls.platform} devices.",
                              hint="Valid keys: " + ", ".join(sorted(names)) + ", or literal:<text>.")

@@ -24,7 +24,6 @@ from tvctl.fields import Field
 from tvctl.keys import KEY_NAMES, Key
 from tvctl.models import App, Device, DeviceInfo, DeviceState, MdnsService, Sighting, SsdpReply
 
-
 COMMON_KEYS = frozenset(KEY_NAMES)
 
 

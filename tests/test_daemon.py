@@ -121,8 +121,16 @@ def test_openapi_lists_every_route(shared_daemon: Daemon) -> None:
     codes = doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]
     assert "device_not_found" in codes and "origin_not_allowed" in codes
     # request bodies say what the server enforces: unknown fields and unknown config keys are refused
-    add = doc["paths"]["/v1/devices"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    ref = doc["paths"]["/v1/devices"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    add = doc["components"]["schemas"][ref.rsplit("/", 1)[1]]
     assert add["additionalProperties"] is False and add["properties"]["host"]["minLength"] == 1
+    assert add["required"] == ["host"] and {"type": "null"} in add["properties"]["port"]["anyOf"]
+    ref = doc["paths"]["/v1/devices/{id}/remote/key"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    key = doc["components"]["schemas"][ref["$ref"].rsplit("/", 1)[1]]
+    assert key["properties"]["repeat"]["anyOf"][0] == {"type": "integer", "minimum": 1, "maximum": 50}
+    limit = next(p for p in doc["paths"]["/v1/devices"]["get"]["parameters"] if p["name"] == "limit")
+    assert limit == {"name": "limit", "in": "query", "required": False,
+                     "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1000}}
     patch = doc["paths"]["/v1/config"]["patch"]["requestBody"]["content"]["application/json"]["schema"]
     assert "roku.dev_password" in patch["propertyNames"]["enum"] and "x" not in patch["propertyNames"]["enum"]
 

@@ -90,3 +90,38 @@ async def test_guard_and_errors_in_process(api: tuple[httpx.AsyncClient, DeviceS
     assert r.status_code == 500 and r.json()["error"]["code"] == "device_unreachable"
     assert "toy at 10.9.8.7:80" in r.json()["error"]["hint"]
 
+
+
+@pytest.mark.parametrize(("method", "path", "kw", "code", "message", "hint"), [
+    ("POST", "/v1/devices", {"json": {"host": "10.0.0.1", "port": 0}}, "invalid_payload",
+     "Field 'port': expected `int` >= 1.", "Required: host; optional: port, platform."),
+    ("POST", "/v1/devices", {"json": {"port": 9}}, "invalid_payload", "Missing field 'host'.", "Required: host"),
+    ("POST", "/v1/devices", {"json": {"host": "a", "x": 1, "y": 2}}, "invalid_payload", "Unknown field(s): x, y.",
+     "Allowed: host, port, platform."),
+    ("POST", "/v1/devices/toy/remote/sequence", {"json": {"keys": ["home", "no such key"]}}, "invalid_key",
+     "'no such key' is not a key name.", "Valid keys: home"),
+    ("POST", "/v1/devices/toy/remote/sequence", {"json": {"keys": []}}, "invalid_payload",
+     "Field 'keys': expected `array` of length >= 1.", "Required: keys; optional: delay_ms."),
+    ("POST", "/v1/devices/toy/remote/key", {"json": {"key": "home", "repeat": True}}, "invalid_payload",
+     "Field 'repeat': expected `int | null`, got `bool`.", "Required: key"),
+    ("GET", "/v1/devices?limit=1e3", {}, "invalid_query", "limit must be an integer written in digits, got '1e3'.",
+     "optional: limit, start, sort_by"),
+    ("GET", "/v1/devices?sort_reverse=maybe", {}, "invalid_query", "Parameter 'sort_reverse': expected `bool`, "
+     "got `str`.", "parameters"),
+    ("GET", "/v1/devices?filter=password==x", {}, "invalid_query", "Parameter 'filter[0]': expected `str` matching "
+     "regex '^(display_name|host|id|kind|model|name|online|platform|serial)==.+$'.", "parameters"),
+    ("GET", "/v1/devices?colour=red", {}, "invalid_query", "Unknown query parameter(s): colour.",
+     "This endpoint takes limit, start, sort_by, sort_reverse, filter."),
+])  # fmt: skip
+async def test_bad_requests_say_which_field_and_how(api: tuple[httpx.AsyncClient, DeviceService], method: str,
+                                                    path: str, kw: dict[str, Any], code: str, message: str,
+                                                    hint: str) -> None:
+    """Every body and query is checked against its declared type; the answer names the field,
+    says what was wrong in one line, and the hint lists what the endpoint takes."""
+    client, _ = api
+    data(await client.post("/v1/devices", json={"host": "10.9.8.7", "port": 9}))
+    await client.patch("/v1/devices/toy-10-9-8-7", json={"name": "toy"})
+    r = await client.request(method, path, **kw)
+    err = r.json()["error"]
+    assert (r.status_code, err["code"], err["message"]) == (400, code, message)
+    assert hint in err["hint"] and "\n" not in err["message"] + err["hint"]

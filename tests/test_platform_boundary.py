@@ -111,7 +111,13 @@ def test_a_generated_client_has_typed_models(shared_daemon: Daemon, tmp_path: Pa
     code = out.read_text()
     for cls, fields in (("Device", ["id: str", "host: str", "port: int", "online: bool", "capabilities: list[str]"]),
                         ("DeviceState", ["active_app: ActiveApp | None", "unavailable: list[Unavailable]"]),
-                        ("App", ["platform_id: str", "version: str | None"])):
+                        ("App", ["platform_id: str", "version: str | None"]),
+                        ("KeyResult", ["device: str", "key: str", "sent: int | None = None"]),
+                        ("LaunchResult", ["launched: App", "params: dict[str, str]"]),
+                        ("StopResult", ["stopped: ActiveApp | None"]),
+                        ("ReloadResult", ["reinstalled: InstallResult | None = None"]),
+                        ("LogReport", ["lines: list[LogLine]", "cursor: int"]),
+                        ("KeyPress", ["key: str", "repeat: int | None = None"])):
         body = re.search(rf"^class {cls}:\n((?:    .*\n|\n)+?)(?=^\S)", code + "\nEND\n", re.M)
         assert body is not None, f"no class {cls} in the generated client"
         for f in fields:

@@ -28,6 +28,8 @@ LITERAL_PREFIX = "literal:"
 # A key name's form: letters, digits, '-', '_' and '+' (for modifier prefixes), at most 64.
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_+-]{0,63}")
 MAX_LITERAL_CHARS = 500
+# Every string parse_key takes, as one pattern (for the API's schema): a name, or literal text.
+KEY_PATTERN = rf"^(\s*{NAME_RE.pattern}\s*|{LITERAL_PREFIX}[\s\S]{{1,{MAX_LITERAL_CHARS}}})$"
 
 
 @dataclass(frozen=True, slots=True)

@@ -211,6 +211,24 @@ class StateReport:
 
 
 @dataclass(frozen=True, slots=True)
+class LogLine:
+    """One line of a device's developer log, numbered in arrival order (the ``since`` cursor)."""
+
+    seq: int
+    time: float
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class LogReport:
+    device: Device
+    lines: list[LogLine]
+    cursor: int  # the number of the newest line: pass it as since= to read on from there
+    console: str  # the reader's state: idle | connecting | connected | busy | refused
+    followers: int  # clients following the log right now
+
+
+@dataclass(frozen=True, slots=True)
 class Discovered:
     """The devices one discovery run confirmed."""
 

@@ -13,7 +13,7 @@ The registry, the service, the API and the CLI work from these declarations alon
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -22,7 +22,8 @@ from typing import Any, ClassVar, Protocol
 from tvctl.errors import InvalidKey, UnsupportedOperation
 from tvctl.fields import Field
 from tvctl.keys import KEY_NAMES, Key
-from tvctl.models import App, Device, DeviceInfo, DeviceState, MdnsService, Sighting, SsdpReply
+from tvctl.models import App, Device, DeviceInfo, DeviceState, LogLine, MdnsService, Sighting, SsdpReply
+from tvctl.results import InstallResult, KeyResult, LaunchResult, ReloadResult, StopResult
 
 COMMON_KEYS = frozenset(KEY_NAMES)
 
@@ -47,6 +48,25 @@ class SettingsView(Protocol):
     """What a platform reads of the settings: values by dotted key (``tvctl.config.Settings``)."""
 
     def __getitem__(self, key: str) -> Any: ...
+
+
+class LogConsole(Protocol):
+    """A device's developer log, read by one reader and shared by every client."""
+
+    seq: int  # the number of the newest line
+    state: str  # idle | connecting | connected | busy | refused
+
+    @property
+    def follower_count(self) -> int: ...
+
+    async def ensure_started(self) -> None:
+        """Start reading if not yet; raise (a TvctlError) when the log cannot be read now."""
+
+    def recent(self, n: int | None, since: int | None) -> list[LogLine]:
+        """The last ``n`` lines (all when None), or those after ``since``."""
+
+    def follow(self, since: int | None) -> AsyncIterator[LogLine]:
+        """Lines as they arrive (after those since ``since``), until the console is closed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,16 +154,16 @@ class Adapter:
         return None
 
     # -- operations (override what the platform supports) -------------------------------------
-    async def send_key(self, key: Key, *, hold_ms: int = 0) -> dict[str, Any]:
+    async def send_key(self, key: Key, *, hold_ms: int = 0) -> KeyResult:
         raise UnsupportedOperation(f"{self.device.name} does not accept remote keys.")
 
     async def list_apps(self) -> list[App]:
         raise UnsupportedOperation(f"{self.device.name} cannot list apps.")
 
-    async def launch(self, app: App, params: dict[str, str]) -> dict[str, Any]:
+    async def launch(self, app: App, params: dict[str, str]) -> LaunchResult:
         raise UnsupportedOperation(f"{self.device.name} cannot launch apps.")
 
-    async def stop_app(self) -> dict[str, Any]:
+    async def stop_app(self) -> StopResult:
         raise UnsupportedOperation(f"{self.device.name} cannot stop apps.")
 
     async def state(self) -> DeviceState:
@@ -159,13 +179,13 @@ class Adapter:
         """Checks before an upload is read (credentials configured, …); raise to refuse early."""
         raise UnsupportedOperation(f"{self.device.name} does not support sideloading.")
 
-    async def dev_install(self, archive: Path) -> dict[str, Any]:
+    async def dev_install(self, archive: Path) -> InstallResult:
         raise UnsupportedOperation(f"{self.device.name} does not support sideloading.")
 
-    async def dev_reload(self, archive: Path | None) -> dict[str, Any]:
+    async def dev_reload(self, archive: Path | None) -> ReloadResult:
         raise UnsupportedOperation(f"{self.device.name} does not support sideloading.")
 
-    def console(self) -> Any:
+    def console(self) -> LogConsole:
         raise UnsupportedOperation(f"{self.device.name} has no developer log console.")
 
     async def dev_screenshot(self) -> tuple[bytes, str]:

@@ -14,9 +14,12 @@ import asyncio
 import hashlib
 import ipaddress
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
+
+import msgspec
+from msgspec import UNSET
 
 from tvctl import platforms
 from tvctl.archives import ArchiveStore
@@ -36,17 +39,14 @@ from tvctl.errors import (
 from tvctl.events import EventBus
 from tvctl.keys import Key
 from tvctl.models import App, AppList, Candidate, Device, MdnsService, SsdpReply, StateReport
-from tvctl.platform import Adapter, AdapterContext
+from tvctl.platform import Adapter, AdapterContext, LogConsole
 from tvctl.poller import StatePoller
 from tvctl.registry import Registry
+from tvctl.results import InstallResult, KeyResult, LaunchResult, ReloadResult, SequenceResult, StopResult
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 
-MAX_SEQUENCE_KEYS = 100
-MAX_DELAY_MS = 10_000
-MAX_HOLD_MS = 10_000
-MAX_REPEAT = 50
 # A TV waking its network stack may need several seconds for its first answer.
 ADD_PROBE_TIMEOUT_S = 4.0
 # A device that just answered a search (or announced itself) is awake: its device-info is quick.
@@ -170,7 +170,7 @@ class DeviceService:
         if changed is not None:
             self.bus.publish("device_updated", changed.to_dict())
 
-    async def _run(self, dev: Device, coro_fn: Callable[[Adapter], Any], caller: Caller | None = None) -> Any:
+    async def _run(self, dev: Device, coro_fn: Callable[[Adapter], Awaitable[T]], caller: Caller | None = None) -> T:
         """Run one command under the device lock; track reachability; schedule a state refresh.
 
         A command still queued when its ``caller`` disconnects is dropped unsent (``_acquire``).
@@ -366,37 +366,29 @@ class DeviceService:
 
     # -- keys ---------------------------------------------------------------------------------
     async def send_key(self, ident: str, key: Key, hold_ms: int, repeat: int,
-                       caller: Caller | None = None) -> dict[str, Any]:
-        if not 0 <= hold_ms <= MAX_HOLD_MS:
-            raise BadRequest(f"hold_ms must be between 0 and {MAX_HOLD_MS}.", hint="Example: {\"hold_ms\": 800}")
-        if not 1 <= repeat <= MAX_REPEAT:
-            raise BadRequest(f"repeat must be between 1 and {MAX_REPEAT}.", hint="Example: {\"repeat\": 3}")
+                       caller: Caller | None = None) -> KeyResult:
+        """Press ``key`` ``repeat`` times (bounds are the request type's: tvctl.api.bodies)."""
         dev = self.resolve(ident)
         self.platform_of(dev).check_key(key)
 
-        async def go(a: Adapter) -> dict[str, Any]:
-            result: dict[str, Any] = {}
-            for _ in range(repeat):
+        async def go(a: Adapter) -> KeyResult:
+            result = await a.send_key(key, hold_ms=hold_ms)
+            for _ in range(repeat - 1):
                 result = await a.send_key(key, hold_ms=hold_ms)
             return result
 
         result = await self._run(dev, go, caller)
-        if key.name == "literal":  # the API promises how many characters went out
-            result.setdefault("sent", len(key.text))
-        return {"device": dev.name, **result, "repeat": repeat}
+        if key.name == "literal" and result.sent is UNSET:  # the API promises how many characters went out
+            result = msgspec.structs.replace(result, sent=len(key.text))
+        return msgspec.structs.replace(result, device=dev.name, repeat=repeat)
 
     async def send_sequence(self, ident: str, keys: list[Key], delay_ms: int,
-                            caller: Caller | None = None) -> dict[str, Any]:
-        if not keys or len(keys) > MAX_SEQUENCE_KEYS:
-            raise BadRequest(f"keys must hold 1 to {MAX_SEQUENCE_KEYS} keys.",
-                             hint="Split long sequences into several requests.")
-        if not 0 <= delay_ms <= MAX_DELAY_MS:
-            raise BadRequest(f"delay_ms must be between 0 and {MAX_DELAY_MS}.", hint="The default is 200.")
+                            caller: Caller | None = None) -> SequenceResult:
         dev = self.resolve(ident)
         for key in keys:  # every key is checked before the first is sent
             self.platform_of(dev).check_key(key)
 
-        async def go(a: Adapter) -> dict[str, Any]:
+        async def go(a: Adapter) -> int:
             for i, key in enumerate(keys):
                 if i and delay_ms:
                     await asyncio.sleep(delay_ms / 1000)
@@ -410,10 +402,9 @@ class DeviceService:
                 except TvctlError as exc:
                     raise exc.restated(f"Key {i + 1} of {len(keys)} failed after {i} were sent: {exc.message}",
                                        sent=i, total=len(keys)) from exc
-            return {"sent": len(keys)}
+            return len(keys)
 
-        result = await self._run(dev, go, caller)
-        return {"device": dev.name, **result, "delay_ms": delay_ms}
+        return SequenceResult(device=dev.name, sent=await self._run(dev, go, caller), delay_ms=delay_ms)
 
     # -- apps ---------------------------------------------------------------------------------
     async def apps(self, ident: str, *, refresh: bool = False, clear: bool = False) -> AppList:
@@ -445,7 +436,7 @@ class DeviceService:
         raise AppNotFound(f"No installed app matches {query!r}.")
 
     async def launch(self, ident: str, query: str, params: dict[str, str],
-                     caller: Caller | None = None) -> dict[str, Any]:
+                     caller: Caller | None = None) -> LaunchResult:
         dev = self.resolve(ident)
         listing = await self.apps(ident)
         apps = listing.apps
@@ -456,12 +447,11 @@ class DeviceService:
                 raise
             apps = (await self.apps(ident, refresh=True)).apps
             app = self._match_app(apps, query)
-        result = await self._run(dev, lambda a: a.launch(app, params), caller)
-        return {"device": dev.name, **result}
+        return await self._run(dev, lambda a: a.launch(app, params), caller)
 
-    async def stop_app(self, ident: str, caller: Caller | None = None) -> dict[str, Any]:
+    async def stop_app(self, ident: str, caller: Caller | None = None) -> StopResult:
         dev = self.resolve(ident)
-        return {"device": dev.name, **(await self._run(dev, lambda a: a.stop_app(), caller))}
+        return await self._run(dev, lambda a: a.stop_app(), caller)
 
     async def icon(self, ident: str, app_query: str) -> tuple[bytes, str, str]:
         dev = self.resolve(ident)
@@ -507,24 +497,24 @@ class DeviceService:
         self.adapter(dev).sideload_preflight()
         return dev
 
-    async def dev_install(self, ident: str, upload: Path) -> dict[str, Any]:
+    async def dev_install(self, ident: str, upload: Path) -> InstallResult:
         dev = self.dev_preflight(ident)
         await asyncio.to_thread(self.platform_of(dev).check_archive, upload)
         result = await self._run(dev, lambda a: a.dev_install(upload))
-        if result["result"] != "identical" or not self.archives.kept(dev.id).exists():
+        if result.result != "identical" or not self.archives.kept(dev.id).exists():
             replaced = await asyncio.to_thread(self.archives.keep, upload, dev.id)
             if replaced is not None:
                 self.archives.discard(replaced)
-        return {"device": dev.name, **result}
+        return result
 
-    async def dev_reload(self, ident: str) -> dict[str, Any]:
+    async def dev_reload(self, ident: str) -> ReloadResult:
         dev = self.resolve(ident)
         kept = self.archives.kept(dev.id)
         # The kept archive lets reload re-install a channel the device lost.
         archive = kept if kept.exists() else None
-        return {"device": dev.name, **(await self._run(dev, lambda a: a.dev_reload(archive)))}
+        return await self._run(dev, lambda a: a.dev_reload(archive))
 
-    async def dev_console(self, ident: str) -> tuple[Device, Any]:
+    async def dev_console(self, ident: str) -> tuple[Device, LogConsole]:
         dev = self.resolve(ident)
         console = self.adapter(dev).console()
         await console.ensure_started()

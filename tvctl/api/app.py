@@ -17,10 +17,18 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tvctl.api import envelope
+from tvctl.api.bodies import (
+    AddDevice,
+    DeviceListQuery,
+    KeyPress,
+    KeySequence,
+    LaunchApp,
+    LogQuery,
+    RefreshApps,
+    RenameDevice,
+)
 from tvctl.api.dev import dev_install, dev_logs, dev_reload, dev_screenshot
 from tvctl.api.devices import (
-    LIST_FILTER_FIELDS,
-    LIST_SORT_FIELDS,
     add_device,
     delete_device,
     discover,
@@ -49,10 +57,17 @@ from tvctl.errors import (
     RouteNotFound,
     TvctlError,
 )
-from tvctl.models import AppList, Device, Discovered, StateReport
+from tvctl.models import AppList, Device, Discovered, LogReport, StateReport
+from tvctl.results import (
+    InstallResult,
+    KeyResult,
+    LaunchResult,
+    ReloadResult,
+    SequenceResult,
+    StopResult,
+)
 from tvctl.runtime import Runtime
 
-KEY = {"type": "string", "minLength": 1, "description": "A key name from docs/api.md or literal:<text>."}
 ROUTES: list[Endpoint] = [
     Endpoint("GET", "/v1/ping", ping, "Liveness check; never needs a token."),
     Endpoint("GET", "/v1/daemon/status", status, "Daemon process and listener status."),
@@ -65,58 +80,38 @@ ROUTES: list[Endpoint] = [
     Endpoint("GET", "/v1/events", events, "Server-Sent Events: device_*, config_reloaded, state_changed.",
              content="text/event-stream"),
     Endpoint("GET", "/v1/devices", list_devices, "List known devices (limit, start, sort_by, sort_reverse, filter).",
-             response=list[Device], query=(
-                 {"name": "limit", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1000}},
-                 {"name": "start", "schema": {"type": "integer", "minimum": 0, "maximum": 1_000_000, "default": 0}},
-                 {"name": "sort_by", "schema": {"enum": sorted(LIST_SORT_FIELDS), "default": "name"}},
-                 {"name": "sort_reverse", "schema": {"enum": ["true", "false", "1", "0"], "default": "false"}},
-                 {"name": "filter", "explode": True, "description": "FIELD==v1,v2 (repeatable); FIELD one of "
-                  + ", ".join(sorted(LIST_FILTER_FIELDS)),
-                  "schema": {"type": "array", "items": {"type": "string", "pattern": "^[a-z_]+==.+$"}}})),
-    Endpoint("POST", "/v1/devices", add_device, "Add a device by address (probes it first).",
-             {"type": "object", "required": ["host"],
-              "properties": {"host": {"type": "string", "minLength": 1, "maxLength": 253,
-                                      "description": "An IPv4 address or a host name."},
-                             "port": {"type": "integer", "minimum": 1, "maximum": 65535},
-                             "platform": {"type": "string", "description": "Probe only as this platform."}}},
+             response=list[Device], query=DeviceListQuery),
+    Endpoint("POST", "/v1/devices", add_device, "Add a device by address (probes it first).", AddDevice,
              response=Device),
     Endpoint("POST", "/v1/devices/discover", discover,
              "Run discovery now and merge results (Accept: text/event-stream streams each device as found).",
              body_required=False, response=Discovered),
     Endpoint("GET", "/v1/devices/{id}", get_device, "One device by UUID or friendly name.", response=Device),
-    Endpoint("PATCH", "/v1/devices/{id}", patch_device, "Rename a device.",
-             {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}, response=Device),
+    Endpoint("PATCH", "/v1/devices/{id}", patch_device, "Rename a device.", RenameDevice, response=Device),
     Endpoint("DELETE", "/v1/devices/{id}", delete_device, "Remove a device from the registry.", response=Device),
     Endpoint("GET", "/v1/devices/{id}/state", device_state,
              "Live state: power, active app, media, TV channel, and what the platform adds.", response=StateReport),
     Endpoint("GET", "/v1/devices/{id}/apps", list_apps, "Installed apps (cached).", response=AppList),
     Endpoint("POST", "/v1/devices/{id}/apps/launch", launch_app, "Launch an app by id, name or platform id.",
-             {"type": "object", "required": ["app"],
-              "properties": {"app": {"type": "string"}, "params": {"type": "object"}}}),
+             LaunchApp, response=LaunchResult),
     Endpoint("POST", "/v1/devices/{id}/apps/stop", stop_app, "Stop the active app (exit-app or Home).",
-             body_required=False),
+             body_required=False, response=StopResult),
     Endpoint("POST", "/v1/devices/{id}/apps/refresh", refresh_apps, "Refresh the app cache from the device.",
-             {"type": "object", "properties": {"clear": {"type": "boolean"}}}, body_required=False, response=AppList),
+             RefreshApps, body_required=False, response=AppList),
     Endpoint("GET", "/v1/devices/{id}/apps/{app}/icon", app_icon, "An app's icon (cached, with ETag).",
              content="image/*"),
     Endpoint("POST", "/v1/devices/{id}/remote/key", remote_key, "Press one key (optionally held or repeated).",
-             {"type": "object", "required": ["key"],
-              "properties": {"key": KEY, "hold_ms": {"type": "integer", "minimum": 0, "maximum": 10000},
-                             "repeat": {"type": "integer", "minimum": 1, "maximum": 50}}}),
+             KeyPress, response=KeyResult),
     Endpoint("POST", "/v1/devices/{id}/remote/sequence", remote_sequence, "Press keys in order with a delay.",
-             {"type": "object", "required": ["keys"],
-              "properties": {"keys": {"type": "array", "items": KEY, "minItems": 1, "maxItems": 100},
-                             "delay_ms": {"type": "integer", "minimum": 0, "maximum": 10000, "default": 200}}}),
+             KeySequence, response=SequenceResult),
     Endpoint("POST", "/v1/devices/{id}/dev/install", dev_install, "Sideload a channel zip (multipart field archive).",
              {"type": "object", "required": ["archive"],
-              "properties": {"archive": {"type": "string", "format": "binary"}}}, upload=True),
+              "properties": {"archive": {"type": "string", "format": "binary"}}}, upload=True, response=InstallResult),
     Endpoint("POST", "/v1/devices/{id}/dev/reload", dev_reload, "Restart the sideloaded channel.",
-             body_required=False),
+             body_required=False, response=ReloadResult),
     Endpoint("GET", "/v1/devices/{id}/dev/logs", dev_logs,
-             "Recent dev console lines (lines, since); follow=true streams them as SSE.", query=(
-                 {"name": "lines", "schema": {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 200}},
-                 {"name": "since", "schema": {"type": "integer", "minimum": 0, "maximum": 1 << 62}},
-                 {"name": "follow", "schema": {"enum": ["true", "false", "1", "0"], "default": "false"}})),
+             "Recent dev console lines (lines, since); follow=true streams them as SSE.", query=LogQuery,
+             response=LogReport),
     Endpoint("GET", "/v1/devices/{id}/screenshot", screenshot, "What the screen shows, where the device can tell.",
              content="image/*"),
     Endpoint("GET", "/v1/devices/{id}/dev/screenshot", dev_screenshot, "Screenshot of the sideloaded channel.",

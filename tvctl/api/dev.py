@@ -7,16 +7,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from msgspec import UNSET
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from tvctl.api import envelope
-from tvctl.api.requests import (
-    bool_param,
-    int_param,
-    read_json,
-    rt,
-)
+from tvctl.api.bodies import LogQuery
+from tvctl.api.requests import read_json, read_query, rt
 from tvctl.errors import (
     BadRequest,
     InvalidArchive,
@@ -25,6 +22,7 @@ from tvctl.errors import (
     UnsupportedMediaType,
 )
 from tvctl.events import Event
+from tvctl.models import LogReport
 
 UPLOAD_HINT = "curl -F archive=@channel.zip …"
 
@@ -128,15 +126,14 @@ async def dev_reload(request: Request) -> Response:
 
 
 async def dev_logs(request: Request) -> Response:
-    n = int_param(request, "lines", 200, 1, 1_000_000)
-    since_raw = request.query_params.get("since")
-    since = int_param(request, "since", 0, 0, 1 << 62) if since_raw is not None else None
-    follow = bool_param(request, "follow")
+    q = read_query(request, LogQuery)
+    n, follow = q.lines, q.follow
+    since = None if q.since is UNSET else q.since
     dev, console = await rt(request).service.dev_console(request.path_params["id"])
     if not follow:
         lines = console.recent(None if since is not None else n, since)
-        return envelope.ok({"device": dev.to_dict(), "lines": [ln.to_dict() for ln in lines],
-                            "cursor": console.seq, "console": console.state, "followers": console.follower_count})
+        return envelope.ok(LogReport(device=dev, lines=lines, cursor=console.seq, console=console.state,
+                                     followers=console.follower_count))
 
     async def stream() -> Any:
         yield b": following\n\n"
@@ -144,10 +141,10 @@ async def dev_logs(request: Request) -> Response:
         last = 0
         for ln in backlog:
             last = ln.seq
-            yield Event("log", ln.to_dict()).sse()
+            yield Event("log", ln).sse()
         async for ln in console.follow(None):
             if ln.seq > last:
-                yield Event("log", ln.to_dict()).sse()
+                yield Event("log", ln).sse()
 
     return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 

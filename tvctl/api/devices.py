@@ -12,48 +12,25 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from tvctl.api import envelope
-from tvctl.api.requests import (
-    bool_param,
-    field,
-    int_param,
-    read_json,
-    reject_unknown,
-    rt,
-)
+from tvctl.api.bodies import AddDevice, DeviceListQuery, RenameDevice
+from tvctl.api.requests import read_body, read_json, read_query, rt
 from tvctl.errors import (
     BadRequest,
-    InvalidQuery,
     TvctlError,
 )
 from tvctl.events import Event
 from tvctl.models import Device, Discovered
 
-LIST_SORT_FIELDS = {"name", "display_name", "model", "host", "first_seen", "last_seen", "id", "kind", "online"}
-LIST_FILTER_FIELDS = {"name", "display_name", "platform", "host", "model", "serial", "kind", "online", "id"}
-
 
 async def list_devices(request: Request) -> Response:
-    unknown = set(request.query_params) - {"limit", "start", "sort_by", "sort_reverse", "filter"}
-    if unknown:
-        raise InvalidQuery(f"Unknown query parameter(s): {', '.join(sorted(unknown))}.",
-                           hint="Use limit, start, sort_by, sort_reverse and filter=field==v1,v2.")
+    q = read_query(request, DeviceListQuery)
     devices = rt(request).service.registry.all()  # encoded as they are: no dict per device
-    for flt in request.query_params.getlist("filter"):
-        fname, sep, values = flt.partition("==")
-        if not sep or fname not in LIST_FILTER_FIELDS or not values:
-            fields = ", ".join(sorted(LIST_FILTER_FIELDS))
-            raise InvalidQuery(f"Bad filter {flt!r}.", hint=f"Write filter=FIELD==v1,v2 with FIELD one of {fields}.")
+    for flt in q.filter:
+        fname, _, values = flt.partition("==")
         wanted = {v.lower() for v in values.split(",")}
         devices = [d for d in devices if str(getattr(d, fname)).lower() in wanted]
-    sort_by = request.query_params.get("sort_by", "name")
-    if sort_by not in LIST_SORT_FIELDS:
-        raise InvalidQuery(f"Cannot sort by {sort_by!r}.",
-                           hint="sort_by is one of " + ", ".join(sorted(LIST_SORT_FIELDS)))
-    devices.sort(key=lambda d: (getattr(d, sort_by) is None, getattr(d, sort_by)),
-                 reverse=bool_param(request, "sort_reverse"))
-    start = int_param(request, "start", 0, 0, 1_000_000)
-    limit = int_param(request, "limit", 1000, 1, 1000)
-    return envelope.ok(devices[start : start + limit])
+    devices.sort(key=lambda d: (getattr(d, q.sort_by) is None, getattr(d, q.sort_by)), reverse=q.sort_reverse)
+    return envelope.ok(devices[q.start : q.start + q.limit])
 
 
 _HOST_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
@@ -76,16 +53,10 @@ def check_host(host: str) -> None:
 
 
 async def add_device(request: Request) -> Response:
-    body = await read_json(request)
-    reject_unknown(body, {"host", "port", "platform"})
-    host = field(body, "host", str).strip()
-    port = field(body, "port", int, None)
-    platform = field(body, "platform", str, None)
+    body = await read_body(request, AddDevice)
+    host = body.host.strip()
     check_host(host)
-    if port is not None and not 0 < port < 65536:
-        raise BadRequest("port must be 1-65535.", hint="Leave it out for the platform's default port.")
-    dev = await rt(request).service.add_by_address(host, port, platform)
-    return envelope.ok(dev.to_dict())
+    return envelope.ok(await rt(request).service.add_by_address(host, body.port, body.platform))
 
 
 async def discover(request: Request) -> Response:
@@ -117,15 +88,13 @@ async def discover(request: Request) -> Response:
 
 
 async def get_device(request: Request) -> Response:
-    return envelope.ok(rt(request).service.resolve(request.path_params["id"]).to_dict())
+    return envelope.ok(rt(request).service.resolve(request.path_params["id"]))
 
 
 async def patch_device(request: Request) -> Response:
-    body = await read_json(request)
-    reject_unknown(body, {"name"})
-    dev = await rt(request).service.rename(request.path_params["id"], field(body, "name", str))
-    return envelope.ok(dev.to_dict())
+    body = await read_body(request, RenameDevice)
+    return envelope.ok(await rt(request).service.rename(request.path_params["id"], body.name))
 
 
 async def delete_device(request: Request) -> Response:
-    return envelope.ok((await rt(request).service.remove(request.path_params["id"])).to_dict())
+    return envelope.ok(await rt(request).service.remove(request.path_params["id"]))

@@ -9,6 +9,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tvctl.api.bodies import Body, Query
+
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -18,10 +20,11 @@ class Endpoint:
     path: str
     handler: Handler
     summary: str
-    # JSON schema of the request body (a function when it depends on the installed platforms)
-    body: dict[str, Any] | Callable[[], dict[str, Any]] | None = None
+    # The request body: its declared type (tvctl.api.bodies), or a JSON schema where the body's shape
+    # depends on what is installed (a function, called when the document is built)
+    body: type[Body] | dict[str, Any] | Callable[[], dict[str, Any]] | None = None
     body_required: bool = True
     content: str = "application/json"  # response media type on success
     upload: bool = False  # request body is multipart/form-data
     response: Any = None  # the type of the envelope's data on success (a typed model), when it has one
-    query: tuple[dict[str, Any], ...] = ()  # OpenAPI parameter objects of the query string (name, schema, …)
+    query: type[Query] | None = None  # the query string's declared type

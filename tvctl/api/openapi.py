@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -56,20 +57,27 @@ def envelope_error() -> dict[str, Any]:
     }
 
 
+def _written_out(t: object) -> bool:
+    """A schema given as it is (a dict, or a function that makes one), not a type to generate it from."""
+    return isinstance(t, dict) or inspect.isfunction(t)
+
+
 def build(routes: list[Endpoint]) -> dict[str, Any]:
-    """The document. Success payloads are generated from the typed models the handlers return
-    (``Endpoint.response``), so the schemas are those types and nothing written beside them."""
-    typed = [e for e in routes if e.response is not None]
-    data_schemas, components = msgspec.json.schema_components(
-        [e.response for e in typed], ref_template="#/components/schemas/{name}")
-    data_of = {(e.method, e.path): schema for e, schema in zip(typed, data_schemas, strict=True)}
+    """The document. Success payloads, request bodies and query parameters are generated from the
+    types the handlers take and return (``Endpoint.response``, ``.body``, ``.query``), so the
+    schemas are those types and nothing written beside them."""
+    types: list[Any] = []
+    for e in routes:
+        types += [t for t in (e.response, e.body, e.query) if t is not None and not _written_out(t)]
+    schemas, components = msgspec.json.schema_components(types, ref_template="#/components/schemas/{name}")
+    schema_of = {id(t): s for t, s in zip(types, schemas, strict=True)}
     by_status = codes_by_status()
     paths: dict[str, dict[str, Any]] = {}
     for e in routes:
         ok: dict[str, Any] = {"$ref": "#/components/schemas/Ok"}
-        if (e.method, e.path) in data_of:
+        if e.response is not None:
             ok = {"type": "object", "required": ["ok", "data"],
-                  "properties": {"ok": {"const": True}, "data": data_of[(e.method, e.path)]}}
+                  "properties": {"ok": {"const": True}, "data": schema_of[id(e.response)]}}
         op: dict[str, Any] = {
             "summary": e.summary,
             "operationId": e.handler.__name__,
@@ -83,14 +91,21 @@ def build(routes: list[Endpoint]) -> dict[str, Any]:
             op["security"] = []
         params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
                   for n in re.findall(r"{(\w+)}", e.path)]
-        params += [{"in": "query", **q} for q in e.query]
+        if e.query is not None:  # a query type is spelled out as parameters, not kept as a component
+            q = components.pop(e.query.__name__)
+            params += [{"name": name, "in": "query", "required": name in q["required"], "schema": schema,
+                        **({"explode": True} if schema.get("type") == "array" else {})}
+                       for name, schema in q["properties"].items()]
         if params:
             op["parameters"] = params
         if e.body is not None:
             ctype = "multipart/form-data" if e.upload else "application/json"
-            body = e.body() if callable(e.body) else e.body
-            if not e.upload and "properties" in body:  # the server refuses unknown fields (400)
-                body = {**body, "additionalProperties": False}
+            if isinstance(e.body, dict):
+                body = e.body
+            elif inspect.isfunction(e.body):
+                body = e.body()
+            else:
+                body = schema_of[id(e.body)]
             op["requestBody"] = {"required": e.body_required, "content": {ctype: {"schema": body}}}
         paths.setdefault(e.path, {})[e.method.lower()] = op
     return {

@@ -6,16 +6,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tvctl.api import envelope
-from tvctl.api.requests import (
-    client_presence,
-    field,
-    read_json,
-    reject_unknown,
-    rt,
-)
-from tvctl.errors import (
-    BadRequest,
-)
+from tvctl.api.bodies import KeyPress, KeySequence, LaunchApp, RefreshApps
+from tvctl.api.requests import client_presence, read_body, read_json, rt
 from tvctl.keys import parse_key
 
 
@@ -28,24 +20,15 @@ async def list_apps(request: Request) -> Response:
 
 
 async def refresh_apps(request: Request) -> Response:
-    body = await read_json(request, optional=True)
-    reject_unknown(body, {"clear"})
-    clear = field(body, "clear", bool, False)
-    return envelope.ok(await rt(request).service.apps(request.path_params["id"], refresh=True, clear=clear))
+    body = await read_body(request, RefreshApps, optional=True)
+    return envelope.ok(await rt(request).service.apps(request.path_params["id"], refresh=True, clear=bool(body.clear)))
 
 
 async def launch_app(request: Request) -> Response:
-    body = await read_json(request)
-    reject_unknown(body, {"app", "params"})
-    app = field(body, "app", str)
-    params = field(body, "params", dict, {})
-    for k, v in params.items():
-        if not isinstance(v, str | int | float) or isinstance(v, bool):
-            raise BadRequest(f"Launch parameter {k!r} must be a string or number.",
-                             hint='Example: {"params": {"contentId": "abc", "mediaType": "movie"}}')
-    params = {str(k): str(v) for k, v in params.items()}
+    body = await read_body(request, LaunchApp)
+    params = {k: str(v) for k, v in (body.params or {}).items()}
     async with client_presence(request) as caller:
-        return envelope.ok(await rt(request).service.launch(request.path_params["id"], app, params, caller))
+        return envelope.ok(await rt(request).service.launch(request.path_params["id"], body.app, params, caller))
 
 
 async def stop_app(request: Request) -> Response:
@@ -64,21 +47,17 @@ async def app_icon(request: Request) -> Response:
 
 
 async def remote_key(request: Request) -> Response:
-    body = await read_json(request)
-    reject_unknown(body, {"key", "hold_ms", "repeat"})
-    key = parse_key(field(body, "key", str))
-    hold = field(body, "hold_ms", int, 0)
-    repeat = field(body, "repeat", int, 1)
+    body = await read_body(request, KeyPress)
+    key = parse_key(body.key)
     async with client_presence(request) as caller:
-        return envelope.ok(await rt(request).service.send_key(request.path_params["id"], key, hold, repeat, caller))
+        return envelope.ok(await rt(request).service.send_key(request.path_params["id"], key, body.hold_ms or 0,
+                                                              body.repeat or 1, caller))
 
 
 async def remote_sequence(request: Request) -> Response:
-    body = await read_json(request)
-    reject_unknown(body, {"keys", "delay_ms"})
-    raw = field(body, "keys", list)
-    keys = [parse_key(k) for k in raw]
-    delay = field(body, "delay_ms", int, 200)
+    body = await read_body(request, KeySequence)
+    keys = [parse_key(k) for k in body.keys]
+    delay = 200 if body.delay_ms is None else body.delay_ms
     async with client_presence(request) as caller:
         return envelope.ok(await rt(request).service.send_sequence(request.path_params["id"], keys, delay, caller))
 

@@ -1,16 +1,19 @@
-"""Reading requests: the JSON body within its limit, fields, query parameters, and whether the
-client is still there. Shared by every handler module."""
+"""Reading requests: the JSON body within its limit, checked against its declared type
+(``tvctl.api.bodies``), the query string likewise, and whether the client is still there."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
+import re
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, TypeVar
 
+import msgspec
 from starlette.requests import Request
 
+from tvctl.api.bodies import Body, Query
 from tvctl.errors import (
     BadRequest,
     InvalidJson,
@@ -99,36 +102,89 @@ def encodes_as_utf8(value: Any) -> bool:
     return True
 
 
-def field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
-    if name not in body or body[name] is None:
-        if default is ...:
-            raise BadRequest(f"Missing field {name!r}.", hint=f"Send a JSON object with {name!r}.")
-        return default
-    value = body[name]
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
-        names = " or ".join(k.__name__ for k in kinds)
-        raise BadRequest(f"Field {name!r} must be {names}, got {value!r}.")
-    return value
+B = TypeVar("B", bound=Body)
+Q = TypeVar("Q", bound=Query)
 
 
-def reject_unknown(body: dict[str, Any], allowed: set[str]) -> None:
-    extra = sorted(set(body) - allowed)
+async def read_body(request: Request, kind: type[B], *, optional: bool = False) -> B:
+    """The body as ``kind``, checked against its declaration (types, bounds, unknown fields)."""
+    raw = await read_json(request, optional=optional)
+    allowed = kind.__struct_fields__
+    extra = sorted(set(raw) - set(allowed))
+    if extra:  # every unknown field named at once (msgspec stops at the first)
+        raise BadRequest(f"Unknown field(s): {', '.join(extra)}.", hint="Allowed: " + ", ".join(allowed) + ".")
+    try:
+        return msgspec.convert(raw, kind)
+    except msgspec.ValidationError as exc:
+        m = _AT.search(str(exc))
+        where = m.group(1) if m else ""
+        for pattern, check in kind.text_checks.items():
+            if re.fullmatch(pattern, where) and isinstance(value := _at(raw, where), str):
+                check(value)  # raises the precise error
+        raise BadRequest(_say(exc, "field"), hint=_example(kind)) from None
+
+
+def _at(doc: Any, path: str) -> Any:
+    """The value at a msgspec error path such as ``keys[2]``."""
+    for name, index in re.findall(r"(\w+)|\[(\d+)\]", path):
+        try:
+            doc = doc[name] if name else doc[int(index)]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return doc
+
+
+def read_query(request: Request, kind: type[Q]) -> Q:
+    """The query string as ``kind``; a parameter given twice counts only where it is a list."""
+    info = msgspec.inspect.type_info(kind)
+    assert isinstance(info, msgspec.inspect.StructType)
+    fields = {f.encode_name: f.type for f in info.fields}
+    params = request.query_params
+    extra = sorted(set(params) - set(fields))
     if extra:
-        raise BadRequest(f"Unknown field(s): {', '.join(extra)}.", hint="Allowed: " + ", ".join(sorted(allowed)))
+        raise InvalidQuery(f"Unknown query parameter(s): {', '.join(extra)}.",
+                           hint="This endpoint takes " + ", ".join(fields) + ".")
+    raw: dict[str, Any] = {}
+    for name in params:
+        if isinstance(fields[name], msgspec.inspect.ListType):
+            raw[name] = params.getlist(name)
+            continue
+        raw[name] = value = params[name]
+        if _is_int(fields[name]) and not _INT_TEXT.fullmatch(value):
+            raise InvalidQuery(f"{name} must be an integer written in digits, got {value!r}.",
+                               hint=_example(kind))
+    try:
+        return msgspec.convert(raw, kind, strict=False)
+    except msgspec.ValidationError as exc:
+        raise InvalidQuery(_say(exc, "parameter"), hint="See this endpoint's parameters in docs/api.md.") from None
 
 
-def int_param(request: Request, name: str, default: int, lo: int, hi: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    if not raw.lstrip("-").isdigit() or not lo <= int(raw) <= hi:
-        raise InvalidQuery(f"{name} must be an integer from {lo} to {hi}, got {raw!r}.")
-    return int(raw)
+_INT_TEXT = re.compile(r"-?[0-9]{1,19}")
+_AT = re.compile(r" - at `\$\.?([^`]*)`$")
 
 
-def bool_param(request: Request, name: str) -> bool:
-    raw = request.query_params.get(name, "false").lower()
-    if raw not in ("true", "false", "1", "0"):
-        raise InvalidQuery(f"{name} must be true or false, got {raw!r}.")
-    return raw in ("true", "1")
+def _is_int(t: msgspec.inspect.Type) -> bool:
+    if isinstance(t, msgspec.inspect.UnionType):
+        return any(_is_int(x) for x in t.types)
+    return isinstance(t, msgspec.inspect.IntType)
+
+
+def _say(exc: msgspec.ValidationError, what: str) -> str:
+    """msgspec's "Expected `int` >= 1 - at `$.port`" as "Field 'port': expected `int` >= 1."."""
+    text = str(exc)
+    m = _AT.search(text)
+    if m is None:
+        missing = re.fullmatch(r"Object missing required field `(\w+)`", text)
+        return f"Missing {what} {missing.group(1)!r}." if missing else text + "."
+    problem = text[: m.start()]
+    return f"{what.capitalize()} {m.group(1)!r}: {problem[:1].lower()}{problem[1:]}."
+
+
+def _example(kind: type[msgspec.Struct]) -> str:
+    info = msgspec.inspect.type_info(kind)
+    assert isinstance(info, msgspec.inspect.StructType)
+    required = [f.encode_name for f in info.fields if f.required]
+    optional = [f.encode_name for f in info.fields if not f.required]
+    said = (["Required: " + ", ".join(required)] if required else []) + \
+        (["optional: " + ", ".join(optional)] if optional else [])
+    return "; ".join(said) + ". Bounds and types are in /v1/openapi.json."

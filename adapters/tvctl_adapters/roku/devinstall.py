@@ -17,11 +17,11 @@ import json
 import os
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
+import msgspec
 from tvctl_adapters.roku.errors import DevAuthFailed, DevModeDisabled
 from tvctl_adapters.roku.transport import read_body
 
@@ -32,6 +32,7 @@ from tvctl.errors import (
     DevInstallFailed,
 )
 from tvctl.multipart import FormFraming
+from tvctl.results import InstallMessage, InstallResult
 
 USER = "rokudev"
 # Uploads of ~2 MB have needed up to 60 s on slow players; roku-deploy allows 150 s.
@@ -52,13 +53,7 @@ _FONT_RE = re.compile(r'<font color="red">([^<]*)</font>', re.I)
 _IMAGE_RE = re.compile(r"pkgs/dev\.(jpg|png)(\?time=\d+)?")
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
-    type: str  # success | info | error
-    text: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"type": self.type, "text": self.text}
+Message = InstallMessage  # type (success | info | error) and text of one installer message
 
 
 def _js_unescape(s: str) -> str:
@@ -100,12 +95,12 @@ def parse_messages(page: str) -> list[Message]:
     return unique
 
 
-def classify(messages: list[Message], had_dev_channel: bool) -> str:
+def classify(messages: list[Message], had_dev_channel: bool) -> Literal["installed", "replaced", "identical"]:
     """installed | replaced | identical; raises DevInstallFailed on any error message."""
     errors = [m for m in messages if m.type == "error"]
     if errors:
         raise DevInstallFailed("The Roku refused the channel: " + "; ".join(m.text for m in errors),
-                               details={"messages": [m.to_dict() for m in messages]})
+                               details={"messages": [msgspec.to_builtins(m) for m in messages]})
     if any(m.text.startswith("Identical to previous version") for m in messages):
         return "identical"
     if not messages:
@@ -234,7 +229,7 @@ class Installer:
                 break
             raise DevAuthFailed(f"{self.label} refused the developer password (user {USER}).")
 
-    async def install(self, archive: Path, had_dev_channel: bool) -> dict[str, Any]:
+    async def install(self, archive: Path, had_dev_channel: bool) -> InstallResult:
         body = Multipart({"mysubmit": "Replace"}, "archive", archive)
         status, _, raw = await self._authed("POST", "/plugin_install", body=body, timeout=UPLOAD_TIMEOUT_S)
         page = raw.decode("utf-8", "replace")
@@ -242,11 +237,11 @@ class Installer:
             messages = parse_messages(page)
             raise DevInstallFailed(f"{self.label}'s installer answered HTTP {status}"
                                    + (": " + "; ".join(m.text for m in messages) if messages else "."),
-                                   details={"messages": [m.to_dict() for m in messages]})
+                                   details={"messages": [msgspec.to_builtins(m) for m in messages]})
         messages = parse_messages(page)
         result = classify(messages, had_dev_channel)
-        return {"result": result, "messages": [m.to_dict() for m in messages],
-                "bytes": body.length - len(body.head) - len(body.tail)}
+        return InstallResult(device=self.label, result=result, messages=messages,
+                             bytes=body.length - len(body.head) - len(body.tail))
 
     async def screenshot(self) -> tuple[bytes, str]:
         body = Multipart({"mysubmit": "Screenshot", "passwd": ""}, "archive", None)

@@ -16,12 +16,11 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from typing import Any
 
 from tvctl_adapters.roku.errors import DevConsoleBusy, DevModeDisabled
 
 from tvctl.errors import DeviceTimeout
+from tvctl.models import LogLine
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -32,16 +31,6 @@ BUSY_PROBE_S = 0.3
 BACKOFF_S = (0.5, 1, 2, 5, 10, 30)
 FOLLOWER_QUEUE = 1000
 MAX_LINE = 64 * 1024  # a line longer than this is cut (a binary blob, not a log line)
-
-
-@dataclass(frozen=True, slots=True)
-class LogLine:
-    seq: int
-    time: float
-    text: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"seq": self.seq, "time": self.time, "text": self.text}
 
 
 class DevConsole:

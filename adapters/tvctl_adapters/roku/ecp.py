@@ -9,7 +9,7 @@ import socket
 import time
 import zipfile
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 from urllib.parse import quote, urlencode
 
 from tvctl_adapters.roku import parse
@@ -41,6 +41,7 @@ from tvctl.fields import Field, ipv4_address
 from tvctl.keys import Key
 from tvctl.models import App, Device, DeviceInfo, MdnsService, Sighting, SsdpReply, Unavailable, usable_mac
 from tvctl.platform import Adapter, AdapterContext, Capability
+from tvctl.results import InstallResult, KeyResult, LaunchResult, ReloadResult, StopResult
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -103,6 +104,10 @@ SETTINGS: dict[str, Field] = {
     "console_port": Field(int, 8085, "Port of the developer-mode log console.", min=1, max=65535),
     "dev_password": Field(str, "", "Developer-mode password (user rokudev).", secret=True),
 }
+
+
+class RokuKeyResult(KeyResult, frozen=True, kw_only=True):
+    ecp: str | None = None  # the ECP key code sent (None when the press was skipped)
 
 
 class RokuAdapter(Adapter):
@@ -221,7 +226,7 @@ class RokuAdapter(Adapter):
         return tuple(c.value for c in caps)
 
     # -- keys ---------------------------------------------------------------------------------
-    async def send_key(self, key: Key, *, hold_ms: int = 0) -> dict[str, Any]:
+    async def send_key(self, key: Key, *, hold_ms: int = 0) -> KeyResult:
         if key.name == "literal":
             for i, ch in enumerate(key.text):
                 try:
@@ -229,7 +234,7 @@ class RokuAdapter(Adapter):
                 except TvctlError as exc:
                     raise exc.restated(f"{exc.message} ({i} of {len(key.text)} characters were sent.)",
                                        sent=i, total=len(key.text)) from exc
-            return {"key": f"literal:{key.text}", "sent": len(key.text)}
+            return RokuKeyResult(device=self.device.name, key=f"literal:{key.text}", sent=len(key.text))
         gate = GATED.get(key.name)
         if gate is not None:
             self.require(*gate)
@@ -238,7 +243,7 @@ class RokuAdapter(Adapter):
         if key.name in ("play", "pause"):
             skip = await self._play_pause_noop(key.name)
             if skip:
-                return {"key": key.name, "ecp": None, "skipped": skip}
+                return RokuKeyResult(device=self.device.name, key=key.name, skipped=skip)
         code = ECP_KEYS[key.name]
         if hold_ms > 0:
             await self._post(f"/keydown/{code}")
@@ -247,9 +252,9 @@ class RokuAdapter(Adapter):
             finally:
                 # Always release, even when cancelled: a missing keyup leaves the key held.
                 await asyncio.shield(self._post(f"/keyup/{code}"))
-            return {"key": key.name, "ecp": code, "hold_ms": hold_ms}
+            return RokuKeyResult(device=self.device.name, key=key.name, ecp=code, hold_ms=hold_ms)
         await self._post(f"/keypress/{code}")
-        return {"key": key.name, "ecp": code}
+        return RokuKeyResult(device=self.device.name, key=key.name, ecp=code)
 
     async def _play_pause_noop(self, want: str) -> str | None:
         """Roku only toggles: return why pressing Play would do the wrong thing, else None."""
@@ -263,10 +268,10 @@ class RokuAdapter(Adapter):
             return "media is already playing"
         return None
 
-    async def _power_on(self) -> dict[str, Any]:
+    async def _power_on(self) -> KeyResult:
         try:
             await self._post("/keypress/PowerOn")
-            return {"key": "power-on", "ecp": "PowerOn", "wol": False}
+            return RokuKeyResult(device=self.device.name, key="power-on", ecp="PowerOn", wol=False)
         except (DeviceUnreachable, DeviceTimeout) as exc:
             first: TvctlError = exc
         mac = self.device.wake_mac
@@ -283,7 +288,7 @@ class RokuAdapter(Adapter):
             await asyncio.sleep(0.2)  # give the NIC a moment before knocking again
             try:
                 await self._post("/keypress/PowerOn", timeout_s=WAKE_ATTEMPT_TIMEOUT_S)
-                return {"key": "power-on", "ecp": "PowerOn", "wol": True, "mac": mac}
+                return RokuKeyResult(device=self.device.name, key="power-on", ecp="PowerOn", wol=True, mac=mac)
             except (DeviceUnreachable, DeviceTimeout) as exc:
                 last = exc
                 await asyncio.sleep(0.3)
@@ -303,29 +308,29 @@ class RokuAdapter(Adapter):
     async def list_apps(self) -> list[App]:
         return parse.apps(await self._get("/query/apps", MAX_APPS))
 
-    async def launch(self, app: App, params: dict[str, str]) -> dict[str, Any]:
+    async def launch(self, app: App, params: dict[str, str]) -> LaunchResult:
         path = f"/launch/{quote(app.platform_id, safe='')}"
         if params:
             path += "?" + urlencode(params, quote_via=quote)
         status = await self._post(path)
-        return {"launched": app.to_dict(), "params": params, "already_running": status == 202}
+        return LaunchResult(device=self.device.name, launched=app, params=params, already_running=status == 202)
 
-    async def stop_app(self) -> dict[str, Any]:
+    async def stop_app(self) -> StopResult:
         active = parse.active_app(await self._get("/query/active-app", MAX_SMALL_QUERY))
         if active.kind in ("home", "screensaver"):
-            return {"method": "none", "stopped": None, "note": "already on the home screen"}
+            return StopResult(device=self.device.name, method="none", stopped=None, note="already on the home screen")
         if self.device.developer_enabled and active.platform_id:
             # exit-app needs OS 13 + dev mode + Enabled; a 2xx means it worked, anything else → Home.
             try:
                 resp = await self.ecp.request("POST", f"/exit-app/{quote(active.platform_id, safe='')}",
                                               limit=MAX_SMALL_QUERY)
                 if 200 <= resp.status < 300 and b"FAILED" not in resp.body:
-                    return {"method": "exit-app", "stopped": active.to_dict()}
+                    return StopResult(device=self.device.name, method="exit-app", stopped=active)
             except DeviceError as exc:
                 _LOGGER.debug("%s: exit-app failed (%s), falling back to Home", self.device.name, exc.message)
         await self._post("/keypress/Home")
-        return {"method": "home", "stopped": active.to_dict(),
-                "note": "returned to the home screen; apps with Instant Resume stay suspended"}
+        return StopResult(device=self.device.name, method="home", stopped=active,
+                          note="returned to the home screen; apps with Instant Resume stay suspended")
 
     async def icon(self, platform_id: str) -> tuple[bytes, str]:
         resp = await self.ecp.request("GET", f"/query/icon/{quote(platform_id, safe='')}", limit=MAX_ICON)
@@ -398,7 +403,7 @@ class RokuAdapter(Adapter):
     async def _active_id(self) -> str | None:
         return parse.active_app(await self._get("/query/active-app", MAX_SMALL_QUERY)).platform_id
 
-    async def dev_install(self, archive: Path) -> dict[str, Any]:
+    async def dev_install(self, archive: Path) -> InstallResult:
         installer = self._installer()
         try:
             had = await self._has_dev_channel()
@@ -414,7 +419,7 @@ class RokuAdapter(Adapter):
             await asyncio.sleep(RELOAD_POLL_S)
         return False
 
-    async def dev_reload(self, archive: Path | None) -> dict[str, Any]:
+    async def dev_reload(self, archive: Path | None) -> ReloadResult:
         """Leave the dev channel, wait until it is gone, launch it again, confirm it runs (§9.6)."""
         reinstalled = None
         if not await self._has_dev_channel():
@@ -435,7 +440,7 @@ class RokuAdapter(Adapter):
         if not await self._wait_active(True, RELOAD_START_S):
             raise DeviceTimeout(f"The dev channel on {self.device.name} did not start within {RELOAD_START_S:g} s.",
                                 hint="Read tvctl dev logs for compile or runtime errors.")
-        return {"reloaded": True, "left_via": left, "reinstalled": reinstalled}
+        return ReloadResult(device=self.device.name, reloaded=True, left_via=left, reinstalled=reinstalled)
 
     def console(self) -> DevConsole:
         if self._console is None:

@@ -7,13 +7,14 @@ Its "device" answers on port 9 of any address without any network traffic.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from tvctl.errors import DeviceUnreachable
 from tvctl.fields import Field
 from tvctl.keys import Key
 from tvctl.models import DeviceInfo
 from tvctl.platform import Adapter, AdapterContext, Capability
+from tvctl.results import KeyResult
 
 TOY_PORT = 9
 PRESSED: dict[str, list[str]] = {}  # device id -> key names, in order
@@ -38,10 +39,10 @@ class ToyAdapter(Adapter):
     def capabilities_for(cls, info: DeviceInfo) -> tuple[str, ...]:
         return (Capability.KEYS.value, Capability.TEXT.value, Capability.SCREENSHOT.value)
 
-    async def send_key(self, key: Key, *, hold_ms: int = 0) -> dict[str, Any]:
+    async def send_key(self, key: Key, *, hold_ms: int = 0) -> KeyResult:
         name = f"literal:{key.text}" if key.name == "literal" else key.name
         PRESSED.setdefault(self.device.id, []).append(name)
-        return {"key": name}
+        return KeyResult(device=self.device.name, key=name)
 
     async def screenshot(self) -> tuple[bytes, str]:
         text = self.ctx.settings()["toy.greeting"] + ":" + ",".join(PRESSED.get(self.device.id, []))

@@ -1,0 +1,96 @@
+"""What the API takes: request bodies and query strings, declared once as typed structs.
+
+Each struct is the validation (``requests.read_body`` / ``requests.read_query``), the OpenAPI
+schema (``openapi``) and the bounds the service relies on, so no limit is written twice. A field
+that may be ``null`` in a body says so in its type (the server took null as "not given" before
+these types existed, and still does). Query strings arrive as text and are converted in lax mode
+(``"5"`` → 5, ``"true"``/``"1"`` → True); an integer must be written as digits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, ClassVar, Literal, get_args
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from tvctl.keys import KEY_PATTERN, parse_key
+from tvctl.models import NAME_RE
+
+KeyName = Annotated[str, Meta(pattern=KEY_PATTERN,
+                              description="A key name from docs/api.md, or literal:<text> to type text.")]
+
+
+class Body(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """A JSON request body: unknown fields are refused (400 invalid_payload).
+
+    ``text_checks``: where a string breaks its field's bounds, the check (by path pattern) that
+    raises the error to answer with, so it says exactly what is wrong; invalid_payload elsewhere.
+    """
+
+    text_checks: ClassVar[dict[str, Callable[[str], object]]] = {}
+
+
+class Query(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """A query string: unknown parameters are refused (400 invalid_query)."""
+
+
+# -- devices ------------------------------------------------------------------------------------
+class AddDevice(Body, frozen=True):
+    host: Annotated[str, Meta(min_length=1, max_length=253,
+                              description="An IPv4 address or a host name (RFC 1123 labels).")]
+    port: Annotated[int, Meta(ge=1, le=65535, description="Leave it out for the platform's default.")] | None = None
+    platform: Annotated[str, Meta(min_length=1, description="Probe only as this platform.")] | None = None
+
+
+class RenameDevice(Body, frozen=True):
+    name: Annotated[str, Meta(pattern=NAME_RE.pattern, description="Lower-case letters, digits and dashes.")]
+
+
+SortField = Literal["name", "display_name", "model", "host", "first_seen", "last_seen", "id", "kind", "online"]
+FilterField = Literal["name", "display_name", "platform", "host", "model", "serial", "kind", "online", "id"]
+SORT_FIELDS: frozenset[str] = frozenset(get_args(SortField))
+FILTER_FIELDS: frozenset[str] = frozenset(get_args(FilterField))
+
+
+class DeviceListQuery(Query, frozen=True):
+    limit: Annotated[int, Meta(ge=1, le=1000)] = 1000
+    start: Annotated[int, Meta(ge=0, le=1_000_000)] = 0
+    sort_by: SortField = "name"
+    sort_reverse: bool = False
+    filter: list[Annotated[str, Meta(pattern="^(" + "|".join(sorted(FILTER_FIELDS)) + ")==.+$",
+                                     description="FIELD==v1,v2: devices whose FIELD is one of the values.")]] = []
+
+
+# -- apps ---------------------------------------------------------------------------------------
+class LaunchApp(Body, frozen=True):
+    app: Annotated[str, Meta(min_length=1, description="An app id, name or platform id.")]
+    params: Annotated[dict[str, str | int | float], Meta(description="Passed to the app (deep-link ids…).")] \
+        | None = None
+
+
+class RefreshApps(Body, frozen=True):
+    clear: Annotated[bool, Meta(description="Drop the cache first, so a failed fetch leaves none.")] | None = None
+
+
+# -- keys ---------------------------------------------------------------------------------------
+class KeyPress(Body, frozen=True):
+    text_checks: ClassVar[dict[str, Callable[[str], object]]] = {"key": parse_key}
+    key: KeyName
+    hold_ms: Annotated[int, Meta(ge=0, le=10_000)] | None = None
+    repeat: Annotated[int, Meta(ge=1, le=50)] | None = None
+
+
+class KeySequence(Body, frozen=True):
+    text_checks: ClassVar[dict[str, Callable[[str], object]]] = {r"keys\[\d+\]": parse_key}
+    keys: Annotated[list[KeyName], Meta(min_length=1, max_length=100)]
+    delay_ms: Annotated[int, Meta(ge=0, le=10_000, description="Pause between keys; 200 when left out.")] | None \
+        = None
+
+
+# -- developer mode -----------------------------------------------------------------------------
+class LogQuery(Query, frozen=True):
+    lines: Annotated[int, Meta(ge=1, le=1_000_000, description="How many recent lines.")] = 200
+    since: Annotated[int, Meta(ge=0, le=1 << 62, description="Lines after this cursor.")] | UnsetType = UNSET
+    follow: Annotated[bool, Meta(description="Stream new lines as Server-Sent Events.")] = False

@@ -10,9 +10,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import random
 import resource
 import socket
+import stat
+import subprocess
+import sys
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -25,6 +29,8 @@ import pytest
 from tests.conftest import Daemon
 from tests.fakeroku import FIXTURES, JPEG_STUB, FakeRoku
 from tests.helpers import free_port, wait_for
+
+TVCTL = str(Path(sys.executable).with_name("tvctl"))
 
 
 def make_zip(manifest: bool = True, extra: bytes = b"", nested: bool = False, pad: int = 2048) -> bytes:
@@ -202,8 +208,67 @@ def test_missing_password_is_refused_first(dev: tuple[Daemon, FakeRoku, dict[str
     d.ok("PATCH", "/v1/config", json={"roku.dev_password": None})
     err = d.err("POST", f"/v1/devices/{device['id']}/dev/install", 400, "dev_password_missing",
                 files={"archive": ("c.zip", make_zip(), "application/zip")})
-    assert "tvctl config set roku.dev_password" in err["hint"]
+    assert err["hint"] == (f"Set it: tvctl -d {device['name']} device credentials --set dev_password "
+                           "(or roku.dev_password in the config, for every Roku).")
     assert roku.unauthenticated == 0
+
+
+def test_each_roku_keeps_its_own_password(daemon: Daemon) -> None:
+    """Two Rokus with different developer passwords, no global one: each is set per device through
+    the real CLI (read from stdin, never from argv), used for that device only, never returned by
+    any endpoint, kept 0600 across a restart, and forgotten with the device."""
+    first, second = FakeRoku("devbox").start(), FakeRoku("devbox", host="127.0.0.2", serial="DEV2").start()
+    second.password = "another-secret-2"
+    try:
+        one, two = daemon.add(first), daemon.add(second)
+        assert first.installer_port and second.installer_port
+        report = daemon.ok("GET", f"/v1/devices/{one['id']}/credentials")
+        assert report == {"device": one["name"], "platform": "roku", "fields": [
+            {"name": "dev_password", "about": "Developer-mode password (user rokudev) of this Roku.", "set": False}]}
+        for dev, roku in ((one, first), (two, second)):
+            p = subprocess.run([TVCTL, "-d", dev["name"], "device", "credentials", "--set", "dev_password"],
+                               input=roku.password + "\n", capture_output=True, text=True, timeout=60,
+                               env={**os.environ, "XDG_RUNTIME_DIR": str(daemon.runtime)})
+            assert p.returncode == 0, p.stderr
+            assert p.stdout.split() == ["dev_password", "set", "Developer-mode", "password", "(user", "rokudev)",
+                                        "of", "this", "Roku."]
+        stored = daemon.tmp / "state" / "tvctl" / "credentials.json"
+        assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+        every_answer = "".join(daemon.http("GET", path).text for path in (
+            "/v1/devices", f"/v1/devices/{one['id']}", f"/v1/devices/{one['id']}/credentials", "/v1/config"))
+        assert first.password not in every_answer and second.password not in every_answer
+        daemon.stop()
+        daemon.start()  # kept across a restart
+        for dev, roku in ((one, first), (two, second)):
+            daemon.ok("PATCH", "/v1/config", json={"roku.installer_port": roku.installer_port})
+            assert install(daemon, dev["id"], make_zip()).status_code == 200, dev["name"]
+            assert len(roku.uploads) == 1
+        daemon.ok("DELETE", f"/v1/devices/{two['id']}")
+        assert two["id"] not in stored.read_text() and one["id"] in stored.read_text()
+        cleared = daemon.ok("DELETE", f"/v1/devices/{one['id']}/credentials")
+        assert (cleared["fields"][0]["set"] is False and not stored.exists()) or one["id"] not in stored.read_text()
+        daemon.err("POST", f"/v1/devices/{one['id']}/dev/install", 400, "dev_password_missing",
+                   files={"archive": ("c.zip", make_zip(), "application/zip")})
+    finally:
+        first.stop()
+        second.stop()
+
+
+@pytest.mark.parametrize(("body", "code", "message"), [
+    ({"password": "x"}, "invalid_payload", "roku devices keep no credential named 'password'."),
+    ({"dev_password": ""}, "invalid_payload", "A credential must be a string of 1 to 1024 characters, or null: "
+                                              "Expected `str` of length >= 1 - at `$[...]`."),
+    ({"dev_password": 1234}, "invalid_payload", "A credential must be a string of 1 to 1024 characters, or null: "
+                                                "Expected `str | null`, got `int` - at `$[...]`."),
+    ({}, "invalid_payload", "Name at least one credential to set or clear."),
+])  # fmt: skip
+def test_bad_credentials_change_nothing(dev: tuple[Daemon, FakeRoku, dict[str, Any]], body: dict[str, Any],
+                                        code: str, message: str) -> None:
+    d, _roku, device = dev
+    d.ok("PATCH", f"/v1/devices/{device['id']}/credentials", json={"dev_password": "kept-one"})
+    err = d.err("PATCH", f"/v1/devices/{device['id']}/credentials", 400, code, json=body)
+    assert err["message"] == message and "kept-one" not in err["message"] + err["hint"]
+    assert d.ok("GET", f"/v1/devices/{device['id']}/credentials")["fields"][0]["set"] is True
 
 
 def test_wrong_password(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:

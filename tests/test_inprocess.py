@@ -76,6 +76,10 @@ async def test_devices_keys_and_screenshot_in_process(api: tuple[httpx.AsyncClie
     assert shot.content == b"hello:home,KeyA"
     r = await client.get(f"/v1/devices/{dev['id']}/apps")
     assert r.status_code == 400 and r.json()["error"]["code"] == "unsupported_operation"
+    r = await client.patch(f"/v1/devices/{dev['id']}/credentials", json={"pin": "1234"})
+    assert r.status_code == 400 and r.json()["error"] == {
+        "code": "unsupported_operation", "message": "toy devices keep no credentials.",
+        "hint": "This device does not offer that; see the device's capabilities in tvctl device show."}
     # the registry file holds what the API shows
     assert service.registry.path.exists() and dev["id"] in service.registry.path.read_text()
 

@@ -107,12 +107,20 @@ def test_a_full_disk_is_storage_failed_and_changes_nothing(tmp_path: Path, mount
         assert d.config_path.read_bytes() == config_before
         err = d.err("GET", f"/v1/devices/{dev['id']}/apps", 500, "storage_failed")
         assert f"apps/{dev['id']}.json" in err["message"] and "No space left on device" in err["message"]
+        err = d.err("PATCH", f"/v1/devices/{dev['id']}/credentials", 500, "storage_failed",
+                    json={"dev_password": "s3cret-pw"})
+        assert "credentials.json" in err["message"] and "No space left on device" in err["message"]
+        assert "s3cret-pw" not in err["message"] + err["hint"]
+        assert d.ok("GET", f"/v1/devices/{dev['id']}/credentials")["fields"][0]["set"] is False
+        assert not (tmp_path / "state" / "tvctl" / "credentials.json").exists()
         assert [p.name for p in (tmp_path / "state" / "tvctl").iterdir() if p.name.endswith(".tmp")] == []
         for f in fillers:
             f.unlink()
         assert d.ok("PATCH", f"/v1/devices/{dev['id']}", json={"name": "den"})["name"] == "den"
         assert d.ok("PATCH", "/v1/config", json={"state.poll_interval_s": 30})["config"]["state"][
             "poll_interval_s"] == 30.0
+        assert d.ok("PATCH", f"/v1/devices/{dev['id']}/credentials",
+                    json={"dev_password": "s3cret-pw"})["fields"][0]["set"] is True
     finally:
         d.stop()
         roku.stop()

@@ -124,6 +124,33 @@ def cmd_device(c: Client, a: argparse.Namespace) -> None:
     elif a.action == "remove":
         d = c.request("DELETE", f"/v1/devices/{quote(a.name or a.device or 'default', safe='')}")
         _print(a, d, f"removed {d['name']}")
+    elif a.action == "credentials":
+        path = f"/v1/devices/{quote(a.name or a.device or 'default', safe='')}/credentials"
+        if "all" in a.clear:
+            d = c.request("DELETE", path)
+        elif a.set or a.clear:
+            changes: dict[str, str | None] = {f: None for f in a.clear}
+            for field in a.set:
+                changes[field] = _read_secret(field)
+            d = c.request("PATCH", path, changes)
+        else:
+            d = c.request("GET", path)
+        rows = [f"{f['name']:16} {'set' if f['set'] else 'not set':8} {f['about']}" for f in d["fields"]]
+        _print(a, d, "\n".join(rows) if rows else f"{d['platform']} devices keep no credentials")
+
+
+def _read_secret(field: str) -> str:
+    """A secret from the terminal without echo, or the first line of a piped stdin; never from argv,
+    where other users see it (ps) and the shell keeps it (history)."""
+    if sys.stdin.isatty():
+        import getpass
+
+        value = getpass.getpass(f"{field}: ")
+    else:
+        value = sys.stdin.readline().rstrip("\r\n")
+    if not value:
+        raise Usage(f"no value given for {field}")
+    return value
 
 
 def cmd_state(c: Client, a: argparse.Namespace) -> None:
@@ -357,11 +384,15 @@ compdef _tvctl tvctl"""
 
 
 def _args_device(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument("action", choices=["list", "show", "discover", "add", "rename", "remove"])
+    sp.add_argument("action", choices=["list", "show", "discover", "add", "rename", "remove", "credentials"])
     sp.add_argument("name", nargs="?")
     sp.add_argument("new_name", nargs="?")
     sp.add_argument("--port", type=int)
     sp.add_argument("--platform", help="with add: probe only as this platform (default: each installed one)")
+    sp.add_argument("--set", metavar="FIELD", action="append", default=[],
+                    help="with credentials: set FIELD, read from the terminal without echo (or one line of stdin)")
+    sp.add_argument("--clear", metavar="FIELD", action="append", default=[],
+                    help="with credentials: forget FIELD ('all' forgets every one)")
 
 
 def _args_apps(sp: argparse.ArgumentParser) -> None:

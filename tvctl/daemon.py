@@ -146,6 +146,10 @@ async def serve(runtime: Runtime, sockets: list[socket.socket]) -> None:
     except TvctlError as exc:
         raise StartupError(exc.message) from None
     service = DeviceService(runtime.get_settings, registry, runtime.bus, paths.state_dir(), paths.cache_dir())
+    try:
+        await asyncio.to_thread(service.credentials.load)
+    except TvctlError as exc:
+        raise StartupError(exc.message) from None
     await asyncio.to_thread(service.archives.clean)
     runtime.service = service
     app = create_app(runtime)

@@ -3,17 +3,18 @@
 A platform is one ``Adapter`` subclass, found through the ``tvctl.adapters`` entry-point group
 (``tvctl.platforms``). Its class attributes and class methods declare what the core needs to
 know without knowing the platform: its name and default port; its settings section (``[name]``
-in the config file, with its defaults, docs, secrets and restart flags); keys beyond the common
-names; how to recognise its devices in SSDP and mDNS announcements; how to probe an address;
-and what a given device can do, as capability strings, so "this device cannot do that" is a
-checked, reported state (``unsupported_operation``) rather than an AttributeError. Every
-operation the base class implements raises that error; a platform overrides what it supports.
+in the config file, with its defaults, docs, secrets and restart flags); the credentials it
+keeps per device (never returned by the API); keys beyond the common names; how to recognise
+its devices in SSDP and mDNS announcements; how to probe an address; and what a given device
+can do, as capability strings, so "this device cannot do that" is a checked, reported state
+(``unsupported_operation``) rather than an AttributeError. Every operation the base class
+implements raises that error; a platform overrides what it supports.
 The registry, the service, the API and the CLI work from these declarations alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -74,6 +75,8 @@ class AdapterContext:
     settings: Callable[[], SettingsView]  # always the live settings (reload applies at once)
     state_dir: Path
     cache_dir: Path
+    # a device's credentials by id: the fields the platform declares that the user has set
+    credentials: Callable[[str], Mapping[str, str]] = lambda _device_id: {}
 
 
 class Adapter:
@@ -83,6 +86,8 @@ class Adapter:
     probe_order: ClassVar[int] = 100  # lower is tried first when an address is added without a platform
     # The [<platform>] config section: key name -> Field. Read as "<platform>.<name>".
     settings: ClassVar[dict[str, Field]] = {}
+    # Secrets kept per device (set with PATCH /v1/devices/{id}/credentials, never returned): name -> Field.
+    credentials: ClassVar[dict[str, Field]] = {}
     # Config keys that moved into this section: old dotted key -> new dotted key.
     renamed_settings: ClassVar[dict[str, str]] = {}
     # Key names this platform takes; the common names (tvctl.keys.KEY_NAMES) it does not take are
@@ -139,6 +144,10 @@ class Adapter:
     # -- life cycle -----------------------------------------------------------------------------
     def update_device(self, device: Device) -> None:
         self.device = device
+
+    def credential(self, name: str) -> str:
+        """This device's credential ``name``, or "" when it is not set."""
+        return self.ctx.credentials(self.device.id).get(name, "")
 
     def require(self, cap: Capability, what: str) -> None:
         if cap.value not in self.device.capabilities:

@@ -66,3 +66,15 @@ class ReloadResult(msgspec.Struct, frozen=True, kw_only=True):
     left_via: Annotated[str, Meta(description="How the running package was left: exit-app, home or not-running.")]
     reinstalled: Annotated[InstallResult, Meta(description="The kept package, when the device had lost it.")] \
         | None = None
+
+
+class CredentialField(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    about: str
+    set: bool  # whether a value is kept for this device (the value itself is never returned)
+
+
+class CredentialReport(msgspec.Struct, frozen=True, kw_only=True):
+    device: str
+    platform: str
+    fields: list[CredentialField]

@@ -25,6 +25,7 @@ from tvctl import platforms
 from tvctl.archives import ArchiveStore
 from tvctl.caches import AppCache, IconCache
 from tvctl.config import Settings
+from tvctl.credentials import CredentialStore
 from tvctl.discovery import ssdp
 from tvctl.errors import (
     AmbiguousApp,
@@ -42,7 +43,16 @@ from tvctl.models import App, AppList, Candidate, Device, MdnsService, SsdpReply
 from tvctl.platform import Adapter, AdapterContext, LogConsole
 from tvctl.poller import StatePoller
 from tvctl.registry import Registry
-from tvctl.results import InstallResult, KeyResult, LaunchResult, ReloadResult, SequenceResult, StopResult
+from tvctl.results import (
+    CredentialField,
+    CredentialReport,
+    InstallResult,
+    KeyResult,
+    LaunchResult,
+    ReloadResult,
+    SequenceResult,
+    StopResult,
+)
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -67,7 +77,9 @@ class DeviceService:
         self.settings = settings
         self.registry = registry
         self.bus = bus
-        self.ctx = AdapterContext(settings=settings, state_dir=state_dir, cache_dir=cache_dir)
+        self.credentials = CredentialStore(state_dir / "credentials.json")
+        self.ctx = AdapterContext(settings=settings, state_dir=state_dir, cache_dir=cache_dir,
+                                  credentials=self.credentials.of)
         self.app_cache = AppCache(cache_dir)
         self.icon_cache = IconCache(cache_dir)
         self.archives = ArchiveStore(state_dir / "dev", self._delete_later)
@@ -352,6 +364,11 @@ class DeviceService:
 
     async def remove(self, ident: str) -> Device:
         dev = await self._commit(lambda r: r.remove(ident))
+        try:  # after the registry: a failure here leaves an unused entry, never a device without its secrets
+            async with self._save_lock:
+                await asyncio.to_thread(self.credentials.forget, dev.id)
+        except TvctlError as exc:
+            _LOGGER.warning("%s was removed but its credentials were not: %s", dev.name, exc.message)
         self.registry.set_online(dev.id, False)
         adapter = self._adapters.pop(dev.id, None)
         if adapter is not None:
@@ -363,6 +380,28 @@ class DeviceService:
         dev = await self._commit(lambda r: r.rename(ident, name))
         self.bus.publish("device_updated", dev.to_dict())
         return dev
+
+    # -- credentials --------------------------------------------------------------------------
+    def credential_report(self, ident: str) -> CredentialReport:
+        dev = self.resolve(ident)
+        kept = self.credentials.of(dev.id)
+        fields = [CredentialField(name=name, about=f.doc, set=name in kept)
+                  for name, f in sorted(self.platform_of(dev).credentials.items())]
+        return CredentialReport(device=dev.name, platform=dev.platform, fields=fields)
+
+    async def set_credentials(self, ident: str, changes: dict[str, str | None]) -> CredentialReport:
+        """Set (a string) or clear (None) credentials of one device; all or nothing."""
+        dev = self.resolve(ident)
+        declared = self.platform_of(dev).credentials
+        if not declared:
+            raise UnsupportedOperation(f"{dev.platform} devices keep no credentials.")
+        unknown = sorted(set(changes) - set(declared))
+        if unknown:
+            raise BadRequest(f"{dev.platform} devices keep no credential named {', '.join(map(repr, unknown))}.",
+                             hint="Their credentials: " + ", ".join(sorted(declared)) + ".")
+        async with self._save_lock:
+            await asyncio.to_thread(self.credentials.update, dev.id, changes)
+        return self.credential_report(dev.id)
 
     # -- keys ---------------------------------------------------------------------------------
     async def send_key(self, ident: str, key: Key, hold_ms: int, repeat: int,

@@ -9,6 +9,8 @@ humans is docs/api.md.
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -30,10 +32,13 @@ from tvctl.api.bodies import (
 from tvctl.api.dev import dev_install, dev_logs, dev_reload, dev_screenshot
 from tvctl.api.devices import (
     add_device,
+    delete_credentials,
     delete_device,
     discover,
+    get_credentials,
     get_device,
     list_devices,
+    patch_credentials,
     patch_device,
 )
 from tvctl.api.endpoint import Endpoint, Handler
@@ -58,7 +63,9 @@ from tvctl.errors import (
     TvctlError,
 )
 from tvctl.models import AppList, Device, Discovered, LogReport, StateReport
+from tvctl.platforms import installed
 from tvctl.results import (
+    CredentialReport,
     InstallResult,
     KeyResult,
     LaunchResult,
@@ -67,6 +74,18 @@ from tvctl.results import (
     StopResult,
 )
 from tvctl.runtime import Runtime
+
+
+def credentials_schema() -> dict[str, Any]:
+    """Every installed platform's credential fields (a device takes its own platform's)."""
+    names: dict[str, str] = {}
+    for cls in installed().values():
+        for name, f in cls.credentials.items():
+            names.setdefault(name, f"{cls.platform}: {f.doc}")
+    value = {"anyOf": [{"type": "string", "minLength": 1, "maxLength": 1024}, {"type": "null"}]}
+    return {"type": "object", "minProperties": 1, "additionalProperties": False,
+            "properties": {n: {**value, "description": doc} for n, doc in sorted(names.items())}}
+
 
 ROUTES: list[Endpoint] = [
     Endpoint("GET", "/v1/ping", ping, "Liveness check; never needs a token."),
@@ -89,6 +108,14 @@ ROUTES: list[Endpoint] = [
     Endpoint("GET", "/v1/devices/{id}", get_device, "One device by UUID or friendly name.", response=Device),
     Endpoint("PATCH", "/v1/devices/{id}", patch_device, "Rename a device.", RenameDevice, response=Device),
     Endpoint("DELETE", "/v1/devices/{id}", delete_device, "Remove a device from the registry.", response=Device),
+    Endpoint("GET", "/v1/devices/{id}/credentials", get_credentials,
+             "Which credentials the device's platform takes and which are set (never their values).",
+             response=CredentialReport),
+    Endpoint("PATCH", "/v1/devices/{id}/credentials", patch_credentials,
+             "Set credentials (a string) or forget them (null); kept per device, mode 0600.",
+             credentials_schema, response=CredentialReport),
+    Endpoint("DELETE", "/v1/devices/{id}/credentials", delete_credentials, "Forget every credential of the device.",
+             response=CredentialReport),
     Endpoint("GET", "/v1/devices/{id}/state", device_state,
              "Live state: power, active app, media, TV channel, and what the platform adds.", response=StateReport),
     Endpoint("GET", "/v1/devices/{id}/apps", list_apps, "Installed apps (cached).", response=AppList),

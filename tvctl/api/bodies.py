@@ -63,6 +63,12 @@ class DeviceListQuery(Query, frozen=True):
                                      description="FIELD==v1,v2: devices whose FIELD is one of the values.")]] = []
 
 
+# A credentials change: field -> new value, or null to forget it. Which fields a device takes is
+# its platform's declaration (checked by the service; the OpenAPI schema lists every platform's).
+CredentialValue = Annotated[str, Meta(min_length=1, max_length=1024)]
+CredentialChanges = dict[str, CredentialValue | None]
+
+
 # -- apps ---------------------------------------------------------------------------------------
 class LaunchApp(Body, frozen=True):
     app: Annotated[str, Meta(min_length=1, description="An app id, name or platform id.")]

@@ -8,11 +8,12 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from tvctl.api import envelope
-from tvctl.api.bodies import AddDevice, DeviceListQuery, RenameDevice
+from tvctl.api.bodies import AddDevice, CredentialChanges, DeviceListQuery, RenameDevice
 from tvctl.api.requests import read_body, read_json, read_query, rt
 from tvctl.errors import (
     BadRequest,
@@ -98,3 +99,29 @@ async def patch_device(request: Request) -> Response:
 
 async def delete_device(request: Request) -> Response:
     return envelope.ok(await rt(request).service.remove(request.path_params["id"]))
+
+
+async def get_credentials(request: Request) -> Response:
+    return envelope.ok(rt(request).service.credential_report(request.path_params["id"]))
+
+
+async def patch_credentials(request: Request) -> Response:
+    raw = await read_json(request)
+    if not raw:
+        raise BadRequest("Name at least one credential to set or clear.",
+                         hint='Example: {"dev_password": "1234"}; null forgets a value.')
+    try:
+        changes = msgspec.convert(raw, CredentialChanges)
+    except msgspec.ValidationError as exc:  # the message names the field, never the value
+        raise BadRequest(f"A credential must be a string of 1 to 1024 characters, or null: {exc}.",
+                         hint='Example: {"dev_password": "1234"}; null forgets a value.') from None
+    return envelope.ok(await rt(request).service.set_credentials(request.path_params["id"], changes))
+
+
+async def delete_credentials(request: Request) -> Response:
+    service = rt(request).service
+    report = service.credential_report(request.path_params["id"])
+    kept: dict[str, str | None] = {f.name: None for f in report.fields if f.set}
+    if not kept:
+        return envelope.ok(report)
+    return envelope.ok(await service.set_credentials(request.path_params["id"], kept))

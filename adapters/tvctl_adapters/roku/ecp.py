@@ -102,7 +102,11 @@ SETTINGS: dict[str, Field] = {
     "wol_wait_s": Field(float, 15.0, "How long power-on waits for a woken TV to answer.", min=0.1, max=120),
     "installer_port": Field(int, 80, "Port of the developer-mode installer.", min=1, max=65535),
     "console_port": Field(int, 8085, "Port of the developer-mode log console.", min=1, max=65535),
-    "dev_password": Field(str, "", "Developer-mode password (user rokudev).", secret=True),
+    "dev_password": Field(str, "", "Developer-mode password (user rokudev) of every Roku that has none of its own "
+                                   "(set one per device with tvctl device credentials).", secret=True),
+}
+CREDENTIALS: dict[str, Field] = {
+    "dev_password": Field(str, "", "Developer-mode password (user rokudev) of this Roku.", secret=True),
 }
 
 
@@ -115,6 +119,7 @@ class RokuAdapter(Adapter):
     default_port: ClassVar[int] = ECP_PORT
     probe_order: ClassVar[int] = 0
     settings: ClassVar[dict[str, Field]] = SETTINGS
+    credentials: ClassVar[dict[str, Field]] = CREDENTIALS
     renamed_settings: ClassVar[dict[str, str]] = {"dev.roku_password": "roku.dev_password"}
     key_names: ClassVar[frozenset[str] | None] = frozenset(ECP_KEYS)
     ssdp_search_targets: ClassVar[tuple[str, ...]] = (SSDP_ST,)
@@ -389,13 +394,19 @@ class RokuAdapter(Adapter):
 
     # -- developer mode -----------------------------------------------------------------------
     def _installer(self) -> Installer:
-        s = self.ctx.settings()
         self.sideload_preflight()
-        return Installer(self.device.host, s["roku.installer_port"], s["roku.dev_password"], self.device.name)
+        return Installer(self.device.host, self.ctx.settings()["roku.installer_port"], self._dev_password(),
+                         self.device.name)
+
+    def _dev_password(self) -> str:
+        """The device's own developer password, else the one in roku.dev_password."""
+        return self.credential("dev_password") or self.ctx.settings()["roku.dev_password"]
 
     def sideload_preflight(self) -> None:
-        if not self.ctx.settings()["roku.dev_password"]:
-            raise DevPasswordMissing("roku.dev_password is not set; the Roku's installer needs it.")
+        if not self._dev_password():
+            raise DevPasswordMissing(f"No developer password is set for {self.device.name}; its installer needs one.",
+                                     hint=f"Set it: tvctl -d {self.device.name} device credentials --set dev_password "
+                                          "(or roku.dev_password in the config, for every Roku).")
 
     async def _has_dev_channel(self) -> bool:
         return any(a.platform_id == "dev" for a in await self.list_apps())
@@ -423,7 +434,7 @@ class RokuAdapter(Adapter):
         """Leave the dev channel, wait until it is gone, launch it again, confirm it runs (§9.6)."""
         reinstalled = None
         if not await self._has_dev_channel():
-            if archive is None or not self.ctx.settings()["roku.dev_password"]:
+            if archive is None or not self._dev_password():
                 raise NoDevChannel(f"{self.device.name} has no sideloaded channel.")
             reinstalled = await self._installer().install(archive, False)
         left = "not-running"

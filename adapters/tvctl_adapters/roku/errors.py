@@ -17,7 +17,7 @@ class EcpLimitedMode(DeviceError):
 
 class DevPasswordMissing(BadRequest):
     code = "dev_password_missing"
-    default_hint = "Set it: tvctl config set roku.dev_password <the developer-mode password>."
+    default_hint = "Set it: tvctl device credentials NAME --set dev_password (or roku.dev_password in the config)."
 
 
 class DevModeDisabled(DeviceError):
@@ -30,7 +30,8 @@ class DevModeDisabled(DeviceError):
 
 class DevAuthFailed(DeviceError):
     code = "dev_auth_failed"
-    default_hint = "Set the right password: tvctl config set roku.dev_password <password>."
+    default_hint = ("Set the right password: tvctl device credentials NAME --set dev_password "
+                    "(or roku.dev_password in the config).")
 
 
 class DevConsoleBusy(DeviceError):

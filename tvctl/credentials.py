@@ -1,0 +1,85 @@
+"""Per-device secrets (a developer password, a KVM login), kept apart from the registry.
+
+A platform declares the fields it takes (``Adapter.credentials``); values live in
+``credentials.json`` beside the registry, mode 0600, written atomically. A change is written to a
+copy first and adopted only once it is on disk, so a failed write changes nothing, in memory or
+on disk. The API and the CLI only ever learn which fields are set, never a value.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+
+from tvctl.errors import StorageFailed
+from tvctl.paths import atomic_write
+
+_LOGGER = logging.getLogger(__name__)
+FILE_VERSION = 1
+EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+class CredentialStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._by_device: dict[str, dict[str, str]] = {}
+
+    def load(self) -> None:
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise StorageFailed(f"cannot read {self.path}: {exc.strerror or exc}") from exc
+        try:
+            doc = json.loads(raw)
+            devices = doc["devices"]
+            loaded = {str(dev): {str(k): str(v) for k, v in fields.items()} for dev, fields in devices.items()}
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
+            try:
+                self.path.replace(aside)
+            except OSError as move_exc:
+                raise StorageFailed(f"the credentials file {self.path} is corrupt ({exc}) and cannot be moved "
+                                    f"aside ({move_exc.strerror or move_exc}); fix or remove it") from move_exc
+            _LOGGER.warning("credentials file %s is corrupt (%s); moved it to %s and started empty",
+                            self.path, exc, aside)
+            return
+        self._by_device = loaded
+
+    def of(self, device_id: str) -> Mapping[str, str]:
+        fields = self._by_device.get(device_id)
+        return MappingProxyType(fields) if fields else EMPTY
+
+    def set_fields(self, device_id: str) -> list[str]:
+        return sorted(self._by_device.get(device_id, {}))
+
+    def update(self, device_id: str, changes: Mapping[str, str | None]) -> list[str]:
+        """Set (a string) or clear (None) fields of one device; blocking. Returns the fields set after."""
+        fields = dict(self._by_device.get(device_id, {}))
+        for name, value in changes.items():
+            if value is None:
+                fields.pop(name, None)
+            else:
+                fields[name] = value
+        draft = {**self._by_device, device_id: fields}
+        if not fields:
+            del draft[device_id]
+        self._write(draft)
+        self._by_device = draft
+        return sorted(fields)
+
+    def forget(self, device_id: str) -> None:
+        """Drop every field of a removed device; blocking."""
+        if device_id in self._by_device:
+            draft = {k: v for k, v in self._by_device.items() if k != device_id}
+            self._write(draft)
+            self._by_device = draft
+
+    def _write(self, by_device: dict[str, dict[str, str]]) -> None:
+        atomic_write(self.path, json.dumps({"version": FILE_VERSION, "devices": by_device}, indent=1).encode(),
+                     mode=0o600)

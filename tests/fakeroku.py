@@ -107,6 +107,7 @@ class FakeRoku:
         self.delay_s = 0.0  # wait this long before answering any ECP request (a slow device)
         self.icon = (PNG_1X1, "image/png")  # (body, content type) of every app icon
         self.screenshot = (JPEG_STUB, "image/jpeg")
+        self.screenshot_page = "devinstaller/screenshot_ok_jpg.html"  # the installer's page naming the image
         self.port = port
         self.wol_port = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -407,7 +408,7 @@ class FakeRoku:
                 else:
                     fields[part.name or ""] = await part.text()
             if path == "/plugin_inspect":
-                return self._page(fx("devinstaller/screenshot_ok_jpg.html"))
+                return self._page(fx(self.screenshot_page))
             self.uploads.append({"size": len(archive), "mysubmit": fields.get("mysubmit")})
             if self.install_reply:
                 return web.Response(body=fx(self.install_reply), content_type="text/html")

@@ -27,7 +27,7 @@ import httpx
 import pytest
 
 from tests.conftest import Daemon
-from tests.fakeroku import FIXTURES, JPEG_STUB, FakeRoku
+from tests.fakeroku import FIXTURES, JPEG_STUB, PNG_1X1, FakeRoku
 from tests.helpers import free_port, wait_for
 
 TVCTL = str(Path(sys.executable).with_name("tvctl"))
@@ -441,13 +441,18 @@ def test_console_closed_means_dev_mode_disabled(dev: tuple[Daemon, FakeRoku, dic
 
 
 # -- screenshot --------------------------------------------------------------------------------
-def test_screenshot(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
-    d, _roku, device = dev
+@pytest.mark.parametrize(("page", "ctype"), [("screenshot_ok_jpg.html", "image/jpeg"),
+                                             ("screenshot_ok_png.html", "image/png")])
+def test_screenshot(dev: tuple[Daemon, FakeRoku, dict[str, Any]], page: str, ctype: str) -> None:
+    d, roku, device = dev
+    roku.screenshot_page = f"devinstaller/{page}"
+    roku.screenshot = (PNG_1X1 if ctype == "image/png" else JPEG_STUB, ctype)
     url = f"/v1/devices/{device['id']}/dev/screenshot"
     d.err("GET", url, 400, "dev_app_not_active")
     assert install(d, device["id"], make_zip()).status_code == 200
-    r = d.http("GET", url)
-    assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg" and r.content == JPEG_STUB
+    for path in (url, f"/v1/devices/{device['id']}/screenshot"):
+        r = d.http("GET", path)
+        assert r.status_code == 200 and r.headers["content-type"] == ctype and r.content == roku.screenshot[0]
 
 
 # -- helpers -----------------------------------------------------------------------------------

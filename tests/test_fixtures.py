@@ -1,16 +1,20 @@
-"""Every recorded reply of the kinds tvctl reads, parsed by the Roku platform, one test per file
-(ids are the file names). Expected values are read off the recorded files by hand and written
-out here. Recorded files of kinds no code reads yet (tv-channels, dev registry, DIAL, UPnP
-descriptions, installer package lists) are for the Roku feature issue still open."""
+"""Every recorded file, read by the code that reads its kind, one test per file (ids are the file
+names). Expected values are read off the recorded files by hand and written out here. The last
+test checks that no recorded file is left out (nor left without its attribution)."""
 
 from __future__ import annotations
 
+import asyncio
+import re
 from pathlib import Path
 
 import pytest
-from tvctl_adapters.roku import parse
+from tvctl_adapters.roku import devinstall, parse
+from tvctl_adapters.roku.devlog import DevConsole
 from tvctl_adapters.roku.ecp import RokuAdapter
+from tvctl_adapters.roku.errors import DevConsoleBusy
 
+from tvctl.errors import DeviceBadResponse
 from tvctl.models import SsdpReply
 
 FIXTURES = Path(__file__).parent / "fixtures" / "roku"
@@ -107,3 +111,158 @@ SSDP = {  # file: the serial a Roku ECP sighting carries, or None for other sear
 def test_ssdp_replies(name: str) -> None:
     seen = RokuAdapter.recognise_ssdp(ssdp_reply(fx(f"ssdp/{name}"), "192.168.1.2"))
     assert (seen.serial_hint if seen else None) == SSDP[name]
+
+
+TV_CHANNELS = {  # file: [(number, name, type, hidden)]
+    "tv-channels.xml": [("1.1", "WhatsOn", "air-digital", False), ("1.3", "QVC", "air-digital", False)],
+    "tv-channels_empty.xml": [],
+    "tv-channels_single.xml": [("1.1", "WhatsOn", "air-digital", False)],
+}
+
+
+@pytest.mark.parametrize("name", sorted(TV_CHANNELS))
+def test_tv_channels(name: str) -> None:
+    got = [(c.number, c.name, c.type, c.hidden) for c in parse.tv_channels(fx(f"tv/{name}"))]
+    assert got == TV_CHANNELS[name]
+
+
+ECP_DEVMODE = {  # file: what the parser gives, or the error message it raises
+    "app-state_dev_active.xml": ("dev", "my app", "10.0.0", "active"),
+    "app-state_failed_app-not-found.xml": "The device refused the app-state query: App not found.",
+    "registry_dev_two-sections.xml": {
+        "section One": {"first key in section one": "value one section one"},
+        "section Two": {"first key in section two": "value one section two",
+                        "second key in section two": "value two section two"}},
+    "registry_failed_device-not-keyed.xml": "The device refused the registry query: Device not keyed.",
+    "registry_failed_not-in-dev-mode.xml": "The device refused the registry query: Plugin dev not found.",
+    "exit-app_ok.xml": None,  # served by tests/fakeroku.py to the stop and reload tests
+    "exit-app_failed_app-not-found.xml": None,
+}
+
+
+@pytest.mark.parametrize("name", sorted(ECP_DEVMODE))
+def test_ecp_developer_queries(name: str) -> None:
+    want = ECP_DEVMODE[name]
+    body = fx(f"ecp-devmode/{name}")
+    if want is None:
+        assert b"<status>" in body
+        return
+    read = parse.app_state if name.startswith("app-state") else parse.dev_registry
+    if isinstance(want, str):
+        with pytest.raises(DeviceBadResponse) as err:
+            read(body)
+        assert err.value.message == want
+    elif isinstance(want, tuple):
+        st = parse.app_state(body)
+        assert (st.app_id, st.title, st.version, st.state) == want
+    else:
+        assert parse.dev_registry(body) == want
+
+
+def test_dial_app_status() -> None:
+    assert parse.dial_app_state(fx("dial/dial-app-status_youtube-stopped.xml")) == ("YouTube", "stopped")
+
+
+UPNP = {  # file: (friendly name, manufacturer, model name, model number, serial, udn)
+    "root-description_box_roku-express-3900X.xml": ("NNB CT", "Roku", "Roku Express", "3900X", "YG00AE419756",
+                                                    "uuid:295c0011-5406-1067-80ac-d83134855445"),
+    "root-description_tv_sharp-7000X.xml": ("Whcowork TV", "Roku", "LC-55LBU591U", "7000X", "YN00RW847759",
+                                            "uuid:29780022-9c0c-10ef-808f-00f48d382d34"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UPNP))
+def test_upnp_root_description(name: str) -> None:
+    d = parse.upnp_description(fx(f"upnp/{name}"))
+    assert (d.friendly_name, d.manufacturer, d.model_name, d.model_number, d.serial, d.udn) == UPNP[name]
+    assert d.service_types == ("urn:roku-com:service:ecp:1", "urn:dial-multiscreen-org:service:dial:1")
+
+
+def test_digest_challenge() -> None:
+    head = fx("devinstaller/unauthorized_401_digest-challenge_simplified.http").decode()
+    status = head.split("\r\n" if "\r\n" in head else "\n")[0]
+    challenge = re.search(r"^www-authenticate: (.+?)\r?$", head, re.M | re.I)
+    assert status == "HTTP/1.1 401 Unauthorized" and challenge is not None
+    assert devinstall._parse_challenge(challenge.group(1)) == {"realm": "rokudev"}
+
+
+MDNS = {"airplay-display_roku-tv_hisense-G220X_records.json"}  # read by tests/test_registry_discovery.py
+
+
+def test_every_recorded_file_is_read_and_attributed() -> None:
+    """Each file under tests/fixtures is named in a test (its id or a literal), and SOURCES.md says
+    where each folder of recordings came from."""
+    tests = "".join(p.read_text() for p in Path(__file__).parent.glob("*.py"))
+    unread = [p.relative_to(FIXTURES).as_posix() for p in sorted(FIXTURES.rglob("*"))
+              if p.is_file() and p.name != "SOURCES.md" and p.name not in tests]
+    assert unread == []
+    sources = (FIXTURES / "SOURCES.md").read_text()
+    for folder in sorted(p.name for p in FIXTURES.iterdir() if p.is_dir()):
+        assert f"{folder}/" in sources, f"SOURCES.md does not say where {folder}/ came from"
+
+
+DEVLOG = {  # file: (lines the console reader gives, first line, last line); None: the console is busy
+    "console_chanperf-repeat.log": (40, "channel: Start",
+                                    "channel: mem=71676KiB{anon=46324,file=25104,shared=248},%cpu=3{user=2,sys=1}"),
+    "console_compile-error_error-loading-file.log": (
+        15, "03-25 13:48:30.501 [beacon.signal] |AppLaunchInitiate ---------> TimeBase(0 ms)",
+        "-------> Compilation Failed."),
+    "console_compile-error_syntax.log": (
+        18, "10-05 18:03:33.677 [beacon.signal] |AppCompileInitiate --------> TimeBase(0 ms)", "MainScene"),
+    "console_compile-error_xml-parse-with-warnings.log": (
+        20, "08-25 19:03:56.531 [beacon.signal] |AppLaunchInitiate ---------> TimeBase(0 ms)",
+        "-------> Error parsing XML component Foo.xml"),
+    "console_complib-compile-error_app-exit-beacons.log": (
+        48, "10-06 19:37:12.462 [beacon.signal] |AppLaunchInitiate ---------> TimeBase(0 ms)",
+        "10-06 19:37:14.515 [beacon.footer] __________________________________________"),
+    "console_debugger-prompt_thread-attached.txt": (8, "Warning: operation may not be interruptible.", ""),
+    "console_rendezvous-logging.log": (
+        41, "channel: Start", "06-18 19:06:20.206 [sg.node.UNBLOCK] Rendezvous[31233] completed in 0.008 s"),
+    "console_second-client_in-use.txt": None,
+    "console_sideload-launch_success_app-and-sdkl-tags.log": (
+        15, "03-20 14:33:26.231 app  [beacon.signal] |AppLaunchInitiate ---------> TimeBase(0 ms)",
+        "03-20 14:33:27.979 sdkl [plg.dbg.conn.ok] remote debugger connected"),
+    "console_sideload-launch_success_running.log": (
+        16, "03-26 23:57:28.111 [beacon.signal] |AppLaunchInitiate ---------> TimeBase(0)",
+        "------ Running dev 'sampleApp' main ------"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DEVLOG))
+async def test_devlog_console_reads_each_recording(name: str) -> None:
+    """The console reader, connected over TCP to a server that sends the recording in 5-byte
+    writes (lines split anywhere, CRLF split from its LF), gives back exactly its lines."""
+    data = fx(f"devlog/{name}")
+    done = asyncio.Event()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for i in range(0, len(data), 5):
+            writer.write(data[i : i + 5])
+            await writer.drain()
+        await done.wait()  # keep the connection open, as a running Roku does
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    console = DevConsole("127.0.0.1", lambda: port, lambda: 2000, "test roku")
+    try:
+        want = DEVLOG[name]
+        if want is None:
+            with pytest.raises(DevConsoleBusy):
+                await console.ensure_started()
+            return
+        count, first, last = want
+        await console.ensure_started()
+        got: list[str] = []
+        async with asyncio.timeout(10):
+            async for line in console.follow(0):  # every line since the first, then new ones
+                got.append(line.text)
+                if len(got) == count:
+                    break
+        assert (len(got), got[0], got[-1]) == (count, first, last)
+        assert console.seq == count  # and nothing more was made of it
+    finally:
+        done.set()
+        await console.close()
+        server.close()
+        await server.wait_closed()

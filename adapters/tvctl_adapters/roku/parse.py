@@ -171,3 +171,96 @@ def tv_active_channel(body: bytes) -> TvChannel | None:
         program_title=_text(ch, "program-title"),
         signal_state=_text(ch, "signal-state"),
     )
+
+
+# -- replies read by the live-TV and developer features (#15 wires them to endpoints) ---------
+@dataclass(frozen=True, slots=True)
+class ChannelEntry:
+    """One channel of a Roku TV's antenna line-up (query/tv-channels)."""
+
+    number: str
+    name: str | None
+    type: str | None  # air-digital, air-analog, …
+    hidden: bool
+
+
+def tv_channels(body: bytes) -> list[ChannelEntry]:
+    root = parse_xml(body, "tv-channels", "tv-channels")
+    return [ChannelEntry(number=_text(ch, "number") or "", name=_text(ch, "name"), type=_text(ch, "type"),
+                         hidden=_bool(ch, "user-hidden"))
+            for ch in root.findall("channel") if _text(ch, "number")]
+
+
+def _failed(root: ET.Element, what: str) -> None:
+    """ECP's developer queries answer HTTP 200 with <status>FAILED</status> and an <error>."""
+    if (_text(root, "status") or "").upper() == "FAILED":
+        raise DeviceBadResponse(f"The device refused the {what} query: {_text(root, 'error') or 'no reason given'}.")
+
+
+@dataclass(frozen=True, slots=True)
+class AppState:
+    """query/app-state/<id> (OS 13+, developer mode): one app's run state."""
+
+    app_id: str
+    title: str | None
+    version: str | None
+    state: str  # active | background | inactive | …
+
+
+def app_state(body: bytes) -> AppState:
+    root = parse_xml(body, "app-state", "app-state")
+    _failed(root, "app-state")
+    return AppState(app_id=_text(root, "app-id") or "", title=_text(root, "app-title"),
+                    version=_text(root, "app-version"), state=_text(root, "state") or "unknown")
+
+
+def dev_registry(body: bytes) -> dict[str, dict[str, str]]:
+    """query/registry/dev: the sideloaded channel's registry, section -> key -> value."""
+    root = parse_xml(body, "plugin-registry", "registry")
+    _failed(root, "registry")
+    out: dict[str, dict[str, str]] = {}
+    for section in root.iterfind("registry/sections/section"):
+        items = {(_text(i, "key") or ""): (_text(i, "value") or "") for i in section.iterfind("items/item")}
+        out[_text(section, "name") or ""] = items
+    return out
+
+
+DIAL_NS = "{urn:dial-multiscreen-org:schemas:dial}"
+
+
+def dial_app_state(body: bytes) -> tuple[str, str]:
+    """A DIAL application resource (GET /dial/<name>): its name and state (running | stopped | …)."""
+    root = parse_xml(body, f"{DIAL_NS}service", "DIAL app")
+    return _text(root, f"{DIAL_NS}name") or "", _text(root, f"{DIAL_NS}state") or "unknown"
+
+
+UPNP_NS = "{urn:schemas-upnp-org:device-1-0}"
+
+
+@dataclass(frozen=True, slots=True)
+class UpnpDevice:
+    """The UPnP root description a Roku serves at / on the ECP port."""
+
+    friendly_name: str | None
+    manufacturer: str | None
+    model_name: str | None
+    model_number: str | None
+    serial: str | None
+    udn: str | None
+    service_types: tuple[str, ...]
+
+
+def upnp_description(body: bytes) -> UpnpDevice:
+    root = parse_xml(body, f"{UPNP_NS}root", "UPnP description")
+    dev = root.find(f"{UPNP_NS}device")
+    if dev is None:
+        raise DeviceBadResponse("The device's UPnP description has no <device>.")
+
+    def t(tag: str) -> str | None:
+        return _text(dev, f"{UPNP_NS}{tag}")
+
+    services = tuple(s.text.strip() for s in dev.iterfind(f"{UPNP_NS}serviceList/{UPNP_NS}service/"
+                                                          f"{UPNP_NS}serviceType") if s.text)
+    return UpnpDevice(friendly_name=t("friendlyName"), manufacturer=t("manufacturer"), model_name=t("modelName"),
+                      model_number=t("modelNumber"), serial=t("serialNumber"), udn=t("UDN"),
+                      service_types=services)

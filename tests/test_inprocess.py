@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from types import MappingProxyType
@@ -29,6 +30,7 @@ def _load_toy() -> Any:
     spec = importlib.util.spec_from_file_location("tvctl_toy", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses and type hints look their module up there
     spec.loader.exec_module(module)
     return module
 

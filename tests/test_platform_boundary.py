@@ -135,3 +135,25 @@ def test_openapi_declares_queries_errors_by_status_and_the_token(shared_daemon: 
     assert doc["components"]["securitySchemes"]["bearer"] == {"type": "http", "scheme": "bearer",
                                                               "description": "daemon.api_token"}
     assert doc["paths"]["/v1/ping"]["get"]["security"] == []
+
+
+def test_settings_are_read_as_typed_frozen_sections() -> None:
+    """One declaration per section: the config keys (with defaults and flags) come from it, and
+    code reads it as a frozen, typed object."""
+    import dataclasses
+
+    from tvctl.config import DaemonSettings, DiscoverySettings, Settings, schema
+    from tvctl.fields import fields_of
+
+    s = Settings.defaults()
+    daemon = s.section(DaemonSettings)
+    assert (daemon.http_port, daemon.queue_wait_s, daemon.cors_allowed_origins) == (7272, 10.0, ())
+    assert s.section(DaemonSettings) is daemon  # built once per Settings
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        daemon.http_port = 1  # type: ignore[misc]
+    assert s.section(DiscoverySettings).timeout_ms == 2000
+    keys = schema()
+    assert keys["daemon.api_token"].secret and keys["daemon.http_port"].restart
+    assert (keys["discovery.timeout_ms"].min, keys["discovery.timeout_ms"].max) == (1500, 30000)
+    assert keys["discovery.interfaces"].type is list and keys["discovery.interfaces"].default == []
+    assert set(fields_of(DaemonSettings)) == {k.split(".", 1)[1] for k in keys if k.startswith("daemon.")}

@@ -13,56 +13,82 @@ import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 import tomlkit
 import tomlkit.exceptions
 
 from tvctl.errors import ConfigFileInvalid, InvalidConfigValue, UnknownConfigKey
-from tvctl.fields import Field, host_port, ipv4_address, ipv4_list, origins
+from tvctl.fields import (
+    Field,
+    S,
+    Section,
+    build_section,
+    fields_of,
+    host_port,
+    ipv4_address,
+    ipv4_list,
+    origins,
+    setting,
+)
 from tvctl.paths import atomic_write
 
 _LOGGER = logging.getLogger(__name__)
 REDACTED = "***"
 
 
-CORE_SCHEMA: dict[str, Field] = {
-    "daemon.http_enabled": Field(bool, True, "Serve the API on loopback TCP as well as the Unix socket.", restart=True),
-    "daemon.http_host": Field(str, "127.0.0.1", "Address of the TCP listener.", restart=True, check=ipv4_address),
-    "daemon.http_port": Field(int, 7272, "Port of the TCP listener (0 picks a free one).", restart=True,
-                              min=0, max=65535),
-    "daemon.socket_path": Field(str, "", "Unix socket path; empty means $XDG_RUNTIME_DIR/tvctl.sock.", restart=True),
-    "daemon.default_device": Field(str, "", "Device used when a request names 'default' (name or id)."),
-    "daemon.cors_enabled": Field(bool, False, "Answer CORS requests from the origins below."),
-    "daemon.cors_allowed_origins": Field(list, [], "Exact origins allowed to call the API from a browser.",
-                                         check=origins),
-    "daemon.allowed_hosts": Field(list, [], "Extra Host names accepted on TCP besides 127.0.0.1/localhost."),
-    "daemon.api_token": Field(str, "", "If set, TCP requests need Authorization: Bearer <token>.", secret=True),
-    "daemon.queue_wait_s": Field(float, 10.0, "How long a device command may wait behind earlier commands to the "
-                                 "same device; after that it is refused unsent (device_busy).", min=0.1, max=600),
-    "daemon.max_body_kb": Field(int, 64, "Largest JSON request body, in KiB.", min=1, max=10240),
-    "discovery.enabled": Field(bool, True, "Run discovery at start and every interval_s."),
-    "discovery.interval_s": Field(int, 300, "Seconds between background discovery runs (0: only at start).",
-                                  min=0, max=86400),
-    "discovery.timeout_ms": Field(int, 2000, "How long one discovery run listens for answers; devices are asked to "
-                                  "answer within it (SSDP MX), so at least 1500.", min=1500, max=30000),
-    "discovery.interfaces": Field(list, [], "IPv4 addresses to search from; empty means every non-loopback one.",
-                                  check=ipv4_list),
-    "discovery.ssdp_target": Field(str, "239.255.255.250:1900", "Where M-SEARCH is sent (HOST:PORT).",
-                                   check=host_port),
-    "discovery.ssdp_listen": Field(str, "0.0.0.0:1900",
-                                   "Where to listen for NOTIFY announcements (HOST:PORT); empty disables.",
-                                   restart=True,
-                                   check=lambda v: None if v == "" else host_port(v)),
-    "discovery.mdns_enabled": Field(bool, True, "Listen for mDNS announcements as a second source.",
-                                    restart=True),
-    "state.poll_interval_s": Field(float, 10.0, "Seconds between state polls while a client listens to events.",
-                                   min=0.2, max=3600),
-    "dev.max_archive_mb": Field(int, 64, "Largest channel zip accepted for sideloading, in MiB.", min=1, max=1024),
-    "dev.log_buffer_lines": Field(int, 2000, "Dev console lines kept per device.", min=10, max=1_000_000),
-}
+@dataclass(frozen=True, slots=True)
+class DaemonSettings(Section):
+    name: ClassVar[str] = "daemon"
+    http_enabled: bool = setting(True, "Serve the API on loopback TCP as well as the Unix socket.", restart=True)
+    http_host: str = setting("127.0.0.1", "Address of the TCP listener.", restart=True, check=ipv4_address)
+    http_port: int = setting(7272, "Port of the TCP listener (0 picks a free one).", restart=True, min=0, max=65535)
+    socket_path: str = setting("", "Unix socket path; empty means $XDG_RUNTIME_DIR/tvctl.sock.", restart=True)
+    default_device: str = setting("", "Device used when a request names 'default' (name or id).")
+    cors_enabled: bool = setting(False, "Answer CORS requests from the origins below.")
+    cors_allowed_origins: tuple[str, ...] = setting([], "Exact origins allowed to call the API from a browser.",
+                                                    check=origins)
+    allowed_hosts: tuple[str, ...] = setting([], "Extra Host names accepted on TCP besides 127.0.0.1/localhost.")
+    api_token: str = setting("", "If set, TCP requests need Authorization: Bearer <token>.", secret=True)
+    queue_wait_s: float = setting(10.0, "How long a device command may wait behind earlier commands to the same "
+                                  "device; after that it is refused unsent (device_busy).", min=0.1, max=600)
+    max_body_kb: int = setting(64, "Largest JSON request body, in KiB.", min=1, max=10240)
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoverySettings(Section):
+    name: ClassVar[str] = "discovery"
+    enabled: bool = setting(True, "Run discovery at start and every interval_s.")
+    interval_s: int = setting(300, "Seconds between background discovery runs (0: only at start).", min=0, max=86400)
+    timeout_ms: int = setting(2000, "How long one discovery run listens for answers; devices are asked to answer "
+                              "within it (SSDP MX), so at least 1500.", min=1500, max=30000)
+    interfaces: tuple[str, ...] = setting([], "IPv4 addresses to search from; empty means every non-loopback one.",
+                                          check=ipv4_list)
+    ssdp_target: str = setting("239.255.255.250:1900", "Where M-SEARCH is sent (HOST:PORT).", check=host_port)
+    ssdp_listen: str = setting("0.0.0.0:1900", "Where to listen for NOTIFY announcements (HOST:PORT); empty "
+                               "disables.", restart=True, check=lambda v: None if v == "" else host_port(v))
+    mdns_enabled: bool = setting(True, "Listen for mDNS announcements as a second source.", restart=True)
+
+
+@dataclass(frozen=True, slots=True)
+class StateSettings(Section):
+    name: ClassVar[str] = "state"
+    poll_interval_s: float = setting(10.0, "Seconds between state polls while a client listens to events.",
+                                     min=0.2, max=3600)
+
+
+@dataclass(frozen=True, slots=True)
+class DevSettings(Section):
+    name: ClassVar[str] = "dev"
+    max_archive_mb: int = setting(64, "Largest channel zip accepted for sideloading, in MiB.", min=1, max=1024)
+    log_buffer_lines: int = setting(2000, "Dev console lines kept per device.", min=10, max=1_000_000)
+
+
+CORE_SECTIONS: tuple[type[Section], ...] = (DaemonSettings, DiscoverySettings, StateSettings, DevSettings)
+CORE_SCHEMA: dict[str, Field] = {f"{sec.name}.{key}": f for sec in CORE_SECTIONS for key, f in fields_of(sec).items()}
 
 
 @functools.cache
@@ -72,7 +98,8 @@ def schema() -> dict[str, Field]:
 
     out = dict(CORE_SCHEMA)
     for cls in installed().values():
-        out.update({f"{cls.platform}.{name}": f for name, f in cls.settings.items()})
+        if cls.settings is not None:
+            out.update({f"{cls.platform}.{name}": f for name, f in fields_of(cls.settings).items()})
     return out
 
 
@@ -133,9 +160,18 @@ def coerce(key: str, value: Any) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """A validated, complete, read-only config (every key of ``schema()`` present)."""
+    """A validated, complete, read-only config (every key of ``schema()`` present), read as typed
+    sections: ``settings.section(DaemonSettings).api_token``."""
 
     values: Mapping[str, Any]
+    _sections: dict[type[Section], Section] = dataclass_field(default_factory=dict, compare=False, repr=False)
+
+    def section(self, kind: type[S]) -> S:
+        got = self._sections.get(kind)
+        if got is None:
+            got = self._sections[kind] = build_section(kind, self.values)
+        assert isinstance(got, kind)
+        return got
 
     @classmethod
     def defaults(cls) -> Settings:

@@ -25,6 +25,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from tvctl import config, paths
 from tvctl.api.app import create_app
+from tvctl.config import DaemonSettings, DiscoverySettings
 from tvctl.errors import TvctlError
 from tvctl.events import EventBus
 from tvctl.listeners import StartupError, bind_tcp, bind_unix, inherited_sockets, sd_notify
@@ -124,7 +125,7 @@ class Server(uvicorn.Server):
         if not self.should_exit:
             _LOGGER.info("ready: socket %s, http %s", self.runtime.socket_path,
                          f"{self.runtime.settings['daemon.http_host']}:{self.runtime.http_port}"
-                         if self.runtime.settings["daemon.http_enabled"] else "disabled")
+                         if self.runtime.settings.section(DaemonSettings).http_enabled else "disabled")
             sd_notify("READY=1")
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
@@ -161,22 +162,24 @@ async def serve(runtime: Runtime, sockets: list[socket.socket]) -> None:
     background: list[Any] = []
     try:
         service.spawn(service.poller.run())
-        if s["discovery.enabled"]:
+        if s.section(DiscoverySettings).enabled:
             service.spawn(service.discover_forever())
-        if s["discovery.ssdp_listen"]:
+        if s.section(DiscoverySettings).ssdp_listen:
             from tvctl.discovery.ssdp import NotifyListener, parse_target
 
-            listener = NotifyListener(parse_target(s["discovery.ssdp_listen"]), service.interfaces(),
+            listener = NotifyListener(parse_target(s.section(DiscoverySettings).ssdp_listen), service.interfaces(),
                                       service.on_ssdp_alive, service.on_ssdp_byebye)
             try:
                 await listener.start()
                 background.append(listener)
             except OSError as exc:
-                _LOGGER.warning("SSDP NOTIFY listening disabled: cannot bind %s: %s", s["discovery.ssdp_listen"], exc)
-        if s["discovery.mdns_enabled"]:
+                _LOGGER.warning("SSDP NOTIFY listening disabled: cannot bind %s: %s",
+                                s.section(DiscoverySettings).ssdp_listen, exc)
+        if s.section(DiscoverySettings).mdns_enabled:
             from tvctl.discovery.mdns import MdnsWatcher
 
-            watcher = MdnsWatcher(s["discovery.interfaces"], service.mdns_service_types(), service.on_mdns)
+            watcher = MdnsWatcher(list(s.section(DiscoverySettings).interfaces), service.mdns_service_types(),
+                                  service.on_mdns)
             try:
                 await watcher.start()
                 background.append(watcher)
@@ -200,9 +203,9 @@ def run(config_path: Path | None, verbose: bool) -> int:
         print(f"tvctl daemon: {exc.message}\nhint: fix the file (every key is documented in "
               "config.example.toml) and start the daemon again", file=sys.stderr)
         return 2
-    host = settings["daemon.http_host"]
-    if settings["daemon.http_enabled"] and not ipaddress.IPv4Address(host).is_loopback \
-            and not settings["daemon.api_token"]:
+    host = settings.section(DaemonSettings).http_host
+    if settings.section(DaemonSettings).http_enabled and not ipaddress.IPv4Address(host).is_loopback \
+            and not settings.section(DaemonSettings).api_token:
         print(f"tvctl daemon: refusing to listen on non-loopback {host} without daemon.api_token\n"
               "hint: set daemon.api_token, or keep daemon.http_host = \"127.0.0.1\"", file=sys.stderr)
         return 2
@@ -214,12 +217,12 @@ def run(config_path: Path | None, verbose: bool) -> int:
         if unix is not None:  # socket activation: systemd owns the socket file, leave it alone
             socket_path = Path(unix.getsockname())
         else:
-            socket_path = Path(settings["daemon.socket_path"] or paths.default_socket_path())
+            socket_path = Path(settings.section(DaemonSettings).socket_path or paths.default_socket_path())
             unix = bind_unix(socket_path)
             owns_socket_file = True
         sockets.append(unix)
-        if tcp is None and settings["daemon.http_enabled"]:
-            tcp = bind_tcp(host, settings["daemon.http_port"])
+        if tcp is None and settings.section(DaemonSettings).http_enabled:
+            tcp = bind_tcp(host, settings.section(DaemonSettings).http_port)
         if tcp is not None:
             sockets.append(tcp)
         runtime = Runtime(config_path=config_path, settings=settings, bus=EventBus(), socket_path=socket_path,

@@ -10,6 +10,7 @@ import stat
 from pathlib import Path
 
 from tvctl import config
+from tvctl.config import DaemonSettings
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -111,10 +112,10 @@ def inherited_sockets(settings: config.Settings) -> tuple[socket.socket | None, 
                                "tvctl takes one Unix socket and one IPv4 TCP socket")
     if tcp is not None:
         host, port = tcp.getsockname()
-        if not settings["daemon.http_enabled"]:
+        if not settings.section(DaemonSettings).http_enabled:
             raise StartupError(f"the socket unit passes {host}:{port} but daemon.http_enabled is false; "
                                "remove its ListenStream= line or enable HTTP")
-        if host != settings["daemon.http_host"]:
+        if host != settings.section(DaemonSettings).http_host:
             raise StartupError(f"the socket unit listens on {host}:{port} but daemon.http_host is "
                                f"{settings['daemon.http_host']}; make them agree")
     _LOGGER.info("socket activation: %s", ", ".join(str(s.getsockname()) for s in (unix, tcp) if s) or "nothing")

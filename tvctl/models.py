@@ -229,6 +229,21 @@ class LogReport:
 
 
 @dataclass(frozen=True, slots=True)
+class DaemonStatus:
+    pid: int
+    version: str
+    uptime_s: float
+    socket: str | None
+    http_enabled: bool
+    http_host: str
+    http_port: int  # the bound port (the configured one when TCP is off)
+    device_count: int
+    event_subscribers: int
+    default_device: str | None
+    config_path: str
+
+
+@dataclass(frozen=True, slots=True)
 class Discovered:
     """The devices one discovery run confirmed."""
 

@@ -18,10 +18,10 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import ClassVar, Protocol
 
 from tvctl.errors import InvalidKey, UnsupportedOperation
-from tvctl.fields import Field
+from tvctl.fields import Field, S, Section
 from tvctl.keys import KEY_NAMES, Key
 from tvctl.models import App, Device, DeviceInfo, DeviceState, LogLine, MdnsService, Sighting, SsdpReply
 from tvctl.results import InstallResult, KeyResult, LaunchResult, ReloadResult, StopResult
@@ -46,9 +46,9 @@ class Capability(StrEnum):
 
 
 class SettingsView(Protocol):
-    """What a platform reads of the settings: values by dotted key (``tvctl.config.Settings``)."""
+    """What a platform reads of the settings (``tvctl.config.Settings``): a typed section."""
 
-    def __getitem__(self, key: str) -> Any: ...
+    def section(self, kind: type[S]) -> S: ...
 
 
 class LogConsole(Protocol):
@@ -84,8 +84,9 @@ class Adapter:
     platform: ClassVar[str] = ""
     default_port: ClassVar[int] = 0
     probe_order: ClassVar[int] = 100  # lower is tried first when an address is added without a platform
-    # The [<platform>] config section: key name -> Field. Read as "<platform>.<name>".
-    settings: ClassVar[dict[str, Field]] = {}
+    # The [<platform>] config section (named like the platform); read it with
+    # self.ctx.settings().section(ThatSection).
+    settings: ClassVar[type[Section] | None] = None
     # Secrets kept per device (set with PATCH /v1/devices/{id}/credentials, never returned): name -> Field.
     credentials: ClassVar[dict[str, Field]] = {}
     # Config keys that moved into this section: old dotted key -> new dotted key.

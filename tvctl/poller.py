@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from tvctl.config import Settings
+from tvctl.config import Settings, StateSettings
 from tvctl.errors import TvctlError
 from tvctl.events import EventBus
 from tvctl.models import Device, DeviceState
@@ -67,7 +67,7 @@ class StatePoller:
             if not self.bus.subscriber_count:
                 last = 0.0  # the next listener gets fresh state right away
                 continue
-            if time.monotonic() - last < self.settings()["state.poll_interval_s"]:
+            if time.monotonic() - last < self.settings().section(StateSettings).poll_interval_s:
                 continue
             last = time.monotonic()
             await asyncio.gather(*(self._quietly(dev_id) for dev_id in self.device_ids()))

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from tvctl import config
-from tvctl.config import Settings, schema
+from tvctl.config import DaemonSettings, Settings, schema
 from tvctl.events import EventBus
+from tvctl.models import DaemonStatus
 from tvctl.service import DeviceService
 
 _LOGGER = logging.getLogger(__name__)
@@ -33,27 +34,27 @@ class Runtime:
     def get_settings(self) -> Settings:
         return self.settings
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> DaemonStatus:
         from tvctl import __version__
 
-        s = self.settings
-        default = s["daemon.default_device"]
+        daemon = self.settings.section(DaemonSettings)
+        default = daemon.default_device
         if not default:
             devices = self.service.registry.all()
             default = devices[0].name if len(devices) == 1 else ""
-        return {
-            "pid": os.getpid(),
-            "version": __version__,
-            "uptime_s": round(time.monotonic() - self.started, 3),
-            "socket": str(self.socket_path) if self.socket_path else None,
-            "http_enabled": s["daemon.http_enabled"],
-            "http_host": s["daemon.http_host"],
-            "http_port": self.http_port if s["daemon.http_enabled"] else s["daemon.http_port"],
-            "device_count": len(self.service.registry),
-            "event_subscribers": self.bus.subscriber_count,
-            "default_device": default or None,
-            "config_path": str(self.config_path),
-        }
+        return DaemonStatus(
+            pid=os.getpid(),
+            version=__version__,
+            uptime_s=round(time.monotonic() - self.started, 3),
+            socket=str(self.socket_path) if self.socket_path else None,
+            http_enabled=daemon.http_enabled,
+            http_host=daemon.http_host,
+            http_port=self.http_port if daemon.http_enabled else daemon.http_port,
+            device_count=len(self.service.registry),
+            event_subscribers=self.bus.subscriber_count,
+            default_device=default or None,
+            config_path=str(self.config_path),
+        )
 
     def _apply(self, new: Settings) -> dict[str, Any]:
         old = self.settings

@@ -24,7 +24,7 @@ from msgspec import UNSET
 from tvctl import platforms
 from tvctl.archives import ArchiveStore
 from tvctl.caches import AppCache, IconCache
-from tvctl.config import Settings
+from tvctl.config import DaemonSettings, DiscoverySettings, Settings
 from tvctl.credentials import CredentialStore
 from tvctl.discovery import ssdp
 from tvctl.errors import (
@@ -128,7 +128,7 @@ class DeviceService:
         return result
 
     def resolve(self, ident: str) -> Device:
-        return self.registry.resolve(ident, self.settings()["daemon.default_device"])
+        return self.registry.resolve(ident, self.settings().section(DaemonSettings).default_device)
 
     def platform_of(self, dev: Device) -> type[Adapter]:
         """The device's platform class, for the checks that need no device (keys, packages)."""
@@ -155,7 +155,7 @@ class DeviceService:
         if not lock.locked():
             await lock.acquire()  # free: taken without suspending
             return
-        bound = self.settings()["daemon.queue_wait_s"]
+        bound = self.settings().section(DaemonSettings).queue_wait_s
         gone = caller.left() if caller is not None else None
         waiter = asyncio.ensure_future(lock.acquire())
         left = asyncio.ensure_future(gone.wait()) if gone is not None else None
@@ -285,8 +285,8 @@ class DeviceService:
             return
 
     def interfaces(self) -> list[str]:
-        configured: list[str] = self.settings()["discovery.interfaces"]
-        return configured or ssdp.local_ipv4_addresses()
+        configured = self.settings().section(DiscoverySettings).interfaces
+        return list(configured) or ssdp.local_ipv4_addresses()
 
     async def discover(self, on_found: Callable[[Device], None] | None = None) -> list[Device]:
         """Run discovery now (or join the run in progress); the devices seen in that run.
@@ -317,7 +317,7 @@ class DeviceService:
 
     async def _discover(self) -> list[Device]:
         s = self.settings()
-        timeout_s = s["discovery.timeout_ms"] / 1000
+        timeout_s = s.section(DiscoverySettings).timeout_ms / 1000
         pending: list[asyncio.Task[None]] = []
 
         async def confirm(cand: Candidate) -> None:
@@ -333,8 +333,8 @@ class DeviceService:
                 pending.append(asyncio.get_running_loop().create_task(confirm(cand)))
 
         targets = [st for cls in self.adapter_classes.values() for st in cls.ssdp_search_targets]
-        await ssdp.search(self.interfaces(), ssdp.parse_target(s["discovery.ssdp_target"]), targets, timeout_s,
-                          on_reply)
+        await ssdp.search(self.interfaces(), ssdp.parse_target(s.section(DiscoverySettings).ssdp_target), targets,
+                          timeout_s, on_reply)
         await asyncio.gather(*pending, return_exceptions=True)
         return [self.registry.resolve(dev_id) for dev_id in self._run_found if self.registry.has(dev_id)]
 
@@ -519,12 +519,12 @@ class DeviceService:
     async def discover_forever(self) -> None:
         while True:
             s = self.settings()
-            if s["discovery.enabled"]:
+            if s.section(DiscoverySettings).enabled:
                 try:
                     await self.discover()
                 except Exception:
                     _LOGGER.exception("discovery run failed")
-            interval = s["discovery.interval_s"]
+            interval = s.section(DiscoverySettings).interval_s
             if interval <= 0:
                 return
             await asyncio.sleep(interval)

@@ -62,7 +62,7 @@ from tvctl.errors import (
     RouteNotFound,
     TvctlError,
 )
-from tvctl.models import AppList, Device, Discovered, LogReport, StateReport
+from tvctl.models import AppList, DaemonStatus, Device, Discovered, LogReport, StateReport
 from tvctl.platforms import installed
 from tvctl.results import (
     CredentialReport,
@@ -89,7 +89,7 @@ def credentials_schema() -> dict[str, Any]:
 
 ROUTES: list[Endpoint] = [
     Endpoint("GET", "/v1/ping", ping, "Liveness check; never needs a token."),
-    Endpoint("GET", "/v1/daemon/status", status, "Daemon process and listener status."),
+    Endpoint("GET", "/v1/daemon/status", status, "Daemon process and listener status.", response=DaemonStatus),
     Endpoint("GET", "/v1/config", get_config, "Effective config, secrets redacted."),
     Endpoint("PATCH", "/v1/config", patch_config, "Patch config with flat dotted keys; rewrites the file.",
              lambda: {"type": "object", "minProperties": 1, "propertyNames": {"enum": sorted(config_schema())},

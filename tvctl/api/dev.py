@@ -14,6 +14,7 @@ from starlette.responses import Response, StreamingResponse
 from tvctl.api import envelope
 from tvctl.api.bodies import LogQuery
 from tvctl.api.requests import read_json, read_query, rt
+from tvctl.config import DevSettings
 from tvctl.errors import (
     BadRequest,
     InvalidArchive,
@@ -53,7 +54,7 @@ async def dev_install(request: Request) -> Response:
     if ctype != b"multipart/form-data" or not boundary:
         raise UnsupportedMediaType("Send the channel as multipart/form-data with the file in field 'archive'.",
                                    hint=UPLOAD_HINT)
-    limit = runtime.settings["dev.max_archive_mb"] * 1024 * 1024
+    limit = runtime.settings.section(DevSettings).max_archive_mb * 1024 * 1024
     folder = runtime.service.archives.folder
     try:
         folder.mkdir(parents=True, exist_ok=True)

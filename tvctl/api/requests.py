@@ -14,6 +14,7 @@ import msgspec
 from starlette.requests import Request
 
 from tvctl.api.bodies import Body, Query
+from tvctl.config import DaemonSettings
 from tvctl.errors import (
     BadRequest,
     InvalidJson,
@@ -30,7 +31,7 @@ def rt(request: Request) -> Runtime:
 
 async def read_json(request: Request, *, optional: bool = False) -> dict[str, Any]:
     """The body as a JSON object, read with the size limit enforced while streaming."""
-    limit = rt(request).settings["daemon.max_body_kb"] * 1024
+    limit = rt(request).settings.section(DaemonSettings).max_body_kb * 1024
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():

@@ -25,7 +25,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tvctl.api.envelope import error_body
-from tvctl.config import Settings
+from tvctl.config import DaemonSettings, DevSettings, Settings
 from tvctl.errors import (
     HostNotAllowed,
     OriginNotAllowed,
@@ -75,13 +75,14 @@ class GuardMiddleware:
             if is_tcp:
                 self._check_host(h, s)
                 if origin is not None:
-                    if not (s["daemon.cors_enabled"] and origin in s["daemon.cors_allowed_origins"]):
+                    daemon = s.section(DaemonSettings)
+                    if not (daemon.cors_enabled and origin in daemon.cors_allowed_origins):
                         raise OriginNotAllowed(f"Requests from origin {origin!r} are not allowed.")
                     cors_origin = origin
                     if scope["method"] == "OPTIONS" and h.get(b"access-control-request-method"):
                         await self._preflight(send, origin)
                         return
-                token = s["daemon.api_token"]
+                token = s.section(DaemonSettings).api_token
                 if token and scope["path"] not in NO_AUTH_PATHS:
                     auth = h.get(b"authorization", "")
                     if not hmac.compare_digest(auth.encode(), f"Bearer {token}".encode()):
@@ -120,7 +121,7 @@ class GuardMiddleware:
         host = h.get(b"host", "").lower()
         port = self.bound_port()
         allowed = {f"127.0.0.1:{port}", f"localhost:{port}", f"{s['daemon.http_host']}:{port}"}
-        for extra in s["daemon.allowed_hosts"]:
+        for extra in s.section(DaemonSettings).allowed_hosts:
             extra = extra.lower()
             allowed.add(extra if ":" in extra else f"{extra}:{port}")
             allowed.add(extra)
@@ -143,11 +144,11 @@ class GuardMiddleware:
             if ctype != "multipart/form-data":
                 raise UnsupportedMediaType(f"Uploads must be multipart/form-data, got {ctype or 'none'!r}.",
                                            hint="curl -F archive=@channel.zip …")
-            limit = s["dev.max_archive_mb"] * 1024 * 1024 + 64 * 1024  # form framing overhead
+            limit = s.section(DevSettings).max_archive_mb * 1024 * 1024 + 64 * 1024  # form framing overhead
         else:
             if ctype != "application/json":
                 raise UnsupportedMediaType(f"Request bodies must be application/json, got {ctype or 'none'!r}.")
-            limit = s["daemon.max_body_kb"] * 1024
+            limit = s.section(DaemonSettings).max_body_kb * 1024
         if length is not None and length.strip().isdigit() and int(length) > limit:
             raise PayloadTooLarge(f"The body is {int(length)} bytes; the limit is {limit}.",
                                   hint="Raise dev.max_archive_mb for uploads." if upload else None)

@@ -8,6 +8,7 @@ import re
 import socket
 import time
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 from urllib.parse import quote, urlencode
@@ -25,6 +26,7 @@ from tvctl_adapters.roku.transport import (
     EcpTransport,
 )
 
+from tvctl.config import DevSettings
 from tvctl.errors import (
     DevAppNotActive,
     DeviceBadResponse,
@@ -37,7 +39,7 @@ from tvctl.errors import (
     TvctlError,
     UnsupportedOperation,
 )
-from tvctl.fields import Field, ipv4_address
+from tvctl.fields import Field, Section, ipv4_address, setting
 from tvctl.keys import Key
 from tvctl.models import App, Device, DeviceInfo, MdnsService, Sighting, SsdpReply, Unavailable, usable_mac
 from tvctl.platform import Adapter, AdapterContext, Capability
@@ -95,16 +97,20 @@ def magic_packet(mac: str) -> bytes:
 
 SSDP_ST = "roku:ecp"
 WAKEUP_MAC_RE = re.compile(r"MAC=([0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5})")
-SETTINGS: dict[str, Field] = {
-    "request_timeout_s": Field(float, 5.0, "Timeout of one ECP request.", min=0.05, max=60),
-    "wol_broadcast": Field(str, "255.255.255.255", "Where Wake-on-LAN magic packets are sent.", check=ipv4_address),
-    "wol_port": Field(int, 9, "UDP port of Wake-on-LAN packets.", min=1, max=65535),
-    "wol_wait_s": Field(float, 15.0, "How long power-on waits for a woken TV to answer.", min=0.1, max=120),
-    "installer_port": Field(int, 80, "Port of the developer-mode installer.", min=1, max=65535),
-    "console_port": Field(int, 8085, "Port of the developer-mode log console.", min=1, max=65535),
-    "dev_password": Field(str, "", "Developer-mode password (user rokudev) of every Roku that has none of its own "
-                                   "(set one per device with tvctl device credentials).", secret=True),
-}
+@dataclass(frozen=True, slots=True)
+class RokuSettings(Section):
+    """The [roku] config section."""
+
+    name: ClassVar[str] = "roku"
+    request_timeout_s: float = setting(5.0, "Timeout of one ECP request.", min=0.05, max=60)
+    wol_broadcast: str = setting("255.255.255.255", "Where Wake-on-LAN magic packets are sent.", check=ipv4_address)
+    wol_port: int = setting(9, "UDP port of Wake-on-LAN packets.", min=1, max=65535)
+    wol_wait_s: float = setting(15.0, "How long power-on waits for a woken TV to answer.", min=0.1, max=120)
+    installer_port: int = setting(80, "Port of the developer-mode installer.", min=1, max=65535)
+    console_port: int = setting(8085, "Port of the developer-mode log console.", min=1, max=65535)
+    dev_password: str = setting("", "Developer-mode password (user rokudev) of every Roku that has none of its own "
+                                "(set one per device with tvctl device credentials).", secret=True)
+
 CREDENTIALS: dict[str, Field] = {
     "dev_password": Field(str, "", "Developer-mode password (user rokudev) of this Roku.", secret=True),
 }
@@ -118,7 +124,7 @@ class RokuAdapter(Adapter):
     platform: ClassVar[str] = "roku"
     default_port: ClassVar[int] = ECP_PORT
     probe_order: ClassVar[int] = 0
-    settings: ClassVar[dict[str, Field]] = SETTINGS
+    settings: ClassVar[type[Section] | None] = RokuSettings
     credentials: ClassVar[dict[str, Field]] = CREDENTIALS
     renamed_settings: ClassVar[dict[str, str]] = {"dev.roku_password": "roku.dev_password"}
     key_names: ClassVar[frozenset[str] | None] = frozenset(ECP_KEYS)
@@ -127,9 +133,13 @@ class RokuAdapter(Adapter):
     # with TXT integrator=Roku and the serial number as the host name.
     mdns_service_types: ClassVar[tuple[str, ...]] = ("_airplay._tcp.local.", "_display._tcp.local.")
 
+    def _roku(self) -> RokuSettings:
+        """The [roku] section as it is now (a reload applies at once)."""
+        return self.ctx.settings().section(RokuSettings)
+
     def __init__(self, ctx: AdapterContext, device: Device) -> None:
         super().__init__(ctx, device)
-        self.ecp = EcpTransport(device.host, device.port, ctx.settings()["roku.request_timeout_s"], device.name)
+        self.ecp = EcpTransport(device.host, device.port, self._roku().request_timeout_s, device.name)
         self._console: DevConsole | None = None
 
     def update_device(self, device: Device) -> None:
@@ -146,14 +156,14 @@ class RokuAdapter(Adapter):
         await self.ecp.close()
 
     async def _get(self, path: str, limit: int) -> bytes:
-        self.ecp.timeout_s = self.ctx.settings()["roku.request_timeout_s"]
+        self.ecp.timeout_s = self._roku().request_timeout_s
         resp = await self.ecp.request("GET", path, limit=limit)
         if resp.status != 200:
             raise DeviceBadResponse(f"{self.device.name} answered GET {path} with HTTP {resp.status}.")
         return resp.body
 
     async def _post(self, path: str, *, timeout_s: float | None = None) -> int:
-        self.ecp.timeout_s = self.ctx.settings()["roku.request_timeout_s"]
+        self.ecp.timeout_s = self._roku().request_timeout_s
         resp = await self.ecp.request("POST", path, timeout_s=timeout_s, limit=MAX_COMMAND_REPLY)
         if resp.status == 400 and path.startswith(("/keypress/", "/keydown/", "/keyup/")):
             raise InvalidKey(f"{self.device.name} rejected the key in {path}.")
@@ -285,11 +295,11 @@ class RokuAdapter(Adapter):
                 f"{self.device.name} did not answer PowerOn and no Wake-on-LAN MAC is known.",
                 hint="Enable Fast TV start on the TV so its network stays up in standby.",
             ) from first
-        settings = self.ctx.settings()
-        deadline = time.monotonic() + settings["roku.wol_wait_s"]
+        settings = self._roku()
+        deadline = time.monotonic() + settings.wol_wait_s
         last: TvctlError = first
         while time.monotonic() < deadline:
-            self._send_wol(mac, settings["roku.wol_broadcast"], settings["roku.wol_port"])
+            self._send_wol(mac, settings.wol_broadcast, settings.wol_port)
             await asyncio.sleep(0.2)  # give the NIC a moment before knocking again
             try:
                 await self._post("/keypress/PowerOn", timeout_s=WAKE_ATTEMPT_TIMEOUT_S)
@@ -298,7 +308,7 @@ class RokuAdapter(Adapter):
                 last = exc
                 await asyncio.sleep(0.3)
         raise DeviceUnreachable(
-            f"{self.device.name} did not wake up within {settings['roku.wol_wait_s']:g} s of Wake-on-LAN "
+            f"{self.device.name} did not wake up within {settings.wol_wait_s:g} s of Wake-on-LAN "
             f"to {mac}: {last.message}",
             hint="Enable Fast TV start (network standby) on the TV, or check roku.wol_broadcast.",
         )
@@ -395,12 +405,12 @@ class RokuAdapter(Adapter):
     # -- developer mode -----------------------------------------------------------------------
     def _installer(self) -> Installer:
         self.sideload_preflight()
-        return Installer(self.device.host, self.ctx.settings()["roku.installer_port"], self._dev_password(),
+        return Installer(self.device.host, self._roku().installer_port, self._dev_password(),
                          self.device.name)
 
     def _dev_password(self) -> str:
         """The device's own developer password, else the one in roku.dev_password."""
-        return self.credential("dev_password") or self.ctx.settings()["roku.dev_password"]
+        return self.credential("dev_password") or self._roku().dev_password
 
     def sideload_preflight(self) -> None:
         if not self._dev_password():
@@ -456,8 +466,8 @@ class RokuAdapter(Adapter):
     def console(self) -> DevConsole:
         if self._console is None:
             s = self.ctx.settings
-            self._console = DevConsole(self.device.host, lambda: s()["roku.console_port"],
-                                       lambda: s()["dev.log_buffer_lines"], self.device.name)
+            self._console = DevConsole(self.device.host, lambda: s().section(RokuSettings).console_port,
+                                       lambda: s().section(DevSettings).log_buffer_lines, self.device.name)
         return self._console
 
     async def screenshot(self) -> tuple[bytes, str]:

@@ -7,10 +7,11 @@ Its "device" answers on port 9 of any address without any network traffic.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 from tvctl.errors import DeviceUnreachable
-from tvctl.fields import Field
+from tvctl.fields import Section, setting
 from tvctl.keys import Key
 from tvctl.models import DeviceInfo
 from tvctl.platform import Adapter, AdapterContext, Capability
@@ -20,12 +21,16 @@ TOY_PORT = 9
 PRESSED: dict[str, list[str]] = {}  # device id -> key names, in order
 
 
+@dataclass(frozen=True, slots=True)
+class ToySettings(Section):
+    name: ClassVar[str] = "toy"
+    greeting: str = setting("hello", "What the toy screen says above the keys.")
+
+
 class ToyAdapter(Adapter):
     platform: ClassVar[str] = "toy"
     default_port: ClassVar[int] = TOY_PORT
-    settings: ClassVar[dict[str, Field]] = {
-        "greeting": Field(str, "hello", "What the toy screen says above the keys."),
-    }
+    settings: ClassVar[type[Section] | None] = ToySettings
     key_names: ClassVar[frozenset[str] | None] = frozenset({"home", "up", "down", "KeyA", "ctrl+alt+Delete"})
 
     @classmethod
@@ -45,5 +50,5 @@ class ToyAdapter(Adapter):
         return KeyResult(device=self.device.name, key=name)
 
     async def screenshot(self) -> tuple[bytes, str]:
-        text = self.ctx.settings()["toy.greeting"] + ":" + ",".join(PRESSED.get(self.device.id, []))
+        text = self.ctx.settings().section(ToySettings).greeting + ":" + ",".join(PRESSED.get(self.device.id, []))
         return text.encode(), "image/x-toy"

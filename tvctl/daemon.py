@@ -163,12 +163,13 @@ async def serve(runtime: Runtime, sockets: list[socket.socket]) -> None:
     try:
         service.spawn(service.poller.run())
         if s.section(DiscoverySettings).enabled:
-            service.spawn(service.discover_forever())
+            service.spawn(service.discovery.forever())
         if s.section(DiscoverySettings).ssdp_listen:
             from tvctl.discovery.ssdp import NotifyListener, parse_target
 
-            listener = NotifyListener(parse_target(s.section(DiscoverySettings).ssdp_listen), service.interfaces(),
-                                      service.on_ssdp_alive, service.on_ssdp_byebye)
+            discovery = service.discovery
+            listener = NotifyListener(parse_target(s.section(DiscoverySettings).ssdp_listen), discovery.interfaces(),
+                                      discovery.on_ssdp_alive, discovery.on_ssdp_byebye)
             try:
                 await listener.start()
                 background.append(listener)
@@ -178,8 +179,8 @@ async def serve(runtime: Runtime, sockets: list[socket.socket]) -> None:
         if s.section(DiscoverySettings).mdns_enabled:
             from tvctl.discovery.mdns import MdnsWatcher
 
-            watcher = MdnsWatcher(list(s.section(DiscoverySettings).interfaces), service.mdns_service_types(),
-                                  service.on_mdns)
+            watcher = MdnsWatcher(list(s.section(DiscoverySettings).interfaces),
+                                  service.discovery.mdns_service_types(), service.discovery.on_mdns)
             try:
                 await watcher.start()
                 background.append(watcher)

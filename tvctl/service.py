@@ -1,18 +1,20 @@
 """DeviceService: everything the API asks of devices, above the adapters.
 
-The file work it needs is handed to it: ``caches`` (app lists, icons), ``archives`` (kept
-sideload packages), ``registry`` (devices, all-or-nothing saves). Live state for listeners is
-``poller.StatePoller``'s. Locking: one ``asyncio.Lock`` per device serialises commands to that
-TV (sequences hold it for their whole run; a queued command is dropped when its client leaves or
-after ``daemon.queue_wait_s``); different devices run in parallel. Registry writes go through
-one lock and a worker thread. Discovery runs are shared: concurrent callers await the same run.
+The parts it composes are handed what they need and reach back into nothing: ``caches`` (app
+lists, icons), ``archives`` (kept sideload packages), ``registry`` (devices, all-or-nothing
+saves), ``credentials`` (per-device secrets), ``poller.StatePoller`` (live state for listeners)
+and ``discovery.coordinator.Discovery`` (searches and announcements, which hands candidates back
+to ``confirm``). What stays here: resolving a device, probing and merging it, and running
+commands. Locking: one ``asyncio.Lock`` per device serialises commands to that TV (sequences
+hold it for their whole run; a queued command is dropped when its client leaves or after
+``daemon.queue_wait_s``); different devices run in parallel. Registry and credential writes go
+through one lock and a worker thread.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import ipaddress
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -24,9 +26,10 @@ from msgspec import UNSET
 from tvctl import platforms
 from tvctl.archives import ArchiveStore
 from tvctl.caches import AppCache, IconCache
-from tvctl.config import DaemonSettings, DiscoverySettings, Settings
+from tvctl.config import DaemonSettings, Settings
 from tvctl.credentials import CredentialStore
 from tvctl.discovery import ssdp
+from tvctl.discovery.coordinator import Discovery
 from tvctl.errors import (
     AmbiguousApp,
     AppNotFound,
@@ -39,7 +42,7 @@ from tvctl.errors import (
 )
 from tvctl.events import EventBus
 from tvctl.keys import Key
-from tvctl.models import App, AppList, Candidate, Device, MdnsService, SsdpReply, StateReport
+from tvctl.models import App, AppList, Candidate, Device, StateReport
 from tvctl.platform import Adapter, AdapterContext, LogConsole
 from tvctl.poller import StatePoller
 from tvctl.registry import Registry
@@ -59,8 +62,6 @@ T = TypeVar("T")
 
 # A TV waking its network stack may need several seconds for its first answer.
 ADD_PROBE_TIMEOUT_S = 4.0
-# A device that just answered a search (or announced itself) is awake: its device-info is quick.
-PROBE_TIMEOUT_S = 2.0
 
 
 class Caller(Protocol):
@@ -87,13 +88,14 @@ class DeviceService:
         self._adapters: dict[str, Adapter] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._save_lock = asyncio.Lock()
-        self._discovery: asyncio.Task[list[Device]] | None = None
-        self._run_found: dict[str, Device] = {}  # devices confirmed by the current discovery run
-        self._found_listeners: set[Callable[[Device], None]] = set()
         self._probing: dict[tuple[str, str, int], asyncio.Task[Device | None]] = {}
         self.poller = StatePoller(self.state, lambda: [d.id for d in self.registry.all()], bus, settings,
                                   self.spawn)
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.discovery = Discovery(platforms=lambda: self.adapter_classes, settings=settings,
+                                   registry=lambda: self.registry, confirm=self.confirm,
+                                   mark_offline=lambda dev: self._mark(dev, False), publish=self.bus.publish,
+                                   spawn=self.spawn)
 
     # -- plumbing -----------------------------------------------------------------------------
     def spawn(self, coro: Any) -> asyncio.Task[Any]:
@@ -238,105 +240,6 @@ class DeviceService:
         if dev.id in self._adapters:
             self._adapters[dev.id].update_device(dev)
         return dev
-
-    def candidate_from_ssdp(self, reply: SsdpReply) -> Candidate | None:
-        """The platform whose device an SSDP reply announces, as a candidate (None: nobody's, or its
-        LOCATION does not point back at the sender)."""
-        for cls in self.adapter_classes.values():
-            seen = cls.recognise_ssdp(reply)
-            if seen is not None:
-                port = ssdp.trusted_port(reply)
-                if port is None:
-                    return None
-                return Candidate(platform=cls.platform, host=reply.source, port=port, source="ssdp",
-                                 serial_hint=seen.serial_hint, wake_mac=seen.wake_mac)
-        return None
-
-    def on_ssdp_alive(self, reply: SsdpReply) -> None:
-        """A NOTIFY ssdp:alive (already rate limited per source): confirm in the background."""
-        cand = self.candidate_from_ssdp(reply)
-        if cand is not None:
-            self.spawn(self.confirm(cand, PROBE_TIMEOUT_S))
-
-    def on_mdns(self, service: MdnsService) -> None:
-        v4 = [a for a in service.addresses if isinstance(ipaddress.ip_address(a), ipaddress.IPv4Address)]
-        for cls in self.adapter_classes.values():
-            seen = cls.recognise_mdns(service)
-            if seen is not None and v4:
-                self.spawn(self.confirm(Candidate(platform=cls.platform, host=v4[0], port=cls.default_port,
-                                                  source="mdns", serial_hint=seen.serial_hint), PROBE_TIMEOUT_S))
-                return
-
-    def mdns_service_types(self) -> list[str]:
-        return sorted({t for cls in self.adapter_classes.values() for t in cls.mdns_service_types})
-
-    def on_ssdp_byebye(self, reply: SsdpReply) -> None:
-        """An ssdp:byebye: honoured only when it comes from the address the device is registered at."""
-        for cls in self.adapter_classes.values():
-            serial = cls.serial_from_usn(reply.header("usn"))
-            dev = self.registry.by_serial(cls.platform, serial) if serial else None
-            if dev is None:
-                continue
-            if dev.host != reply.source:
-                ssdp.warn_once_a_while(reply.source, "ignoring ssdp:byebye for %s from %s; it is registered at %s",
-                                       dev.name, reply.source, dev.host)
-                return
-            self._mark(dev, False)
-            return
-
-    def interfaces(self) -> list[str]:
-        configured = self.settings().section(DiscoverySettings).interfaces
-        return list(configured) or ssdp.local_ipv4_addresses()
-
-    async def discover(self, on_found: Callable[[Device], None] | None = None) -> list[Device]:
-        """Run discovery now (or join the run in progress); the devices seen in that run.
-
-        ``on_found`` is called with each device as it is confirmed (those confirmed before a
-        caller joined first), and every such device is published as ``device_found``.
-        """
-        if self._discovery is None or self._discovery.done():
-            self._run_found = {}
-            self._discovery = asyncio.get_running_loop().create_task(self._discover())
-        if on_found is not None:
-            for dev in list(self._run_found.values()):
-                on_found(dev)
-            self._found_listeners.add(on_found)
-        try:
-            return await asyncio.shield(self._discovery)
-        finally:
-            if on_found is not None:
-                self._found_listeners.discard(on_found)
-
-    def _found(self, dev: Device) -> None:
-        if dev.id in self._run_found:
-            return
-        self._run_found[dev.id] = dev
-        self.bus.publish("device_found", dev.to_dict())
-        for listener in list(self._found_listeners):
-            listener(dev)
-
-    async def _discover(self) -> list[Device]:
-        s = self.settings()
-        timeout_s = s.section(DiscoverySettings).timeout_ms / 1000
-        pending: list[asyncio.Task[None]] = []
-
-        async def confirm(cand: Candidate) -> None:
-            dev = await self.confirm(cand, PROBE_TIMEOUT_S)
-            if dev is not None:
-                self._found(dev)
-
-        def on_reply(reply: SsdpReply) -> None:
-            if reply.header("nts"):  # a NOTIFY that reached the search socket
-                return
-            cand = self.candidate_from_ssdp(reply)
-            if cand is not None:
-                pending.append(asyncio.get_running_loop().create_task(confirm(cand)))
-
-        targets = [st for cls in self.adapter_classes.values() for st in cls.ssdp_search_targets]
-        await ssdp.search(self.interfaces(), ssdp.parse_target(s.section(DiscoverySettings).ssdp_target), targets,
-                          timeout_s, on_reply)
-        await asyncio.gather(*pending, return_exceptions=True)
-        return [self.registry.resolve(dev_id) for dev_id in self._run_found if self.registry.has(dev_id)]
 
     async def add_by_address(self, host: str, port: int | None, platform: str | None = None) -> Device:
         """Probe ``host`` as each installed platform in turn (or only ``platform``); the first that
@@ -515,19 +418,6 @@ class DeviceService:
             self._mark(dev, True)
         self.poller.seen(dev, state)
         return StateReport(device=self.registry.resolve(dev.id), state=state)
-
-    async def discover_forever(self) -> None:
-        while True:
-            s = self.settings()
-            if s.section(DiscoverySettings).enabled:
-                try:
-                    await self.discover()
-                except Exception:
-                    _LOGGER.exception("discovery run failed")
-            interval = s.section(DiscoverySettings).interval_s
-            if interval <= 0:
-                return
-            await asyncio.sleep(interval)
 
     # -- developer mode -----------------------------------------------------------------------
     def dev_preflight(self, ident: str) -> Device:

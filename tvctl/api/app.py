@@ -1,10 +1,10 @@
 """The Starlette application: the route table and the exception handlers.
 
 Handlers are thin (parse → service → envelope) and live by resource: ``system``, ``devices``,
-``remote``, ``dev``; request parsing is in ``requests``. The route table carries each endpoint's
-summary, body schema, query parameters and response type, from which ``/v1/openapi.json`` is
-generated (``openapi``), so the document cannot fall behind the routes. The API reference for
-humans is docs/api.md.
+``remote``, ``dev``. The route table carries each endpoint's summary and its declared types (the
+body and query types of ``bodies``, read by ``requests``; the result type), from which
+``/v1/openapi.json`` (``openapi``) and the field tables of docs/api.md (``doctables``) are
+generated, so neither can fall behind the routes.
 """
 
 from __future__ import annotations

@@ -66,10 +66,10 @@ async def discover(request: Request) -> Response:
     await read_json(request, optional=True)
     service = rt(request).service
     if "text/event-stream" not in request.headers.get("accept", ""):
-        devices = await service.discover()
+        devices = await service.discovery.discover()
         return envelope.ok(Discovered(devices))
     found: asyncio.Queue[Device | None] = asyncio.Queue()
-    run = asyncio.ensure_future(service.discover(found.put_nowait))
+    run = asyncio.ensure_future(service.discovery.discover(found.put_nowait))
     run.add_done_callback(lambda _t: found.put_nowait(None))
 
     async def stream() -> AsyncIterator[bytes]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import re
 from collections.abc import AsyncIterator
@@ -137,9 +138,7 @@ def _at(doc: Any, path: str) -> Any:
 
 def read_query(request: Request, kind: type[Q]) -> Q:
     """The query string as ``kind``; a parameter given twice counts only where it is a list."""
-    info = msgspec.inspect.type_info(kind)
-    assert isinstance(info, msgspec.inspect.StructType)
-    fields = {f.encode_name: f.type for f in info.fields}
+    fields = _query_fields(kind)
     params = request.query_params
     extra = sorted(set(params) - set(fields))
     if extra:
@@ -158,6 +157,14 @@ def read_query(request: Request, kind: type[Q]) -> Q:
         return msgspec.convert(raw, kind, strict=False)
     except msgspec.ValidationError as exc:
         raise InvalidQuery(_say(exc, "parameter"), hint="See this endpoint's parameters in docs/api.md.") from None
+
+
+@functools.cache
+def _query_fields(kind: type[Query]) -> dict[str, msgspec.inspect.Type]:
+    """A query type's parameters and their types (inspecting a type costs more than a request)."""
+    info = msgspec.inspect.type_info(kind)
+    assert isinstance(info, msgspec.inspect.StructType)
+    return {f.encode_name: f.type for f in info.fields}
 
 
 _INT_TEXT = re.compile(r"-?[0-9]{1,19}")

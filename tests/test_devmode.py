@@ -484,3 +484,26 @@ def test_fake_installer_drops_an_unauthenticated_upload(dev: tuple[Daemon, FakeR
     except httpx.TransportError:
         pass  # EPIPE / reset while the body was still being written, as on the device
     assert roku.uploads == []
+
+
+def test_credentials_given_when_adding_and_replaced_by_patch(daemon: Daemon) -> None:
+    roku = FakeRoku("devbox").start()
+    try:
+        err = daemon.err("POST", "/v1/devices", 400, "invalid_payload",
+                         json={"host": roku.host, "port": roku.port, "credentials": {"api_key": "k"}})
+        assert err["message"] == "No platform takes the credentials api_key."
+        assert daemon.ok("GET", "/v1/devices") == []  # nothing was added
+        dev = daemon.ok("POST", "/v1/devices", json={"host": roku.host, "port": roku.port,
+                                                     "credentials": {"dev_password": roku.password}})
+        assert dev["has_credentials"] is True and roku.password not in json.dumps(dev)
+        daemon.ok("PATCH", "/v1/config", json={"roku.installer_port": roku.installer_port})
+        assert install(daemon, dev["id"], make_zip()).status_code == 200
+        replaced = daemon.ok("PATCH", f"/v1/devices/{dev['id']}", json={"credentials": {"dev_password": "other"}})
+        assert replaced["has_credentials"] is True and replaced["name"] == dev["name"]
+        r = install(daemon, dev["id"], make_zip(extra=b"'2"))
+        assert r.status_code == 500 and r.json()["error"]["code"] == "dev_auth_failed"
+        cleared = daemon.ok("PATCH", f"/v1/devices/{dev['id']}", json={"credentials": {}})
+        assert cleared["has_credentials"] is False
+        assert "other" not in daemon.log() and roku.password not in daemon.log()
+    finally:
+        roku.stop()

@@ -100,10 +100,10 @@ async def test_guard_and_errors_in_process(api: tuple[httpx.AsyncClient, DeviceS
 
 @pytest.mark.parametrize(("method", "path", "kw", "code", "message", "hint"), [
     ("POST", "/v1/devices", {"json": {"host": "10.0.0.1", "port": 0}}, "invalid_payload",
-     "Field 'port': expected `int` >= 1.", "Required: host; optional: port, platform."),
+     "Field 'port': expected `int` >= 1.", "Required: host; optional: port, platform, credentials."),
     ("POST", "/v1/devices", {"json": {"port": 9}}, "invalid_payload", "Missing field 'host'.", "Required: host"),
     ("POST", "/v1/devices", {"json": {"host": "a", "x": 1, "y": 2}}, "invalid_payload", "Unknown field(s): x, y.",
-     "Allowed: host, port, platform."),
+     "Allowed: host, port, platform, credentials."),
     ("POST", "/v1/devices/toy/remote/sequence", {"json": {"keys": ["home", "no such key"]}}, "invalid_key",
      "'no such key' is not a key name.", "Valid keys: home"),
     ("POST", "/v1/devices/toy/remote/sequence", {"json": {"keys": []}}, "invalid_payload",

@@ -55,6 +55,18 @@ class CredentialStore:
         fields = self._by_device.get(device_id)
         return MappingProxyType(fields) if fields else EMPTY
 
+    def has(self, device_id: str) -> bool:
+        return device_id in self._by_device
+
+    def replace(self, device_id: str, fields: Mapping[str, str]) -> None:
+        """Keep exactly ``fields`` for the device (none: forget it); blocking."""
+        draft = {k: v for k, v in self._by_device.items() if k != device_id}
+        if fields:
+            draft[device_id] = dict(fields)
+        if draft != self._by_device:
+            self._write(draft)
+            self._by_device = draft
+
     def set_fields(self, device_id: str) -> list[str]:
         return sorted(self._by_device.get(device_id, {}))
 

@@ -36,6 +36,7 @@ KEY_PATTERN = rf"^(\s*{NAME_RE.pattern}\s*|{LITERAL_PREFIX}[\s\S]{{1,{MAX_LITERA
 class Key:
     name: str  # a common name (lower case), a platform's own name as given, or "literal"
     text: str = ""  # for literal
+    given: str = ""  # the name as the client spelled it ("Pause" is a keyboard's key, "pause" a remote's)
 
 
 def parse_key(raw: object) -> Key:
@@ -51,10 +52,10 @@ def parse_key(raw: object) -> Key:
         return Key("literal", text)
     name = raw.strip()
     if name.lower() in KEY_NAMES:
-        return Key(name.lower())
+        return Key(name.lower(), given=name)
     if not NAME_RE.fullmatch(name):
         raise InvalidKey(f"{raw!r} is not a key name.", hint=key_hint())
-    return Key(name)
+    return Key(name, given=name)
 
 
 def key_hint() -> str:

@@ -42,6 +42,7 @@ class DeviceInfo:
     udn: str | None = None
     wake_mac: str | None = None
     developer_enabled: bool = False
+    tls_fingerprint: str | None = None  # SHA-256 of the certificate the device served, to pin
 
     def display_name(self) -> str:
         return self.user_name or f"{self.vendor} {self.model_name}".strip() or self.serial
@@ -109,6 +110,9 @@ class Device:
     software_version: str | None = None
     developer_enabled: bool = False
     capabilities: tuple[str, ...] = field(default_factory=tuple)
+    # SHA-256 (hex) of the TLS certificate pinned when the device was added; every connection checks it
+    tls_fingerprint: str | None = None
+    has_credentials: bool = False  # whether credentials are kept for it (never what they are)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

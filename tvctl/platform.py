@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from types import MappingProxyType
 from typing import ClassVar, Protocol
 
 from tvctl.errors import InvalidKey, UnsupportedOperation
@@ -27,6 +28,7 @@ from tvctl.models import App, Device, DeviceInfo, DeviceState, LogLine, MdnsServ
 from tvctl.results import InstallResult, KeyResult, LaunchResult, ReloadResult, StopResult
 
 COMMON_KEYS = frozenset(KEY_NAMES)
+NO_CREDENTIALS: Mapping[str, str] = MappingProxyType({})
 
 
 class Capability(StrEnum):
@@ -118,8 +120,12 @@ class Adapter:
         return None
 
     @classmethod
-    async def probe(cls, ctx: AdapterContext, host: str, port: int, timeout_s: float) -> DeviceInfo:
-        """Confirm a candidate address is a device of this platform and read its identity."""
+    async def probe(cls, ctx: AdapterContext, host: str, port: int, timeout_s: float, *,
+                    credentials: Mapping[str, str] = NO_CREDENTIALS, known: Device | None = None) -> DeviceInfo:
+        """Confirm a candidate address is a device of this platform and read its identity.
+
+        ``credentials``: what the user gave when adding it (or has kept for ``known``); ``known``:
+        the device already registered at this address, if any (its pinned certificate holds)."""
         raise UnsupportedOperation(f"The {cls.platform} platform cannot probe devices.")
 
     @classmethod

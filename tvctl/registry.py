@@ -16,6 +16,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from tvctl.errors import (
     DeviceNotFound,
     NoDefaultDevice,
     StorageFailed,
+    UnsupportedOperation,
 )
 from tvctl.models import NAME_RE, Candidate, Device, DeviceInfo, slugify, usable_mac
 from tvctl.paths import atomic_write
@@ -40,10 +42,12 @@ def device_id(platform: str, serial: str) -> str:
 
 
 class Registry:
-    def __init__(self, path: Path, online: set[str] | None = None) -> None:
+    def __init__(self, path: Path, online: set[str] | None = None,
+                 has_credentials: Callable[[str], bool] = lambda _device_id: False) -> None:
         self.path = path
         self._devices: dict[str, Device] = {}  # the records as persisted (online is False in them)
         self._online: set[str] = online if online is not None else set()
+        self.has_credentials = has_credentials  # runtime, like online: the credentials file knows
 
     # -- persistence -------------------------------------------------------------------------
     def load(self) -> None:
@@ -71,7 +75,8 @@ class Registry:
             _LOGGER.warning("registry file %s is corrupt (%s); moved it to %s and started empty",
                             self.path, exc, aside)
             return
-        self._devices = {d.id: d.evolve(online=False, wake_mac=usable_mac(d.wake_mac)) for d in devices}
+        self._devices = {d.id: d.evolve(online=False, has_credentials=False, wake_mac=usable_mac(d.wake_mac))
+                         for d in devices}
 
     def save(self) -> None:
         """Blocking atomic write (raises StorageFailed); callers on the loop use a thread."""
@@ -80,7 +85,7 @@ class Registry:
 
     def draft(self) -> Registry:
         """A copy to change; ``adopt`` it once it is saved."""
-        copy = Registry(self.path, self._online)
+        copy = Registry(self.path, self._online, self.has_credentials)
         copy._devices = dict(self._devices)
         return copy
 
@@ -89,7 +94,10 @@ class Registry:
 
     # -- queries ------------------------------------------------------------------------------
     def _view(self, d: Device) -> Device:
-        return d.evolve(online=True) if d.id in self._online else d
+        online, creds = d.id in self._online, self.has_credentials(d.id)
+        if online == d.online and creds == d.has_credentials:
+            return d
+        return d.evolve(online=online, has_credentials=creds)
 
     def all(self) -> list[Device]:
         return [self._view(d) for d in self._devices.values()]
@@ -162,6 +170,7 @@ class Registry:
             "software_version": info.software_version,
             "developer_enabled": info.developer_enabled,
             "capabilities": capabilities,
+            "tls_fingerprint": info.tls_fingerprint or (existing.tls_fingerprint if existing else None),
         }
         if existing is None:
             dev = Device(
@@ -197,6 +206,13 @@ class Registry:
         if other is not None:
             raise DeviceNameTaken(f"Another device ({other.id}) is already named {new_name!r}.")
         self._devices[dev.id] = self._devices[dev.id].evolve(name=new_name)
+        return self._view(self._devices[dev.id])
+
+    def pin_certificate(self, ident: str, fingerprint: str) -> Device:
+        dev = self.resolve(ident)
+        if dev.tls_fingerprint is None:
+            raise UnsupportedOperation(f"{dev.name} has no pinned certificate (it is not reached over TLS).")
+        self._devices[dev.id] = self._devices[dev.id].evolve(tls_fingerprint=fingerprint)
         return self._view(self._devices[dev.id])
 
     def remove(self, ident: str) -> Device:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -43,9 +43,9 @@ from tvctl.errors import (
 from tvctl.events import EventBus
 from tvctl.keys import Key
 from tvctl.models import App, AppList, Candidate, Device, StateReport
-from tvctl.platform import Adapter, AdapterContext, LogConsole
+from tvctl.platform import NO_CREDENTIALS, Adapter, AdapterContext, LogConsole
 from tvctl.poller import StatePoller
-from tvctl.registry import Registry
+from tvctl.registry import Registry, device_id
 from tvctl.results import (
     CredentialField,
     CredentialReport,
@@ -79,6 +79,7 @@ class DeviceService:
         self.registry = registry
         self.bus = bus
         self.credentials = CredentialStore(state_dir / "credentials.json")
+        registry.has_credentials = self.credentials.has
         self.ctx = AdapterContext(settings=settings, state_dir=state_dir, cache_dir=cache_dir,
                                   credentials=self.credentials.of)
         self.app_cache = AppCache(cache_dir)
@@ -216,10 +217,17 @@ class DeviceService:
         task.add_done_callback(lambda _t: self._probing.pop(key, None))
         return await asyncio.shield(task)
 
-    async def _confirm(self, cand: Candidate, timeout_s: float, *, raise_errors: bool = False) -> Device | None:
+    async def _confirm(self, cand: Candidate, timeout_s: float, *, raise_errors: bool = False,
+                       credentials: Mapping[str, str] | None = None) -> Device | None:
+        """Probe and merge. ``credentials`` given (adding a device): they replace the device's own,
+        written before the registry, and put back as they were if the registry write fails."""
         cls = self.adapter_classes[cand.platform]
+        known = next((d for d in self.registry.all() if (d.platform, d.host, d.port) ==
+                      (cand.platform, cand.host, cand.port)), None)
+        kept = self.credentials.of(known.id) if known is not None else NO_CREDENTIALS
         try:
-            info = await cls.probe(self.ctx, cand.host, cand.port, timeout_s)
+            info = await cls.probe(self.ctx, cand.host, cand.port, timeout_s,
+                                   credentials=kept if credentials is None else credentials, known=known)
         except TvctlError as exc:
             if raise_errors:
                 raise
@@ -229,8 +237,19 @@ class DeviceService:
         if cand.serial_hint and cand.serial_hint != info.serial:
             _LOGGER.info("%s: SSDP serial %s differs from device-info serial %s; using the latter",
                          cand.host, cand.serial_hint, info.serial)
-        dev, change = await self._commit(lambda r: r.merge(info, cand, cls.capabilities_for(info)),
-                                         save=lambda result: result[1] is not None)
+        if credentials is not None:
+            dev_id = device_id(info.platform, info.serial)
+            before = dict(self.credentials.of(dev_id))
+            async with self._save_lock:
+                await asyncio.to_thread(self.credentials.replace, dev_id, credentials)
+        try:
+            dev, change = await self._commit(lambda r: r.merge(info, cand, cls.capabilities_for(info)),
+                                             save=lambda result: result[1] is not None)
+        except TvctlError:
+            if credentials is not None:
+                async with self._save_lock:
+                    await asyncio.to_thread(self.credentials.replace, dev_id, before)
+            raise
         came_back = self.registry.set_online(dev.id, True) is not None and change is None
         dev = self.registry.resolve(dev.id)
         if change is not None:
@@ -241,20 +260,30 @@ class DeviceService:
             self._adapters[dev.id].update_device(dev)
         return dev
 
-    async def add_by_address(self, host: str, port: int | None, platform: str | None = None) -> Device:
+    async def add_by_address(self, host: str, port: int | None, platform: str | None = None,
+                             credentials: Mapping[str, str] | None = None) -> Device:
         """Probe ``host`` as each installed platform in turn (or only ``platform``); the first that
-        confirms is added. When none does, the first one's error says what was tried."""
+        confirms is added. When none does, the first one's error says what was tried. With
+        ``credentials``, only platforms that take every one of those fields are tried."""
         if platform is not None and platform not in self.adapter_classes:
             raise BadRequest(f"No platform {platform!r} is installed.",
                              hint="Installed: " + ", ".join(self.adapter_classes))
         classes = [self.adapter_classes[platform]] if platform else list(self.adapter_classes.values())
+        if credentials:
+            named = set(credentials)
+            fitting = [c for c in classes if named <= set(c.credentials)]
+            if not fitting:
+                takes = "; ".join(f"{c.platform}: {', '.join(sorted(c.credentials)) or 'none'}" for c in classes)
+                raise BadRequest(f"No platform takes the credentials {', '.join(sorted(named))}.",
+                                 hint=f"Credentials by platform: {takes}.")
+            classes = fitting
         first: DeviceError | None = None
         tried: list[str] = []
         for cls in classes:
             cand = Candidate(platform=cls.platform, host=host, port=port or cls.default_port, source="manual")
             tried.append(f"{cls.platform} at {cand.host}:{cand.port}")
             try:
-                dev = await self._confirm(cand, ADD_PROBE_TIMEOUT_S, raise_errors=True)
+                dev = await self._confirm(cand, ADD_PROBE_TIMEOUT_S, raise_errors=True, credentials=credentials)
             except DeviceError as exc:
                 first = first or exc
                 continue
@@ -279,10 +308,38 @@ class DeviceService:
         self.bus.publish("device_removed", dev.to_dict())
         return dev
 
-    async def rename(self, ident: str, name: str) -> Device:
-        dev = await self._commit(lambda r: r.rename(ident, name))
+    async def patch(self, ident: str, *, name: str | None = None, credentials: Mapping[str, str] | None = None,
+                    tls_fingerprint: str | None = None) -> Device:
+        """Rename, replace the credentials, accept a new certificate: each checked before any is written."""
+        dev = self.resolve(ident)
+        if credentials is not None:
+            self._check_credential_names(dev, set(credentials))
+        if name is not None:
+            dev = await self._commit(lambda r: r.rename(dev.id, name))
+        if tls_fingerprint is not None:
+            dev = await self._commit(lambda r: r.pin_certificate(dev.id, tls_fingerprint))
+            self._forget_adapter(dev.id)  # its connections were made for the old certificate
+        if credentials is not None:
+            async with self._save_lock:
+                await asyncio.to_thread(self.credentials.replace, dev.id, credentials)
+            self._forget_adapter(dev.id)  # its tokens came from the old credentials
+            dev = self.registry.resolve(dev.id)
         self.bus.publish("device_updated", dev.to_dict())
         return dev
+
+    def _forget_adapter(self, dev_id: str) -> None:
+        adapter = self._adapters.pop(dev_id, None)
+        if adapter is not None:
+            self.spawn(adapter.close())
+
+    def _check_credential_names(self, dev: Device, names: set[str]) -> None:
+        declared = self.platform_of(dev).credentials
+        if not declared:
+            raise UnsupportedOperation(f"{dev.platform} devices keep no credentials.")
+        unknown = sorted(names - set(declared))
+        if unknown:
+            raise BadRequest(f"{dev.platform} devices keep no credential named {', '.join(map(repr, unknown))}.",
+                             hint="Their credentials: " + ", ".join(sorted(declared)) + ".")
 
     # -- credentials --------------------------------------------------------------------------
     def credential_report(self, ident: str) -> CredentialReport:
@@ -295,15 +352,10 @@ class DeviceService:
     async def set_credentials(self, ident: str, changes: dict[str, str | None]) -> CredentialReport:
         """Set (a string) or clear (None) credentials of one device; all or nothing."""
         dev = self.resolve(ident)
-        declared = self.platform_of(dev).credentials
-        if not declared:
-            raise UnsupportedOperation(f"{dev.platform} devices keep no credentials.")
-        unknown = sorted(set(changes) - set(declared))
-        if unknown:
-            raise BadRequest(f"{dev.platform} devices keep no credential named {', '.join(map(repr, unknown))}.",
-                             hint="Their credentials: " + ", ".join(sorted(declared)) + ".")
+        self._check_credential_names(dev, set(changes))
         async with self._save_lock:
             await asyncio.to_thread(self.credentials.update, dev.id, changes)
+        self._forget_adapter(dev.id)
         return self.credential_report(dev.id)
 
     # -- keys ---------------------------------------------------------------------------------

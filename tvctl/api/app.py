@@ -26,8 +26,8 @@ from tvctl.api.bodies import (
     KeySequence,
     LaunchApp,
     LogQuery,
+    PatchDevice,
     RefreshApps,
-    RenameDevice,
 )
 from tvctl.api.dev import dev_install, dev_logs, dev_reload, dev_screenshot
 from tvctl.api.devices import (
@@ -106,7 +106,9 @@ ROUTES: list[Endpoint] = [
              "Run discovery now and merge results (Accept: text/event-stream streams each device as found).",
              body_required=False, response=Discovered),
     Endpoint("GET", "/v1/devices/{id}", get_device, "One device by UUID or friendly name.", response=Device),
-    Endpoint("PATCH", "/v1/devices/{id}", patch_device, "Rename a device.", RenameDevice, response=Device),
+    Endpoint("PATCH", "/v1/devices/{id}", patch_device,
+             "Rename a device, replace its credentials, or accept its new TLS certificate.", PatchDevice,
+             response=Device),
     Endpoint("DELETE", "/v1/devices/{id}", delete_device, "Remove a device from the registry.", response=Device),
     Endpoint("GET", "/v1/devices/{id}/credentials", get_credentials,
              "Which credentials the device's platform takes and which are set (never their values).",

@@ -37,15 +37,30 @@ class Query(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=Tru
 
 
 # -- devices ------------------------------------------------------------------------------------
+# A credentials change: field -> new value, or null to forget it. Which fields a device takes is
+# its platform's declaration (checked by the service; the OpenAPI schema lists every platform's).
+CredentialValue = Annotated[str, Meta(min_length=1, max_length=1024)]
+CredentialChanges = dict[str, CredentialValue | None]
+Credentials = Annotated[dict[str, CredentialValue],
+                        Meta(description="The platform's credential fields (docs/api.md lists each platform's).")]
+Fingerprint = Annotated[str, Meta(pattern="^[0-9a-f]{64}$", description="A SHA-256 fingerprint, 64 hex digits.")]
+
+
 class AddDevice(Body, frozen=True):
     host: Annotated[str, Meta(min_length=1, max_length=253,
                               description="An IPv4 address or a host name (RFC 1123 labels).")]
     port: Annotated[int, Meta(ge=1, le=65535, description="Leave it out for the platform's default.")] | None = None
     platform: Annotated[str, Meta(min_length=1, description="Probe only as this platform.")] | None = None
+    credentials: Credentials | None = None
 
 
-class RenameDevice(Body, frozen=True):
-    name: Annotated[str, Meta(pattern=NAME_RE.pattern, description="Lower-case letters, digits and dashes.")]
+class PatchDevice(Body, frozen=True):
+    name: Annotated[str, Meta(pattern=NAME_RE.pattern, description="Lower-case letters, digits and dashes.")] \
+        | None = None
+    credentials: Annotated[Credentials, Meta(description="Replaces every credential kept for the device.")] \
+        | None = None
+    tls_fingerprint: Annotated[Fingerprint, Meta(description="Accept this certificate (the new one a "
+                                                             "device_tls_changed error named).")] | None = None
 
 
 SortField = Literal["name", "display_name", "model", "host", "first_seen", "last_seen", "id", "kind", "online"]
@@ -63,10 +78,6 @@ class DeviceListQuery(Query, frozen=True):
                                      description="FIELD==v1,v2: devices whose FIELD is one of the values.")]] = []
 
 
-# A credentials change: field -> new value, or null to forget it. Which fields a device takes is
-# its platform's declaration (checked by the service; the OpenAPI schema lists every platform's).
-CredentialValue = Annotated[str, Meta(min_length=1, max_length=1024)]
-CredentialChanges = dict[str, CredentialValue | None]
 
 
 # -- apps ---------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from tvctl.api import envelope
-from tvctl.api.bodies import AddDevice, CredentialChanges, DeviceListQuery, RenameDevice
+from tvctl.api.bodies import AddDevice, CredentialChanges, DeviceListQuery, PatchDevice
 from tvctl.api.requests import read_body, read_json, read_query, rt
 from tvctl.errors import (
     BadRequest,
@@ -57,7 +57,7 @@ async def add_device(request: Request) -> Response:
     body = await read_body(request, AddDevice)
     host = body.host.strip()
     check_host(host)
-    return envelope.ok(await rt(request).service.add_by_address(host, body.port, body.platform))
+    return envelope.ok(await rt(request).service.add_by_address(host, body.port, body.platform, body.credentials))
 
 
 async def discover(request: Request) -> Response:
@@ -93,8 +93,13 @@ async def get_device(request: Request) -> Response:
 
 
 async def patch_device(request: Request) -> Response:
-    body = await read_body(request, RenameDevice)
-    return envelope.ok(await rt(request).service.rename(request.path_params["id"], body.name))
+    body = await read_body(request, PatchDevice)
+    if body.name is None and body.credentials is None and body.tls_fingerprint is None:
+        raise BadRequest("Name something to change: name, credentials or tls_fingerprint.",
+                         hint='Example: {"name": "living-room"}')
+    return envelope.ok(await rt(request).service.patch(request.path_params["id"], name=body.name,
+                                                       credentials=body.credentials,
+                                                       tls_fingerprint=body.tls_fingerprint))
 
 
 async def delete_device(request: Request) -> Response:

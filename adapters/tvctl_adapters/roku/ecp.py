@@ -8,6 +8,7 @@ import re
 import socket
 import time
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -42,7 +43,7 @@ from tvctl.errors import (
 from tvctl.fields import Field, Section, ipv4_address, setting
 from tvctl.keys import Key
 from tvctl.models import App, Device, DeviceInfo, MdnsService, Sighting, SsdpReply, Unavailable, usable_mac
-from tvctl.platform import Adapter, AdapterContext, Capability
+from tvctl.platform import NO_CREDENTIALS, Adapter, AdapterContext, Capability
 from tvctl.results import InstallResult, KeyResult, LaunchResult, ReloadResult, StopResult
 
 _LOGGER = logging.getLogger(__name__)
@@ -209,7 +210,8 @@ class RokuAdapter(Adapter):
             raise InvalidArchive(f"The zip has no 'manifest' at its root{where}.", hint=ARCHIVE_HINT)
 
     @classmethod
-    async def probe(cls, ctx: AdapterContext, host: str, port: int, timeout_s: float) -> DeviceInfo:
+    async def probe(cls, ctx: AdapterContext, host: str, port: int, timeout_s: float, *,
+                    credentials: Mapping[str, str] = NO_CREDENTIALS, known: Device | None = None) -> DeviceInfo:
         transport = EcpTransport(host, port, timeout_s)
         try:
             resp = await transport.request("GET", "/query/device-info", limit=MAX_DEVICE_INFO)

@@ -7,14 +7,15 @@ Its "device" answers on port 9 of any address without any network traffic.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
 from tvctl.errors import DeviceUnreachable
 from tvctl.fields import Section, setting
 from tvctl.keys import Key
-from tvctl.models import DeviceInfo
-from tvctl.platform import Adapter, AdapterContext, Capability
+from tvctl.models import Device, DeviceInfo
+from tvctl.platform import NO_CREDENTIALS, Adapter, AdapterContext, Capability
 from tvctl.results import KeyResult
 
 TOY_PORT = 9
@@ -34,7 +35,8 @@ class ToyAdapter(Adapter):
     key_names: ClassVar[frozenset[str] | None] = frozenset({"home", "up", "down", "KeyA", "ctrl+alt+Delete"})
 
     @classmethod
-    async def probe(cls, ctx: AdapterContext, host: str, port: int, timeout_s: float) -> DeviceInfo:
+    async def probe(cls, ctx: AdapterContext, host: str, port: int, timeout_s: float, *,
+                    credentials: Mapping[str, str] = NO_CREDENTIALS, known: Device | None = None) -> DeviceInfo:
         if port != TOY_PORT:
             raise DeviceUnreachable(f"No toy answers on {host}:{port}.")
         return DeviceInfo(platform="toy", serial=f"TOY-{host}", model="T1", model_name="Toy", vendor="Tests",

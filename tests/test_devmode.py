@@ -490,8 +490,8 @@ def test_credentials_given_when_adding_and_replaced_by_patch(daemon: Daemon) -> 
     roku = FakeRoku("devbox").start()
     try:
         err = daemon.err("POST", "/v1/devices", 400, "invalid_payload",
-                         json={"host": roku.host, "port": roku.port, "credentials": {"api_key": "k"}})
-        assert err["message"] == "No platform takes the credentials api_key."
+                         json={"host": roku.host, "port": roku.port, "credentials": {"pin": "k"}})
+        assert err["message"] == "No platform takes the credentials pin."
         assert daemon.ok("GET", "/v1/devices") == []  # nothing was added
         dev = daemon.ok("POST", "/v1/devices", json={"host": roku.host, "port": roku.port,
                                                      "credentials": {"dev_password": roku.password}})

@@ -114,6 +114,13 @@ def cmd_device(c: Client, a: argparse.Namespace) -> None:
             body["port"] = a.port
         if a.platform:
             body["platform"] = a.platform
+        creds: dict[str, str] = {}
+        if a.username:
+            creds = {"username": a.username, "password": _read_secret("password", stdin=a.password_stdin)}
+        if a.api_key or a.api_key_stdin:
+            creds["api_key"] = _read_secret("api_key", stdin=a.api_key_stdin)
+        if creds:
+            body["credentials"] = creds
         d = c.request("POST", "/v1/devices", body)
         _print(a, d, f"added {d['name']} ({d['display_name']}, {d['model']}) at {d['host']}:{d['port']}")
     elif a.action == "rename":
@@ -124,6 +131,17 @@ def cmd_device(c: Client, a: argparse.Namespace) -> None:
     elif a.action == "remove":
         d = c.request("DELETE", f"/v1/devices/{quote(a.name or a.device or 'default', safe='')}")
         _print(a, d, f"removed {d['name']}")
+    elif a.action == "trust":
+        if not a.name or not a.new_name:
+            raise Usage("usage: tvctl device trust NAME FINGERPRINT (the new one a device_tls_changed error named)")
+        d = c.request("PATCH", f"/v1/devices/{quote(a.name, safe='')}", {"tls_fingerprint": a.new_name.lower()})
+        _print(a, d, f"{d['name']}: now trusting certificate {d['tls_fingerprint']}")
+    elif a.action == "option":
+        if not a.name or not a.new_name or "=" not in a.new_name:
+            raise Usage("usage: tvctl device option NAME KEY=VALUE (KEY= drops it)")
+        k, _, v = a.new_name.partition("=")
+        d = c.request("PATCH", f"/v1/devices/{quote(a.name, safe='')}", {"options": {k: v or None}})
+        _print(a, d, "\n".join(f"{k:18} {v}" for k, v in d["options"].items()) or f"{d['name']}: no options set")
     elif a.action == "credentials":
         path = f"/v1/devices/{quote(a.name or a.device or 'default', safe='')}/credentials"
         if "all" in a.clear:
@@ -139,10 +157,10 @@ def cmd_device(c: Client, a: argparse.Namespace) -> None:
         _print(a, d, "\n".join(rows) if rows else f"{d['platform']} devices keep no credentials")
 
 
-def _read_secret(field: str) -> str:
+def _read_secret(field: str, *, stdin: bool = False) -> str:
     """A secret from the terminal without echo, or the first line of a piped stdin; never from argv,
     where other users see it (ps) and the shell keeps it (history)."""
-    if sys.stdin.isatty():
+    if sys.stdin.isatty() and not stdin:
         import getpass
 
         value = getpass.getpass(f"{field}: ")
@@ -384,11 +402,16 @@ compdef _tvctl tvctl"""
 
 
 def _args_device(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument("action", choices=["list", "show", "discover", "add", "rename", "remove", "credentials"])
+    sp.add_argument("action", choices=["list", "show", "discover", "add", "rename", "remove", "credentials",
+                                       "trust", "option"])
     sp.add_argument("name", nargs="?")
     sp.add_argument("new_name", nargs="?")
     sp.add_argument("--port", type=int)
     sp.add_argument("--platform", help="with add: probe only as this platform (default: each installed one)")
+    sp.add_argument("--username", help="with add: the device's user name (the password is asked for)")
+    sp.add_argument("--password-stdin", action="store_true", help="with add: read the password from stdin")
+    sp.add_argument("--api-key", action="store_true", help="with add: ask for an API key (TinyPilot Pro)")
+    sp.add_argument("--api-key-stdin", action="store_true", help="with add: read the API key from stdin")
     sp.add_argument("--set", metavar="FIELD", action="append", default=[],
                     help="with credentials: set FIELD, read from the terminal without echo (or one line of stdin)")
     sp.add_argument("--clear", metavar="FIELD", action="append", default=[],

@@ -245,6 +245,21 @@ class DeviceForbidden(DeviceError):
     default_hint = "The device refused; check the settings on the device that allow control over the network."
 
 
+class DeviceAuthFailed(DeviceError):
+    code = "device_auth_failed"
+    default_hint = "Check the credentials kept for the device: PATCH /v1/devices/{id} {\"credentials\": {…}}."
+
+
+class DeviceTlsChanged(DeviceError):
+    code = "device_tls_changed"
+    default_hint = "If the device's certificate was replaced on purpose, accept the new one (tvctl device trust)."
+
+
+class NoVideo(DeviceError):
+    code = "no_video"
+    default_hint = "Check that the target computer is on and its HDMI cable is plugged into the KVM."
+
+
 class DevInstallFailed(DeviceError):
     code = "dev_install_failed"
     default_hint = "Read the device's messages in details.messages, or tvctl dev logs for compile errors."

@@ -113,11 +113,14 @@ class Device:
     # SHA-256 (hex) of the TLS certificate pinned when the device was added; every connection checks it
     tls_fingerprint: str | None = None
     has_credentials: bool = False  # whether credentials are kept for it (never what they are)
+    # per-device options the platform declares (Adapter.options), e.g. a KVM target's keyboard layout
+    options: dict[str, str] = field(default_factory=dict, hash=False)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["sources"] = list(self.sources)
         d["capabilities"] = list(self.capabilities)
+        d["options"] = dict(self.options)
         return d
 
     @classmethod

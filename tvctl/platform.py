@@ -91,6 +91,8 @@ class Adapter:
     settings: ClassVar[type[Section] | None] = None
     # Secrets kept per device (set with PATCH /v1/devices/{id}/credentials, never returned): name -> Field.
     credentials: ClassVar[dict[str, Field]] = {}
+    # Options set per device (PATCH /v1/devices/{id} {"options": {…}}), strings: name -> Field.
+    options: ClassVar[dict[str, Field]] = {}
     # Config keys that moved into this section: old dotted key -> new dotted key.
     renamed_settings: ClassVar[dict[str, str]] = {}
     # Key names this platform takes; the common names (tvctl.keys.KEY_NAMES) it does not take are

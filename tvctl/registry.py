@@ -208,6 +208,17 @@ class Registry:
         self._devices[dev.id] = self._devices[dev.id].evolve(name=new_name)
         return self._view(self._devices[dev.id])
 
+    def set_options(self, ident: str, changes: dict[str, str | None]) -> Device:
+        dev = self.resolve(ident)
+        options = {**self._devices[dev.id].options}
+        for name, value in changes.items():
+            if value is None:
+                options.pop(name, None)
+            else:
+                options[name] = value
+        self._devices[dev.id] = self._devices[dev.id].evolve(options=options)
+        return self._view(self._devices[dev.id])
+
     def pin_certificate(self, ident: str, fingerprint: str) -> Device:
         dev = self.resolve(ident)
         if dev.tls_fingerprint is None:

@@ -309,13 +309,18 @@ class DeviceService:
         return dev
 
     async def patch(self, ident: str, *, name: str | None = None, credentials: Mapping[str, str] | None = None,
-                    tls_fingerprint: str | None = None) -> Device:
-        """Rename, replace the credentials, accept a new certificate: each checked before any is written."""
+                    options: dict[str, str | None] | None = None, tls_fingerprint: str | None = None) -> Device:
+        """Rename, set options, replace the credentials, accept a new certificate: each checked
+        before any is written."""
         dev = self.resolve(ident)
         if credentials is not None:
             self._check_credential_names(dev, set(credentials))
+        if options:
+            self._check_options(dev, options)
         if name is not None:
             dev = await self._commit(lambda r: r.rename(dev.id, name))
+        if options:
+            dev = await self._commit(lambda r: r.set_options(dev.id, options))
         if tls_fingerprint is not None:
             dev = await self._commit(lambda r: r.pin_certificate(dev.id, tls_fingerprint))
             self._forget_adapter(dev.id)  # its connections were made for the old certificate
@@ -331,6 +336,17 @@ class DeviceService:
         adapter = self._adapters.pop(dev_id, None)
         if adapter is not None:
             self.spawn(adapter.close())
+
+    def _check_options(self, dev: Device, options: dict[str, str | None]) -> None:
+        declared = self.platform_of(dev).options
+        for name, value in options.items():
+            f = declared.get(name)
+            if f is None:
+                raise BadRequest(f"{dev.platform} devices have no option {name!r}.",
+                                 hint="Their options: " + (", ".join(sorted(declared)) or "none") + ".")
+            problem = f.check(value) if f.check is not None and value is not None else None
+            if problem:
+                raise BadRequest(f"Option {name} = {value!r}: {problem}.", hint=f.doc)
 
     def _check_credential_names(self, dev: Device, names: set[str]) -> None:
         declared = self.platform_of(dev).credentials

@@ -14,8 +14,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tvctl.errors import InvalidKey, UnsupportedOperation
+from tvctl.errors import DeviceBadResponse, InvalidKey, UnsupportedOperation
 from tvctl.keys import Key
+from tvctl.models import DeviceState
+
+
+@dataclass(frozen=True, slots=True)
+class KvmState(DeviceState):
+    """What a KVM can tell of its target: whether it sends video."""
+
+    video: bool = False
+
+
+class KeystrokeFailed(DeviceBadResponse):
+    code = "keystroke_failed"
+    default_hint = "Check the USB cable between the KVM and the target computer, and that the target is on."
 
 # KeyboardEvent.code names of the keys on a USB keyboard's report, with their HID usage ids.
 CODES: dict[str, int] = {
@@ -154,6 +167,11 @@ FR_FR: dict[str, _Row] = {
 }  # fmt: skip
 
 LAYOUTS: dict[str, dict[str, _Row]] = {"en-US": EN_US, "en-GB": EN_GB, "de-DE": DE_DE, "fr-FR": FR_FR}
+
+
+def check_layout(value: str) -> str | None:
+    """A config or option check: None when ``value`` names a layout, else what it must be."""
+    return None if value in LAYOUTS else "one of " + ", ".join(LAYOUTS)
 
 
 def _by_char(layout: dict[str, _Row]) -> dict[str, Chord]:

@@ -59,6 +59,8 @@ class PatchDevice(Body, frozen=True):
         | None = None
     credentials: Annotated[Credentials, Meta(description="Replaces every credential kept for the device.")] \
         | None = None
+    options: Annotated[dict[str, Annotated[str, Meta(min_length=1, max_length=256)] | None],
+                       Meta(description="Per-device options the platform declares; null drops one.")] | None = None
     tls_fingerprint: Annotated[Fingerprint, Meta(description="Accept this certificate (the new one a "
                                                              "device_tls_changed error named).")] | None = None
 

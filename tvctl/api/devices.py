@@ -94,11 +94,11 @@ async def get_device(request: Request) -> Response:
 
 async def patch_device(request: Request) -> Response:
     body = await read_body(request, PatchDevice)
-    if body.name is None and body.credentials is None and body.tls_fingerprint is None:
-        raise BadRequest("Name something to change: name, credentials or tls_fingerprint.",
+    if body.name is None and body.credentials is None and body.tls_fingerprint is None and body.options is None:
+        raise BadRequest("Name something to change: name, credentials, options or tls_fingerprint.",
                          hint='Example: {"name": "living-room"}')
     return envelope.ok(await rt(request).service.patch(request.path_params["id"], name=body.name,
-                                                       credentials=body.credentials,
+                                                       credentials=body.credentials, options=body.options,
                                                        tls_fingerprint=body.tls_fingerprint))
 
 

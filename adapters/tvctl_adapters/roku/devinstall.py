@@ -22,8 +22,8 @@ from typing import Any, Literal
 
 import aiohttp
 import msgspec
+from tvctl_adapters.httpio import read_body
 from tvctl_adapters.roku.errors import DevAuthFailed, DevModeDisabled
-from tvctl_adapters.roku.transport import read_body
 
 from tvctl.errors import (
     DeviceBadResponse,

@@ -23,6 +23,7 @@ import logging
 import socket
 
 import aiohttp
+from tvctl_adapters.httpio import read_body
 from tvctl_adapters.roku.errors import EcpLimitedMode
 from yarl import URL
 
@@ -55,23 +56,6 @@ class Response:
         self.status = status
         self.body = body
         self.content_type = content_type
-
-
-async def read_body(resp: aiohttp.ClientResponse, limit: int, what: str) -> bytes:
-    """The whole body of ``resp`` (at most ``limit`` bytes), however it is framed and segmented.
-
-    aiohttp raises ``ClientPayloadError`` when the connection ends before the declared length or
-    the last chunk, so a cut reply never comes back as a shorter body.
-    """
-    declared = resp.content_length
-    if declared is not None and declared > limit:
-        raise DeviceBadResponse(f"{what} exceeded {limit} bytes (it declared {declared}).")
-    buf = bytearray()
-    async for chunk in resp.content.iter_any():
-        buf += chunk
-        if len(buf) > limit:
-            raise DeviceBadResponse(f"{what} exceeded {limit} bytes.")
-    return bytes(buf)
 
 
 async def resolve_ipv4(host: str) -> str:

@@ -62,9 +62,9 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 def _device_table(devices: list[dict[str, Any]]) -> str:
     if not devices:
         return "No devices known. Try: tvctl device discover, or tvctl device add <ip>"
-    return _table([[d["name"], d["display_name"], d["model"], d["kind"], f"{d['host']}:{d['port']}",
+    return _table([[d["name"], d["display_name"], d["platform"], d["model"], d["kind"], f"{d['host']}:{d['port']}",
                     "yes" if d["online"] else "no", d["id"]] for d in devices],
-                  ["NAME", "DISPLAY NAME", "MODEL", "KIND", "ADDRESS", "ONLINE", "ID"])
+                  ["NAME", "DISPLAY NAME", "PLATFORM", "MODEL", "KIND", "ADDRESS", "ONLINE", "ID"])
 
 
 def _parse_value(raw: str) -> Any:
@@ -176,15 +176,25 @@ def cmd_state(c: Client, a: argparse.Namespace) -> None:
     s = d["state"]
     app = s.get("active_app") or {}
     media = s.get("media") or {}
-    lines = [f"device   {d['device']['name']}", f"power    {s.get('power')} ({s.get('power_mode')})",
-             f"app      {app.get('name', '?')} [{app.get('kind', '?')}]"]
+    lines = [f"device   {d['device']['name']}"]
+    if s.get("power") or s.get("power_mode"):
+        lines.append(f"power    {s.get('power')} ({s.get('power_mode')})")
+    if app:
+        lines.append(f"app      {app.get('name', '?')} [{app.get('kind', '?')}]")
     if media:
         pos = media.get("position_ms")
         lines.append(f"media    {media['state']}" + (f" at {pos / 1000:.0f} s" if pos is not None else ""))
     shown = {"power", "power_mode", "active_app", "media", "tv", "unavailable"}
-    for k, v in s.items():  # what else the platform reports, when it is a plain value
-        if k not in shown and isinstance(v, str | int | float) and not isinstance(v, bool):
+    for k, v in s.items():  # what else the platform reports: plain values, and readings
+        if k in shown or v is None:
+            continue
+        if isinstance(v, bool):
+            lines.append(f"{k:8} {'yes' if v else 'no'}")
+        elif isinstance(v, str | int | float):
             lines.append(f"{k.removesuffix('_mode'):8} {v}")
+        elif isinstance(v, list) and all(isinstance(r, dict) and "name" in r for r in v):
+            lines.append(f"{k:8} " + ", ".join(f"{r['name']} {r.get('value')} {r.get('unit', '')}".rstrip()
+                                                 for r in v))
     for u in s.get("unavailable", []):
         lines.append(f"n/a      {u['part']}: {u['reason']}")
     _print(a, d, "\n".join(lines))
@@ -299,7 +309,8 @@ def _save_screenshot(c: Client, a: argparse.Namespace, url: str) -> None:
 
 
 def cmd_screenshot(c: Client, a: argparse.Namespace) -> None:
-    _save_screenshot(c, a, f"/v1/devices/{_dev(a)}/screenshot")
+    which = f"?display={a.display}" if a.display is not None else ""
+    _save_screenshot(c, a, f"/v1/devices/{_dev(a)}/screenshot{which}")
 
 
 def _upload(c: Client, url: str, path: str) -> Any:
@@ -444,6 +455,11 @@ def _args_dev(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("-o", "--output")
 
 
+def _args_screenshot(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("-o", "--output", help="file to write (default shot.png/.jpg)")
+    sp.add_argument("--display", type=int, help="which display, where a device has several (default 0)")
+
+
 def _args_config(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("action", choices=["show", "set", "reload"])
     sp.add_argument("pairs", nargs="*", metavar="KEY VALUE")
@@ -465,8 +481,7 @@ SUBCOMMANDS: dict[str, tuple[Any, str | None, Any]] = {
     "type": (cmd_type, "type text into an on-screen keyboard",
              lambda sp: sp.add_argument("text")),
     "power": (cmd_power, "power on or off", lambda sp: sp.add_argument("action", choices=["on", "off"])),
-    "screenshot": (cmd_screenshot, "save what the screen shows",
-                   lambda sp: sp.add_argument("-o", "--output", help="file to write (default shot.png/.jpg)")),
+    "screenshot": (cmd_screenshot, "save what the screen shows", _args_screenshot),
     "dev": (cmd_dev, "developer mode: install, reload, logs, screenshot", _args_dev),
     "config": (cmd_config, "show, set or reload the daemon config", _args_config),
     "events": (cmd_events, "stream daemon events until Ctrl-C", None),

@@ -190,7 +190,8 @@ class Adapter:
     async def icon(self, platform_id: str) -> tuple[bytes, str]:
         raise UnsupportedOperation(f"{self.device.name} does not serve app icons.")
 
-    async def screenshot(self) -> tuple[bytes, str]:
+    async def screenshot(self, display: int = 0) -> tuple[bytes, str]:
+        """What display ``display`` shows (0: the first or only one), as image bytes and their type."""
         raise UnsupportedOperation(f"{self.device.name} cannot take screenshots.")
 
     def sideload_preflight(self) -> None:

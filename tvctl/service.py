@@ -522,9 +522,9 @@ class DeviceService:
         result: tuple[bytes, str] = await self._run(dev, lambda a: a.dev_screenshot())
         return result
 
-    async def screenshot(self, ident: str) -> tuple[bytes, str]:
+    async def screenshot(self, ident: str, display: int = 0) -> tuple[bytes, str]:
         dev = self.resolve(ident)
-        result: tuple[bytes, str] = await self._run(dev, lambda a: a.screenshot())
+        result: tuple[bytes, str] = await self._run(dev, lambda a: a.screenshot(display))
         return result
 
     def close_streams(self) -> None:

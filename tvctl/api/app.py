@@ -28,6 +28,7 @@ from tvctl.api.bodies import (
     LogQuery,
     PatchDevice,
     RefreshApps,
+    ScreenshotQuery,
 )
 from tvctl.api.dev import dev_install, dev_logs, dev_reload, dev_screenshot
 from tvctl.api.devices import (
@@ -142,7 +143,7 @@ ROUTES: list[Endpoint] = [
              "Recent dev console lines (lines, since); follow=true streams them as SSE.", query=LogQuery,
              response=LogReport),
     Endpoint("GET", "/v1/devices/{id}/screenshot", screenshot, "What the screen shows, where the device can tell.",
-             content="image/*"),
+             content="image/*", query=ScreenshotQuery),
     Endpoint("GET", "/v1/devices/{id}/dev/screenshot", dev_screenshot, "Screenshot of the sideloaded channel.",
              content="image/*"),
 ]

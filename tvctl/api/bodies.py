@@ -108,6 +108,10 @@ class KeySequence(Body, frozen=True):
         = None
 
 
+class ScreenshotQuery(Query, frozen=True):
+    display: Annotated[int, Meta(ge=0, le=63, description="Which display, where a device has several.")] = 0
+
+
 # -- developer mode -----------------------------------------------------------------------------
 class LogQuery(Query, frozen=True):
     lines: Annotated[int, Meta(ge=1, le=1_000_000, description="How many recent lines.")] = 200

@@ -6,8 +6,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tvctl.api import envelope
-from tvctl.api.bodies import KeyPress, KeySequence, LaunchApp, RefreshApps
-from tvctl.api.requests import client_presence, read_body, read_json, rt
+from tvctl.api.bodies import KeyPress, KeySequence, LaunchApp, RefreshApps, ScreenshotQuery
+from tvctl.api.requests import client_presence, read_body, read_json, read_query, rt
 from tvctl.keys import parse_key
 
 
@@ -63,5 +63,6 @@ async def remote_sequence(request: Request) -> Response:
 
 
 async def screenshot(request: Request) -> Response:
-    body, ctype = await rt(request).service.screenshot(request.path_params["id"])
+    q = read_query(request, ScreenshotQuery)
+    body, ctype = await rt(request).service.screenshot(request.path_params["id"], q.display)
     return Response(body, media_type=ctype, headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})

@@ -472,7 +472,7 @@ class RokuAdapter(Adapter):
                                        lambda: s().section(DevSettings).log_buffer_lines, self.device.name)
         return self._console
 
-    async def screenshot(self) -> tuple[bytes, str]:
+    async def screenshot(self, display: int = 0) -> tuple[bytes, str]:
         """Rokus take screenshots only of a sideloaded channel in front (developer mode)."""
         return await self.dev_screenshot()
 

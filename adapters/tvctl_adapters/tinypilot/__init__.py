@@ -140,6 +140,7 @@ class TinyPilotAdapter(Adapter):
 
     def update_device(self, device: Device) -> None:
         super().update_device(device)
+        self.http.base = f"https://{device.host}:{device.port}"  # it may have moved (a new address)
         self.http.fingerprint = device.tls_fingerprint
         self.http.label = f"{device.name} ({device.host})"
         self.http.trust_hint = trust_hint(device, device.host)
@@ -213,7 +214,7 @@ class TinyPilotAdapter(Adapter):
                                    sent=i, total=len(chords)) from exc
         return KeyResult(device=self.device.name, key=f"literal:{text}", sent=len(text))
 
-    async def screenshot(self) -> tuple[bytes, str]:
+    async def screenshot(self, display: int = 0) -> tuple[bytes, str]:
         reply = await self._call("GET", "/api/v1/screenshot", limit=MAX_IMAGE)
         if reply.status == 204:
             raise NoVideo(f"{self.device.name} receives no video from its target.")

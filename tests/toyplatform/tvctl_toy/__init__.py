@@ -51,6 +51,6 @@ class ToyAdapter(Adapter):
         PRESSED.setdefault(self.device.id, []).append(name)
         return KeyResult(device=self.device.name, key=name)
 
-    async def screenshot(self) -> tuple[bytes, str]:
+    async def screenshot(self, display: int = 0) -> tuple[bytes, str]:
         text = self.ctx.settings().section(ToySettings).greeting + ":" + ",".join(PRESSED.get(self.device.id, []))
         return text.encode(), "image/x-toy"

@@ -63,6 +63,7 @@ class FakeTinyPilot:
         self.requests: list[Seen] = []
         self.typed: list[dict[str, Any]] = []  # every keystroke that reached the target
         self.pasted: list[dict[str, Any]] = []
+        self.client_ports: list[int] = []  # the client's port of each request: one per TLS connection
         self.port = 0
         self._srv = _Server()
         self._lock = threading.Lock()
@@ -129,6 +130,7 @@ class FakeTinyPilot:
             self.requests.clear()
             self.typed.clear()
             self.pasted.clear()
+            self.client_ports.clear()
 
     # -- the API ------------------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.StreamResponse:
@@ -137,8 +139,10 @@ class FakeTinyPilot:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = None
+        peer = request.transport.get_extra_info("peername") if request.transport else None
         with self._lock:
             self.requests.append(Seen(request.method, request.path, dict(request.headers), body))
+            self.client_ports.append(peer[1] if peer else 0)
         path = request.path
         if path == "/api/v1/auth" and request.method == "POST":
             if "Origin" in request.headers:  # the CSRF defence the document describes

@@ -221,3 +221,12 @@ def test_events_never_carry_secrets(daemon: Daemon, pilot: FakeTinyPilot) -> Non
             if line.startswith("data:") and json.loads(line[5:]).get("has_credentials") is True:
                 break
     assert "event-secret-42" not in "\n".join(seen)
+
+
+def test_keys_reuse_one_tls_connection(daemon: Daemon, pilot: FakeTinyPilot) -> None:
+    """A handshake per key made each key cost ten times a direct request (bench/kvm.py)."""
+    dev = add(daemon, pilot)
+    for _ in range(10):
+        assert key(daemon, dev, "KeyA").status_code == 200
+    daemon.ok("POST", f"/v1/devices/{dev['id']}/remote/sequence", json={"keys": ["KeyB"] * 10, "delay_ms": 0})
+    assert len(pilot.typed) == 20 and len(set(pilot.client_ports)) == 1

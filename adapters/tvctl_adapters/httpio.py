@@ -95,6 +95,7 @@ class DeviceHttp:
         self.fingerprint = fingerprint
         self.trust_hint = trust_hint
         self._session: aiohttp.ClientSession | None = None
+        self._pin: tuple[str, aiohttp.Fingerprint] | None = None
 
     def _ssl(self) -> aiohttp.Fingerprint | bool:
         if not self.base.startswith("https:"):
@@ -102,7 +103,11 @@ class DeviceHttp:
         if self.fingerprint is None:
             raise DeviceTlsChanged(f"{self.label} has no pinned certificate; nothing is sent to it.",
                                    hint="Add the device again so its certificate is pinned.")
-        return aiohttp.Fingerprint(bytes.fromhex(self.fingerprint))
+        # One object per pin: aiohttp pools connections by it, so a new one per request would
+        # make a new TLS handshake for every request.
+        if self._pin is None or self._pin[0] != self.fingerprint:
+            self._pin = (self.fingerprint, aiohttp.Fingerprint(bytes.fromhex(self.fingerprint)))
+        return self._pin[1]
 
     async def request(self, method: str, path: str, *, json: Any = None, data: bytes | None = None,
                       headers: Mapping[str, str] | None = None, limit: int = MAX_JSON,

@@ -36,6 +36,32 @@ def make_certificate(folder: Path, name: str) -> tuple[Path, Path, str]:
     return cert, key, hashlib.sha256(der).hexdigest()
 
 
+def make_ca(folder: Path) -> tuple[Path, Path]:
+    """A certificate authority of the device's own (as TinyPilot's 'install the CA' advice assumes)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    cert, key = folder / "ca.crt", folder / "ca.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test-ca",
+                    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return cert, key
+
+
+def make_signed_certificate(folder: Path, name: str, ca: tuple[Path, Path]) -> tuple[Path, Path, str]:
+    """A server certificate signed by ``ca``; returns the files and its SHA-256 fingerprint."""
+    cert, key, csr, ext = (folder / f"{name}.{x}" for x in ("crt", "key", "csr", "ext"))
+    ext.write_text("basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n"
+                   "extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1\nsubjectKeyIdentifier=hash\n"
+                   "authorityKeyIdentifier=keyid,issuer\n")
+    subprocess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}", "-keyout", str(key),
+                    "-out", str(csr)], check=True, capture_output=True)
+    subprocess.run(["openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca[0]), "-CAkey", str(ca[1]),
+                    "-CAcreateserial", "-days", "2", "-extfile", str(ext), "-out", str(cert)],
+                   check=True, capture_output=True)
+    der = subprocess.run(["openssl", "x509", "-in", str(cert), "-outform", "DER"], check=True,
+                         capture_output=True).stdout
+    return cert, key, hashlib.sha256(der).hexdigest()
+
+
 @dataclass
 class Seen:
     method: str
@@ -111,9 +137,14 @@ class FakeTinyPilot:
         with self._lock:
             self.tokens.clear()
 
-    def swap_certificate(self) -> str:
-        """A new certificate on the same port (a re-flashed box, or someone in the middle)."""
-        self.cert, self.key, self.fingerprint = make_certificate(self.folder, f"tinypilot-{uuid.uuid4().hex[:6]}")
+    def swap_certificate(self, ca: tuple[Path, Path] | None = None) -> str:
+        """A new certificate on the same port (a re-flashed box, or someone in the middle); signed by
+        ``ca`` when given, else self-signed."""
+        name = f"tinypilot-{uuid.uuid4().hex[:6]}"
+        if ca is not None:
+            self.cert, self.key, self.fingerprint = make_signed_certificate(self.folder, name, ca)
+        else:
+            self.cert, self.key, self.fingerprint = make_certificate(self.folder, name)
         assert self._srv.loop is not None
         old = self._srv.runners.pop()
         asyncio.run_coroutine_threadsafe(old.cleanup(), self._srv.loop).result(10)

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import Daemon
-from tests.fakekvm import JPEG_SCREEN, FakeTinyPilot
+from tests.fakekvm import JPEG_SCREEN, FakeTinyPilot, make_ca
 
 TVCTL = str(Path(sys.executable).with_name("tvctl"))
 
@@ -230,3 +230,43 @@ def test_keys_reuse_one_tls_connection(daemon: Daemon, pilot: FakeTinyPilot) -> 
         assert key(daemon, dev, "KeyA").status_code == 200
     daemon.ok("POST", f"/v1/devices/{dev['id']}/remote/sequence", json={"keys": ["KeyB"] * 10, "delay_ms": 0})
     assert len(pilot.typed) == 20 and len(set(pilot.client_ports)) == 1
+
+
+def test_a_ca_file_instead_of_the_pin(daemon: Daemon, pilot: FakeTinyPilot, tmp_path: Path) -> None:
+    """With the device's ca_file option, any certificate that CA signed is taken (a renewed one
+    included) and one it did not sign is refused unsent."""
+    dev = add(daemon, pilot)
+    ca = make_ca(tmp_path / "ca")
+    pilot.swap_certificate(ca)
+    daemon.err("POST", f"/v1/devices/{dev['id']}/remote/key", 500, "device_tls_changed", json={"key": "KeyA"})
+    err = daemon.err("PATCH", f"/v1/devices/{dev['id']}", 400, "invalid_payload",
+                     json={"options": {"ca_file": "relative/ca.crt"}})
+    assert "absolute path" in err["message"]
+    daemon.ok("PATCH", f"/v1/devices/{dev['id']}", json={"options": {"ca_file": str(ca[0])}})
+    assert key(daemon, dev, "KeyA").status_code == 200
+    pilot.swap_certificate(ca)  # renewed by the same CA: still taken
+    assert key(daemon, dev, "KeyB").status_code == 200
+    assert pilot.typed == [{"code": "KeyA"}, {"code": "KeyB"}]
+    pilot.swap_certificate()  # self-signed: not the CA's
+    pilot.clear()
+    err = daemon.err("POST", f"/v1/devices/{dev['id']}/remote/key", 500, "device_tls_changed", json={"key": "KeyC"})
+    assert f"is not signed by the CA in {ca[0]}" in err["message"]
+    assert pilot.requests == []
+
+
+def test_cli_adds_with_an_api_key_from_stdin(daemon: Daemon, tmp_path: Path) -> None:
+    pilot = FakeTinyPilot(tmp_path / "tls", api_key="cli-key-31337").start()
+    try:
+        env = {"XDG_RUNTIME_DIR": str(daemon.runtime), "PATH": "/usr/bin:/bin"}
+        p = subprocess.run([TVCTL, "device", "add", "127.0.0.1", "--port", str(pilot.port), "--platform",
+                            "tinypilot", "--api-key-stdin"], input="cli-key-31337\n", capture_output=True,
+                           text=True, timeout=60, env=env)
+        assert p.returncode == 0, p.stderr
+        assert p.stdout.startswith("added tinypilot-127-0-0-1 (tinypilot 127.0.0.1, TinyPilot)")
+        p = subprocess.run([TVCTL, "-d", "tinypilot-127-0-0-1", "key", "ctrl+alt+Delete"], capture_output=True,
+                           text=True, timeout=60, env=env)
+        assert p.returncode == 0, p.stderr
+        assert pilot.typed == [{"code": "Delete", "ctrlLeft": True, "altLeft": True}]
+        assert "cli-key-31337" not in daemon.log()
+    finally:
+        pilot.stop()

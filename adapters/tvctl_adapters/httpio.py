@@ -2,7 +2,8 @@
 
 Foreign errors are mapped here, once: refused or unreachable → DeviceUnreachable; no answer in
 time → DeviceTimeout; a reply cut short or over its size limit → DeviceBadResponse; a server
-certificate other than the pinned one → DeviceTlsChanged, naming both fingerprints. With a pin,
+certificate other than the pinned one → DeviceTlsChanged, naming both fingerprints (with a CA
+file instead of a pin: a certificate that CA did not sign → DeviceTlsChanged). With a pin,
 aiohttp checks the certificate's SHA-256 right after the handshake, before the request is
 written, so nothing is ever sent to a peer that is not the pinned one. Every body is read to its
 end within a named limit.
@@ -88,7 +89,7 @@ class DeviceHttp:
     """One keep-alive session to one device (``base`` like ``https://10.0.0.5:443``)."""
 
     def __init__(self, base: str, timeout_s: float, label: str, *, fingerprint: str | None = None,
-                 trust_hint: str = "") -> None:
+                 trust_hint: str = "", ca_file: str = "") -> None:
         self.base = base
         self.timeout_s = timeout_s
         self.label = label
@@ -96,10 +97,22 @@ class DeviceHttp:
         self.trust_hint = trust_hint
         self._session: aiohttp.ClientSession | None = None
         self._pin: tuple[str, aiohttp.Fingerprint] | None = None
+        self.ca_file = ca_file  # set: verify against this CA (by chain, not host name) instead of the pin
+        self._ca: tuple[str, ssl.SSLContext] | None = None
 
-    def _ssl(self) -> aiohttp.Fingerprint | bool:
+    def _ssl(self) -> aiohttp.Fingerprint | ssl.SSLContext | bool:
         if not self.base.startswith("https:"):
             return True
+        if self.ca_file:
+            if self._ca is None or self._ca[0] != self.ca_file:
+                try:
+                    ctx = ssl.create_default_context(cafile=self.ca_file)
+                except (OSError, ssl.SSLError) as exc:
+                    raise DeviceTlsChanged(f"{self.label}: cannot read the CA file {self.ca_file}: {exc}.",
+                                           hint="Point the device's ca_file option at a PEM certificate.") from exc
+                ctx.check_hostname = False  # a device reached by address; the CA is the device's own
+                self._ca = (self.ca_file, ctx)
+            return self._ca[1]
         if self.fingerprint is None:
             raise DeviceTlsChanged(f"{self.label} has no pinned certificate; nothing is sent to it.",
                                    hint="Add the device again so its certificate is pinned.")
@@ -127,6 +140,11 @@ class DeviceHttp:
             raise DeviceTlsChanged(
                 f"{self.label} presented a different TLS certificate: pinned {exc.expected.hex()}, now {got}. "
                 "Nothing was sent.", hint=self.trust_hint.replace("{fingerprint}", got) or None) from exc
+        except aiohttp.ClientConnectorCertificateError as exc:
+            raise DeviceTlsChanged(f"{self.label}'s certificate is not signed by the CA in {self.ca_file}: "
+                                   f"{exc.certificate_error}. Nothing was sent.",
+                                   hint="Check the device's ca_file option, or drop it to pin the certificate.") \
+                from exc
         except TimeoutError as exc:
             raise DeviceTimeout(f"{self.label} did not answer {method} {path} within {timeout:g} s.") from exc
         except aiohttp.ClientPayloadError as exc:

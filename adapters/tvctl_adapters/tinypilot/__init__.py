@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 from tvctl_adapters import keyboard
@@ -47,6 +48,12 @@ class TinyPilotSettings(Section):
                                    "text (a device's own keyboard_layout option wins).", check=keyboard.check_layout)
 
 
+def _pem_file(path: str) -> str | None:
+    if not Path(path).is_absolute() or not Path(path).is_file():
+        return "an absolute path to a readable PEM file on the daemon's machine"
+    return None
+
+
 def trust_hint(device: Device | None, host: str) -> str:
     name = device.name if device is not None else host
     ident = device.id if device is not None else "{id}"
@@ -66,6 +73,8 @@ class TinyPilotAdapter(Adapter):
     options: ClassVar[dict[str, Field]] = {
         "keyboard_layout": Field(str, "", "Keyboard layout of the computer behind this TinyPilot, for typing text.",
                                  check=keyboard.check_layout),
+        "ca_file": Field(str, "", "A CA certificate (PEM file) that signs this TinyPilot's certificate; when set, any "
+                                  "certificate it signs is taken instead of the pinned one.", check=_pem_file),
     }
 
     def __init__(self, ctx: AdapterContext, device: Device) -> None:
@@ -79,7 +88,8 @@ class TinyPilotAdapter(Adapter):
         timeout = ctx.settings().section(TinyPilotSettings).request_timeout_s
         label = f"{device.name if device else 'The TinyPilot'} ({host})"
         return DeviceHttp(f"https://{host}:{port}", timeout, label, fingerprint=fingerprint,
-                          trust_hint=trust_hint(device, host))
+                          trust_hint=trust_hint(device, host),
+                          ca_file=device.options.get("ca_file", "") if device is not None else "")
 
     # -- identity -----------------------------------------------------------------------------
     @classmethod
@@ -87,7 +97,8 @@ class TinyPilotAdapter(Adapter):
                     credentials: Mapping[str, str] = NO_CREDENTIALS, known: Device | None = None) -> DeviceInfo:
         seen = await peer_fingerprint(host, port, timeout_s, f"The TinyPilot at {host}:{port}")
         pinned = known.tls_fingerprint if known is not None else None
-        if pinned is not None and pinned != seen:
+        by_ca = known is not None and bool(known.options.get("ca_file"))
+        if pinned is not None and pinned != seen and not by_ca:
             raise DeviceTlsChanged(
                 f"{known.name if known else host} presented a different TLS certificate: pinned {pinned}, now {seen}. "
                 "Nothing was sent.", hint=trust_hint(known, host).replace("{fingerprint}", seen))
@@ -142,6 +153,7 @@ class TinyPilotAdapter(Adapter):
         super().update_device(device)
         self.http.base = f"https://{device.host}:{device.port}"  # it may have moved (a new address)
         self.http.fingerprint = device.tls_fingerprint
+        self.http.ca_file = device.options.get("ca_file", "")
         self.http.label = f"{device.name} ({device.host})"
         self.http.trust_hint = trust_hint(device, device.host)
 

@@ -14,6 +14,7 @@ import ssl
 import subprocess
 import threading
 import uuid
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,10 +72,53 @@ class Seen:
 
 
 @dataclass
-class _Server:
+class Loop:
+    """An event loop in a thread of its own, serving aiohttp apps for one fake device."""
+
+    name: str
     loop: asyncio.AbstractEventLoop | None = None
     thread: threading.Thread | None = None
     runners: list[web.AppRunner] = field(default_factory=list)
+
+    def start(self, serve: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        ready = threading.Event()
+
+        def run() -> None:
+            self.loop = asyncio.new_event_loop()
+            self.loop.run_until_complete(serve())
+            ready.set()
+            self.loop.run_forever()
+            for r in self.runners:
+                self.loop.run_until_complete(r.cleanup())
+            # closing a TLS connection takes a few more turns of the loop (its close_notify)
+            self.loop.run_until_complete(asyncio.sleep(0.2))
+            self.loop.close()
+
+        self.thread = threading.Thread(target=run, daemon=True, name=self.name)
+        self.thread.start()
+        if not ready.wait(10):
+            raise RuntimeError(f"{self.name} did not start")
+
+    async def site(self, handler: Callable[[web.Request], Awaitable[web.StreamResponse]], port: int = 0,
+                   tls: ssl.SSLContext | None = None) -> int:
+        """Serve ``handler`` on 127.0.0.1 (``port`` 0: any free one); returns the port."""
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", handler)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", port, ssl_context=tls, reuse_address=True)
+        await site.start()
+        self.runners.append(runner)
+        return int(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+
+    def call(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        assert self.loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
+
+    def stop(self) -> None:
+        if self.loop and self.thread:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(10)
 
 
 class FakeTinyPilot:
@@ -91,46 +135,21 @@ class FakeTinyPilot:
         self.pasted: list[dict[str, Any]] = []
         self.client_ports: list[int] = []  # the client's port of each request: one per TLS connection
         self.port = 0
-        self._srv = _Server()
+        self._srv = Loop("fake-tinypilot")
         self._lock = threading.Lock()
 
     # -- life cycle ---------------------------------------------------------------------------
     def start(self) -> FakeTinyPilot:
-        ready = threading.Event()
-
-        def run() -> None:
-            self._srv.loop = asyncio.new_event_loop()
-            self._srv.loop.run_until_complete(self._serve())
-            ready.set()
-            self._srv.loop.run_forever()
-            for r in self._srv.runners:
-                self._srv.loop.run_until_complete(r.cleanup())
-            # closing a TLS connection takes a few more turns of the loop (its close_notify)
-            self._srv.loop.run_until_complete(asyncio.sleep(0.2))
-            self._srv.loop.close()
-
-        self._srv.thread = threading.Thread(target=run, daemon=True, name="fake-tinypilot")
-        self._srv.thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("fake TinyPilot did not start")
+        self._srv.start(self._serve)
         return self
 
     async def _serve(self) -> None:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
-        await runner.setup()
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         tls.load_cert_chain(self.cert, self.key)
-        site = web.TCPSite(runner, "127.0.0.1", self.port, ssl_context=tls, reuse_address=True)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self._srv.runners.append(runner)
+        self.port = await self._srv.site(self._handle, self.port, tls)
 
     def stop(self) -> None:
-        if self._srv.loop and self._srv.thread:
-            self._srv.loop.call_soon_threadsafe(self._srv.loop.stop)
-            self._srv.thread.join(10)
+        self._srv.stop()
 
     def restart(self) -> None:
         """The TinyPilot server process restarts: every token it handed out is dead."""
@@ -145,11 +164,9 @@ class FakeTinyPilot:
             self.cert, self.key, self.fingerprint = make_signed_certificate(self.folder, name, ca)
         else:
             self.cert, self.key, self.fingerprint = make_certificate(self.folder, name)
-        assert self._srv.loop is not None
-        old = self._srv.runners.pop()
-        asyncio.run_coroutine_threadsafe(old.cleanup(), self._srv.loop).result(10)
-        asyncio.run_coroutine_threadsafe(asyncio.sleep(0.2), self._srv.loop).result(10)
-        asyncio.run_coroutine_threadsafe(self._serve(), self._srv.loop).result(10)
+        self._srv.call(self._srv.runners.pop().cleanup())
+        self._srv.call(asyncio.sleep(0.2))  # the old connections' TLS close
+        self._srv.call(self._serve())
         return self.fingerprint
 
     def paths(self) -> list[str]:
@@ -228,46 +245,19 @@ class FakeBliKvm:
         self.reports: list[list[str]] = []  # every /keyboard report, as the codes sent
         self.port = 0
         self.snapshot_port = 0
-        self._srv = _Server()
+        self._srv = Loop("fake-blikvm")
         self._lock = threading.Lock()
 
     def start(self) -> FakeBliKvm:
-        ready = threading.Event()
-
-        def run() -> None:
-            self._srv.loop = asyncio.new_event_loop()
-            self._srv.loop.run_until_complete(self._serve())
-            ready.set()
-            self._srv.loop.run_forever()
-            for r in self._srv.runners:
-                self._srv.loop.run_until_complete(r.cleanup())
-            self._srv.loop.close()
-
-        self._srv.thread = threading.Thread(target=run, daemon=True, name="fake-blikvm")
-        self._srv.thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("fake BliKVM did not start")
+        self._srv.start(self._serve)
         return self
 
     async def _serve(self) -> None:
-        for handler in (self._api, self._streamer):
-            app = web.Application()
-            app.router.add_route("*", "/{tail:.*}", handler)
-            runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
-            await runner.setup()
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-            if handler == self._api:
-                self.port = port
-            else:
-                self.snapshot_port = port
-            self._srv.runners.append(runner)
+        self.port = await self._srv.site(self._api)
+        self.snapshot_port = await self._srv.site(self._streamer)
 
     def stop(self) -> None:
-        if self._srv.loop and self._srv.thread:
-            self._srv.loop.call_soon_threadsafe(self._srv.loop.stop)
-            self._srv.thread.join(10)
+        self._srv.stop()
 
     def token(self) -> str:
         return hashlib.sha256(f"{self.username}:{self.password}:{self.SERVER_KEY}".encode()).hexdigest()[:24]

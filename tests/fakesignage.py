@@ -4,7 +4,6 @@ revoked, boards with and without sensors, several displays, every request record
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 import time
@@ -14,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakekvm import Seen, _Server
+from tests.fakekvm import Loop, Seen
 from tests.fakeroku import PNG_1X1
 
 HOST_INFO = {  # the document's example
@@ -44,41 +43,18 @@ class FakeAdvantech:
         self.tokens: dict[str, float] = {}  # token -> expiry (Unix time)
         self.requests: list[Seen] = []
         self.port = 0
-        self._srv = _Server()
+        self._srv = Loop("fake-advantech")
         self._lock = threading.Lock()
 
     def start(self) -> FakeAdvantech:
-        ready = threading.Event()
-
-        def run() -> None:
-            self._srv.loop = asyncio.new_event_loop()
-            self._srv.loop.run_until_complete(self._serve())
-            ready.set()
-            self._srv.loop.run_forever()
-            for r in self._srv.runners:
-                self._srv.loop.run_until_complete(r.cleanup())
-            self._srv.loop.close()
-
-        self._srv.thread = threading.Thread(target=run, daemon=True, name="fake-advantech")
-        self._srv.thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("fake Advantech agent did not start")
+        self._srv.start(self._serve)
         return self
 
     async def _serve(self) -> None:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self._srv.runners.append(runner)
+        self.port = await self._srv.site(self._handle)
 
     def stop(self) -> None:
-        if self._srv.loop and self._srv.thread:
-            self._srv.loop.call_soon_threadsafe(self._srv.loop.stop)
-            self._srv.thread.join(10)
+        self._srv.stop()
 
     def revoke(self) -> None:
         """The agent restarted: every token it gave is void."""

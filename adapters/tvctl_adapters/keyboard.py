@@ -12,6 +12,7 @@ needs one (the acute accent or ``^`` on a German keyboard) counts as one the lay
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from tvctl.errors import DeviceBadResponse, InvalidKey, UnsupportedOperation
@@ -185,6 +186,16 @@ def _by_char(layout: dict[str, _Row]) -> dict[str, Chord]:
 
 
 _CHARS: dict[str, dict[str, Chord]] = {name: _by_char(table) for name, table in LAYOUTS.items()}
+
+
+async def press_each(chords: list[Chord], press: Callable[[Chord], Awaitable[None]]) -> None:
+    """Press the chords of a text in order; a failure says how many characters went out."""
+    for i, chord in enumerate(chords):
+        try:
+            await press(chord)
+        except KeystrokeFailed as exc:
+            raise exc.restated(f"{exc.message} ({i} of {len(chords)} characters were sent.)",
+                               sent=i, total=len(chords)) from exc
 
 
 def type_text(text: str, layout: str, known: frozenset[str] | None = None) -> list[Chord]:

@@ -161,12 +161,7 @@ class BliKvmAdapter(Adapter):
                                        "and releases).", hint="Leave out hold_ms.")
         if key.name == "literal":
             chords = keyboard.type_text(key.text, self.layout(), KNOWN)  # all checked before the first is sent
-            for i, chord in enumerate(chords):
-                try:
-                    await self._chord(chord)
-                except KeystrokeFailed as exc:
-                    raise exc.restated(f"{exc.message} ({i} of {len(chords)} characters were sent.)",
-                                       sent=i, total=len(chords)) from exc
+            await keyboard.press_each(chords, self._chord)
             return KeyResult(device=self.device.name, key=f"literal:{key.text}", sent=len(key.text))
         await self._chord(keyboard.chord_for(key, self.platform))
         return KeyResult(device=self.device.name, key=key.given or key.name)

@@ -218,12 +218,7 @@ class TinyPilotAdapter(Adapter):
                 raise KeystrokeFailed(f"{self.device.name} could not paste the text (HTTP {reply.status}): "
                                       f"{reply.text() or 'no reason given'}")
             self._paste = False  # older firmware: type it key by key
-        for i, chord in enumerate(chords):
-            try:
-                await self._press(chord)
-            except KeystrokeFailed as exc:
-                raise exc.restated(f"{exc.message} ({i} of {len(chords)} characters were sent.)",
-                                   sent=i, total=len(chords)) from exc
+        await keyboard.press_each(chords, self._press)
         return KeyResult(device=self.device.name, key=f"literal:{text}", sent=len(text))
 
     async def screenshot(self, display: int = 0) -> tuple[bytes, str]:

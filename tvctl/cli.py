@@ -267,6 +267,15 @@ def cmd_config(c: Client, a: argparse.Namespace) -> None:
                  f" (changed: {', '.join(d['changed']) or 'nothing'}){note}")
 
 
+def cmd_remote(c: Client, a: argparse.Namespace) -> None:
+    if not sys.stdin.isatty() or not sys.stdout.isatty():
+        raise Usage("tvctl remote needs a terminal")
+    os.environ.setdefault("ESCDELAY", "25")  # Esc is back: do not wait a second for an escape sequence
+    from tvctl.tui import run as remote
+
+    remote(Client(c.path, timeout=30), a.device or "default")
+
+
 def cmd_events(c: Client, a: argparse.Namespace) -> None:
     for event, data in c.stream("/v1/events"):
         if a.json:
@@ -485,7 +494,11 @@ SUBCOMMANDS: dict[str, tuple[Any, str | None, Any]] = {
     "dev": (cmd_dev, "developer mode: install, reload, logs, screenshot", _args_dev),
     "config": (cmd_config, "show, set or reload the daemon config", _args_config),
     "events": (cmd_events, "stream daemon events until Ctrl-C", None),
+    "remote": (cmd_remote, "a full-screen remote control in the terminal", None),
     "daemon": (None, "run the daemon in the foreground", _args_daemon),
+    "mcp": (None, "serve the daemon's devices to an AI assistant over MCP (stdio; needs tvctl[mcp])",
+            lambda sp: sp.add_argument("--tier", choices=["read", "control", "dev"], default="control",
+                                       help="which tools: read only, control (default), or dev as well")),
     "completion": (cmd_completion, "print a shell completion script",
                    lambda sp: sp.add_argument("shell", choices=["bash", "zsh"])),
     "_devices": (cmd_complete_devices, None, None),
@@ -523,7 +536,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             sub.add_parser(name, formatter_class=_Formatter)
         if func is not None:
             sp.set_defaults(func=func)
-        if name not in ("daemon", "_devices"):
+        if name not in ("daemon", "_devices", "mcp"):
             sp.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
             sp.add_argument("-d", "--device", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         if setup is not None:
@@ -559,6 +572,14 @@ def main(argv: list[str] | None = None) -> int:
         from tvctl.daemon import run
 
         return run(Path(args.config) if args.config else None, args.verbose)
+    if args.command == "mcp":
+        try:
+            from tvctl.mcpserve import run as serve_mcp
+        except ImportError as exc:
+            print(f"tvctl: the MCP server needs the mcp package ({exc.name} is missing)", file=sys.stderr)
+            print("hint: pip install 'tvctl[mcp]'", file=sys.stderr)
+            return EXIT_USAGE
+        return serve_mcp(args.socket or os.environ.get("TVCTL_SOCKET") or default_socket_path(), args.tier)
     if args.command == "completion":  # needs no daemon
         cmd_completion(None, args)
         return EXIT_OK

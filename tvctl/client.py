@@ -220,5 +220,11 @@ def unwrap(doc: dict[str, Any]) -> Any:
     if doc["ok"]:
         return doc.get("data")
     err = doc.get("error") or {}
-    cls = error_for_code(str(err.get("code", "")))
-    raise cls(str(err.get("message", "unknown error")), hint=err.get("hint"), details=err.get("details"))
+    code = str(err.get("code", ""))
+    cls = error_for_code(code)
+    exc = cls(str(err.get("message", "unknown error")), hint=err.get("hint"), details=err.get("details"))
+    if cls.code != code and code:
+        # A platform's own code (its class lives in the adapters, which this side never imports):
+        # keep the daemon's code rather than call it internal_error.
+        setattr(exc, "code", code)  # noqa: B010 (code is a class attribute; this one error differs)
+    raise exc

@@ -474,6 +474,7 @@ class RokuAdapter(Adapter):
 
     async def screenshot(self, display: int = 0) -> tuple[bytes, str]:
         """Rokus take screenshots only of a sideloaded channel in front (developer mode)."""
+        self.require(Capability.SCREENSHOT, "take screenshots (only a Roku in developer mode can)")
         return await self.dev_screenshot()
 
     async def dev_screenshot(self) -> tuple[bytes, str]:

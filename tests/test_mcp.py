@@ -1,0 +1,112 @@
+"""`tvctl mcp` started by the MCP SDK's own stdio client, against the real daemon and fake devices:
+the tools listed per tier, each called, an error path, and the read-only tier."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Daemon
+from tests.fakeroku import FakeRoku
+from tests.helpers import free_port
+
+mcp = pytest.importorskip("mcp", reason="the MCP SDK (tvctl[mcp]) is not installed")
+
+from mcp.client.session import ClientSession  # noqa: E402
+from mcp.client.stdio import StdioServerParameters, stdio_client  # noqa: E402
+
+TVCTL = str(Path(sys.executable).with_name("tvctl"))
+READ_TOOLS = {"list_devices", "device_state", "list_apps", "screenshot"}
+CONTROL_TOOLS = READ_TOOLS | {"press_keys", "type_text", "launch_app", "stop_app"}
+DEV_TOOLS = CONTROL_TOOLS | {"dev_logs", "dev_reload"}
+
+
+@asynccontextmanager
+async def session(daemon: Daemon, tier: str | None = None) -> AsyncIterator[ClientSession]:
+    args = ["--socket", str(daemon.socket), "mcp"] + (["--tier", tier] if tier else [])
+    params = StdioServerParameters(command=TVCTL, args=args, env={"PATH": os.environ["PATH"]})
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as s:
+        await s.initialize()
+        yield s
+
+
+def text(result: Any) -> str:
+    return "".join(c.text for c in result.content if getattr(c, "type", "") == "text")
+
+
+@pytest.mark.parametrize(("tier", "tools"), [(None, CONTROL_TOOLS), ("read", READ_TOOLS), ("dev", DEV_TOOLS)])
+async def test_tools_per_tier(daemon: Daemon, tier: str | None, tools: set[str]) -> None:
+    async with session(daemon, tier) as s:
+        listed = (await s.list_tools()).tools
+        assert {t.name for t in listed} == tools
+        by_name = {t.name: t for t in listed}
+        hints = {name: t.annotations for name, t in by_name.items()}
+        assert hints["list_devices"] is not None and hints["list_devices"].read_only_hint is True
+        if "press_keys" in hints:
+            assert hints["press_keys"] is not None and hints["press_keys"].read_only_hint is False
+        if "dev_reload" in hints:
+            assert hints["dev_reload"] is not None and hints["dev_reload"].destructive_hint is True
+
+
+async def test_every_control_tool_reaches_the_device(daemon: Daemon, roku: FakeRoku) -> None:
+    dev = daemon.add(roku)
+    async with session(daemon) as s:
+        devices = json.loads(text(await s.call_tool("list_devices", {})))
+        assert [d["id"] for d in devices] == [dev["id"]]
+        state = json.loads(text(await s.call_tool("device_state", {"device": dev["name"]})))
+        assert state["device"]["id"] == dev["id"] and "power" in state["state"]
+        apps = json.loads(text(await s.call_tool("list_apps", {"device": dev["name"]})))
+        assert any(a["name"] == "Netflix" for a in apps["apps"])
+        roku.clear()
+        await s.call_tool("press_keys", {"device": dev["name"], "keys": ["home"]})
+        await s.call_tool("press_keys", {"device": dev["name"], "keys": ["up", "select"], "delay_ms": 0})
+        await s.call_tool("type_text", {"device": dev["name"], "text": "a b"})
+        assert roku.paths() == ["/keypress/Home", "/keypress/Up", "/keypress/Select", "/keypress/Lit_a",
+                                "/keypress/Lit_%20", "/keypress/Lit_b"]
+        roku.clear()
+        out = json.loads(text(await s.call_tool("launch_app", {"device": dev["name"], "app": "Netflix",
+                                                               "params": {"contentId": "80057281"}})))
+        assert out["launched"]["name"] == "Netflix"
+        assert roku.paths() == ["/launch/12?contentId=80057281"]
+        out = json.loads(text(await s.call_tool("stop_app", {"device": dev["name"]})))
+        assert out["device"] == dev["name"]
+
+
+async def test_errors_carry_the_message_and_hint(daemon: Daemon, roku: FakeRoku) -> None:
+    daemon.add(roku)
+    daemon.ok("PATCH", "/v1/config", json={"roku.console_port": free_port()})  # nothing listens there
+    async with session(daemon, "dev") as s:
+        r = await s.call_tool("dev_logs", {"device": "default"})
+        assert r.is_error is True and "dev_mode_disabled: Nothing answers on" in text(r)  # a platform's code
+        r = await s.call_tool("press_keys", {"device": "nobody", "keys": ["home"]})
+        assert r.is_error is True
+        assert "device_not_found: No known device matched 'nobody'. Hint: Run tvctl device list" in text(r)
+        r = await s.call_tool("screenshot", {"device": "default"})  # no developer mode on this Roku
+        assert r.is_error is True and "unsupported_operation" in text(r)
+
+
+async def test_screenshot_is_image_content(daemon: Daemon, tmp_path: Path) -> None:
+    from tests.fakekvm import JPEG_SCREEN, FakeTinyPilot
+
+    pilot = FakeTinyPilot(tmp_path / "tls").start()
+    try:
+        dev = daemon.ok("POST", "/v1/devices", json={"host": "127.0.0.1", "port": pilot.port,
+                                                     "platform": "tinypilot"})
+        async with session(daemon, "read") as s:
+            r = await s.call_tool("screenshot", {"device": dev["name"]})
+            images = [c for c in r.content if c.type == "image"]
+            assert len(images) == 1 and images[0].mime_type == "image/jpeg"
+            assert base64.b64decode(images[0].data) == JPEG_SCREEN
+            r = await s.call_tool("press_keys", {"device": dev["name"], "keys": ["KeyA"]})
+            assert r.is_error is True  # not a tool of the read tier
+            assert pilot.typed == []
+    finally:
+        pilot.stop()

@@ -128,6 +128,7 @@ class FakeTinyPilot:
         self.api_key = api_key  # set: the Pro firmware's key is the only bearer taken
         self.paste = paste
         self.video = True
+        self.screen = (JPEG_SCREEN, "image/jpeg")  # what /api/v1/screenshot answers while there is video
         self.cable = True
         self.tokens: set[str] = set()
         self.requests: list[Seen] = []
@@ -211,7 +212,7 @@ class FakeTinyPilot:
         if path == "/api/v1/screenshot" and request.method == "GET":
             if not self.video:
                 return web.Response(status=204)
-            return web.Response(body=JPEG_SCREEN, content_type="image/jpeg")
+            return web.Response(body=self.screen[0], content_type=self.screen[1])
         if path == "/api/v1/keystroke" and request.method == "POST":
             if not isinstance(body, dict) or not isinstance(body.get("code"), str):
                 return web.Response(status=400, text="Missing or invalid code")

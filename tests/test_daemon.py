@@ -40,7 +40,7 @@ def test_ping_and_status_on_both_listeners(shared_daemon: Daemon, via: str) -> N
 @pytest.mark.parametrize("via", ["tcp", "unix"])
 @pytest.mark.parametrize(("method", "path", "kw", "status", "code"), [
     ("GET", "/v1/nope", {}, 404, "route_not_found"),
-    ("GET", "/", {}, 404, "route_not_found"),
+    ("GET", "/nothing-here", {}, 404, "route_not_found"),
     ("PUT", "/v1/ping", {}, 405, "method_not_allowed"),
     ("DELETE", "/v1/config", {}, 405, "method_not_allowed"),
     ("PATCH", "/v1/config", {"content": b"{nope", "headers": {"Content-Type": "application/json"}}, 400,

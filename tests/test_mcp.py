@@ -3,6 +3,7 @@ the tools listed per tier, each called, an error path, and the read-only tier.""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -110,3 +111,26 @@ async def test_screenshot_is_image_content(daemon: Daemon, tmp_path: Path) -> No
             assert pilot.typed == []
     finally:
         pilot.stop()
+
+
+async def test_dev_tools(daemon: Daemon) -> None:
+    from tests.test_devmode import install, make_zip
+
+    roku = FakeRoku("devbox").start()
+    try:
+        roku.console_script = b"------ Running dev 'sampleApp' main ------\r\n"
+        dev = daemon.add(roku)
+        daemon.ok("PATCH", "/v1/config", json={"roku.installer_port": roku.installer_port,
+                                               "roku.console_port": roku.console_port,
+                                               "roku.dev_password": roku.password})
+        assert install(daemon, dev["id"], make_zip()).status_code == 200
+        roku.clear()
+        async with session(daemon, "dev") as s:
+            out = json.loads(text(await s.call_tool("dev_reload", {"device": dev["name"]})))
+            assert out["reloaded"] is True and roku.paths()[-1] == "/launch/dev"
+            logs = ""
+            async with asyncio.timeout(10):  # the console is read from its first request on
+                while "------ Running dev 'sampleApp' main ------" not in logs:
+                    logs = text(await s.call_tool("dev_logs", {"device": dev["name"]}))
+    finally:
+        roku.stop()

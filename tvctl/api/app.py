@@ -29,6 +29,7 @@ from tvctl.api.bodies import (
     PatchDevice,
     RefreshApps,
     ScreenshotQuery,
+    SessionLogin,
 )
 from tvctl.api.dev import dev_install, dev_logs, dev_reload, dev_screenshot
 from tvctl.api.devices import (
@@ -56,6 +57,8 @@ from tvctl.api.remote import (
 )
 from tvctl.api.security import GuardMiddleware
 from tvctl.api.system import events, get_config, openapi, patch_config, ping, reload_config, status
+from tvctl.api.web import PATHS as WEB_PATHS
+from tvctl.api.web import create_session, page
 from tvctl.config import schema as config_schema
 from tvctl.errors import (
     BadRequest,
@@ -97,6 +100,8 @@ ROUTES: list[Endpoint] = [
                       "additionalProperties": {"type": ["string", "number", "boolean", "array", "null"]}}),
     Endpoint("POST", "/v1/config/reload", reload_config, "Re-read the config file."),
     Endpoint("GET", "/v1/openapi.json", openapi, "This OpenAPI document."),
+    Endpoint("POST", "/v1/session", create_session,
+             "Trade daemon.api_token for a session cookie (the web remote; this origin only).", SessionLogin),
     Endpoint("GET", "/v1/events", events, "Server-Sent Events: device_*, config_reloaded, state_changed.",
              content="text/event-stream"),
     Endpoint("GET", "/v1/devices", list_devices, "List known devices (limit, start, sort_by, sort_reverse, filter).",
@@ -184,14 +189,15 @@ def build_routes(endpoints: list[Endpoint]) -> list[Route]:
             return await handlers["GET" if request.method == "HEAD" else request.method](request)
         return endpoint
 
-    return [Route(path, dispatcher(handlers), methods=list(handlers)) for path, handlers in by_path.items()]
+    routes = [Route(path, dispatcher(handlers), methods=list(handlers)) for path, handlers in by_path.items()]
+    return routes + [Route(path, page, methods=["GET"]) for path in WEB_PATHS]  # the web remote
 
 
 def create_app(runtime: Runtime) -> Starlette:
     app = Starlette(
         routes=build_routes(ROUTES),
         middleware=[Middleware(GuardMiddleware, settings=runtime.get_settings,
-                               bound_port=lambda: runtime.http_port)],
+                               bound_port=lambda: runtime.http_port, sessions=runtime.web_sessions)],
         exception_handlers={TvctlError: on_tvctl_error, HTTPException: on_http_exception},
     )
     app.state.rt = runtime

@@ -112,6 +112,10 @@ class ScreenshotQuery(Query, frozen=True):
     display: Annotated[int, Meta(ge=0, le=63, description="Which display, where a device has several.")] = 0
 
 
+class SessionLogin(Body, frozen=True):
+    token: Annotated[str, Meta(min_length=1, max_length=1024, description="daemon.api_token")]
+
+
 # -- developer mode -----------------------------------------------------------------------------
 class LogQuery(Query, frozen=True):
     lines: Annotated[int, Meta(ge=1, le=1_000_000, description="How many recent lines.")] = 200

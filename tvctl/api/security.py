@@ -38,12 +38,13 @@ from tvctl.errors import (
 _LOGGER = logging.getLogger(__name__)
 
 UPLOAD_SUFFIXES = ("/dev/install",)
-NO_AUTH_PATHS = ("/v1/ping",)
+NO_AUTH_PATHS = ("/v1/ping", "/v1/session", "/", "/remote.js", "/remote.css")  # the page asks for the token
 PREFLIGHT_MAX_AGE = "600"
 
 
 GUARDED_HEADERS = frozenset({b"host", b"origin", b"authorization", b"access-control-request-method",
-                             b"content-length", b"transfer-encoding", b"content-type"})
+                             b"content-length", b"transfer-encoding", b"content-type", b"cookie",
+                             b"sec-fetch-site"})
 
 
 def _headers(scope: Scope) -> dict[bytes, str]:
@@ -56,10 +57,12 @@ def _headers(scope: Scope) -> dict[bytes, str]:
 
 
 class GuardMiddleware:
-    def __init__(self, app: ASGIApp, settings: Callable[[], Settings], bound_port: Callable[[], int]) -> None:
+    def __init__(self, app: ASGIApp, settings: Callable[[], Settings], bound_port: Callable[[], int],
+                 sessions: dict[str, str] | None = None) -> None:
         self.app = app
         self.settings = settings
         self.bound_port = bound_port
+        self.sessions = sessions if sessions is not None else {}  # web remote cookie -> token digest
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -74,7 +77,8 @@ class GuardMiddleware:
         try:
             if is_tcp:
                 self._check_host(h, s)
-                if origin is not None:
+                same_origin = origin is not None and origin == f"http://{h.get(b'host', '').lower()}"
+                if origin is not None and not same_origin:  # the daemon's own page needs no CORS
                     daemon = s.section(DaemonSettings)
                     if not (daemon.cors_enabled and origin in daemon.cors_allowed_origins):
                         raise OriginNotAllowed(f"Requests from origin {origin!r} are not allowed.")
@@ -85,7 +89,8 @@ class GuardMiddleware:
                 token = s.section(DaemonSettings).api_token
                 if token and scope["path"] not in NO_AUTH_PATHS:
                     auth = h.get(b"authorization", "")
-                    if not hmac.compare_digest(auth.encode(), f"Bearer {token}".encode()):
+                    if not hmac.compare_digest(auth.encode(), f"Bearer {token}".encode()) \
+                            and not self._session_ok(h, origin, token):
                         raise Unauthorized("Missing or wrong API token.")
             self._check_body(scope, h, s)
         except TvctlError as exc:
@@ -116,6 +121,22 @@ class GuardMiddleware:
             if not started:
                 err = TvctlError(f"Internal error ({type(exc).__name__}); the daemon log has the details.")
                 await self._send_error(send, err, cors_origin, is_tcp)
+
+    def _session_ok(self, h: dict[bytes, str], origin: str | None, token: str) -> bool:
+        """A web remote session cookie, taken only on a request the browser says comes from this
+        same origin (another page, even on another port of this host, is same-site but not
+        same-origin), and only while the token it was given for is still the token."""
+        if h.get(b"sec-fetch-site") != "same-origin":
+            return False
+        if origin is not None and origin != f"http://{h.get(b'host', '').lower()}":
+            return False
+        from tvctl.api.web import COOKIE, token_digest
+
+        for part in h.get(b"cookie", "").split(";"):
+            name, _, value = part.strip().partition("=")
+            if name == COOKIE and value in self.sessions:
+                return hmac.compare_digest(self.sessions[value], token_digest(token))
+        return False
 
     def _check_host(self, h: dict[bytes, str], s: Settings) -> None:
         host = h.get(b"host", "").lower()

@@ -1,0 +1,65 @@
+"""The web remote: the page and its two files, served from the package (no CDN, no build step),
+and the token exchange that lets the page use the API when ``daemon.api_token`` is set.
+
+The files are read once and served with a strict ``Content-Security-Policy`` (same-origin
+scripts, styles and connections only; no inline script). A browser cannot send an
+``Authorization`` header on an ``EventSource``, so ``POST /v1/session`` with the token sets an
+``HttpOnly; SameSite=Strict`` cookie; the guard (``security``) takes that cookie only on requests
+the browser marks as coming from this same origin, never from another page, even one on another
+port of the same host (which SameSite alone would let through).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from functools import cache
+from importlib.resources import files
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tvctl.api import envelope
+from tvctl.api.bodies import SessionLogin
+from tvctl.api.requests import read_body, rt
+from tvctl.config import DaemonSettings
+from tvctl.errors import Unauthorized
+
+COOKIE = "tvctl_session"
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; "
+       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+TYPES = {"index.html": "text/html; charset=utf-8", "remote.js": "text/javascript; charset=utf-8",
+         "remote.css": "text/css; charset=utf-8"}
+PATHS = {"/": "index.html", "/remote.js": "remote.js", "/remote.css": "remote.css"}
+
+
+@cache
+def _file(name: str) -> bytes:
+    return files("tvctl.web").joinpath(name).read_bytes()
+
+
+async def page(request: Request) -> Response:
+    name = PATHS[request.url.path]
+    return Response(_file(name), media_type=TYPES[name], headers={
+        "Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-cache"})
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def create_session(request: Request) -> Response:
+    """Trade the API token for a session cookie (HttpOnly, SameSite=Strict, this origin only)."""
+    body = await read_body(request, SessionLogin)
+    runtime = rt(request)
+    token = runtime.settings.section(DaemonSettings).api_token
+    if not token or not hmac.compare_digest(body.token.encode(), token.encode()):
+        raise Unauthorized("That is not the daemon's API token." if token else "No API token is set; no session "
+                           "is needed.")
+    session = secrets.token_urlsafe(32)
+    runtime.web_sessions[session] = token_digest(token)  # void once the token changes
+    response = envelope.ok({"session": "created"})
+    response.set_cookie(COOKIE, session, httponly=True, samesite="strict", path="/")
+    return response

@@ -71,6 +71,8 @@ async def test_state_line_follows_another_client(daemon: Daemon, roku: FakeRoku,
     await page.wait("document.getElementById('status').textContent.includes('online')")
     daemon.ok("POST", "/v1/devices/default/apps/launch", json={"app": "Netflix"})  # another client
     await page.wait("document.getElementById('status').textContent.includes('Netflix')", timeout=15)
+    roku.position_ms = 83_000  # the player moves on: the line shows where
+    await page.wait("document.getElementById('status').textContent.includes('Netflix, play 1:23')", timeout=15)
     assert page.errors == []
 
 

@@ -92,7 +92,15 @@ async function refreshState() {
 
 function showState(state, online) {
   const app = state.active_app ? state.active_app.name : null;
-  const media = state.media && state.media.state !== "close" ? `, ${state.media.state}` : "";
+  let media = "";
+  if (state.media && state.media.state !== "close") {
+    media = `, ${state.media.state}`;
+    const ms = state.media.position_ms;
+    if (typeof ms === "number") {
+      const s = Math.floor(ms / 1000);
+      media += ` ${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+    }
+  }
   const parts = [device.name, online === false ? "offline" : "online"];
   if (app) parts.push(app + media);
   sayState(parts.join(" · "));

@@ -8,8 +8,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -197,3 +199,32 @@ def ssdp_responder() -> Iterator[FakeSsdp]:
         yield s
     finally:
         s.close()
+
+
+@pytest.fixture
+def page_server() -> Iterator[tuple[tuple[ThreadingHTTPServer, ThreadingHTTPServer], dict[str, bytes]]]:
+    """Two throwaway web servers on 127.0.0.1 (two origins) serving ``pages`` by path: the pages a
+    browser test opens as the dashboard on an allowed origin, or as someone else's site."""
+    pages: dict[str, bytes] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = pages.get(self.path, b"")
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    servers = (ThreadingHTTPServer(("127.0.0.1", 0), Handler), ThreadingHTTPServer(("127.0.0.1", 0), Handler))
+    for s in servers:
+        threading.Thread(target=s.serve_forever, daemon=True).start()
+    try:
+        yield servers, pages
+    finally:
+        for s in servers:
+            s.shutdown()
+            s.server_close()

@@ -11,9 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -71,33 +69,6 @@ def readme_fetch() -> str:
     js = re.sub(r'fetch\("http://127\.0\.0\.1:7272/v1/devices/living-room/remote/key"', "fetch(url", js)
     assert "fetch(url" in js
     return "\n".join(line for line in js.splitlines() if not line.startswith("//"))
-
-
-@pytest.fixture
-def page_server() -> Iterator[tuple[tuple[ThreadingHTTPServer, ThreadingHTTPServer], dict[str, bytes]]]:
-    pages: dict[str, bytes] = {}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = pages.get(self.path, b"")
-            self.send_response(200 if body else 404)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    servers = (ThreadingHTTPServer(("127.0.0.1", 0), Handler), ThreadingHTTPServer(("127.0.0.1", 0), Handler))
-    for s in servers:
-        threading.Thread(target=s.serve_forever, daemon=True).start()
-    try:
-        yield servers, pages
-    finally:
-        for s in servers:
-            s.shutdown()
-            s.server_close()
 
 
 def chromium_dom(url: str, profile: Path) -> str:

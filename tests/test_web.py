@@ -3,9 +3,8 @@ TCP, against the fake devices. Screenshots of the page are saved under the test'
 
 from __future__ import annotations
 
-import threading
-from collections.abc import AsyncIterator, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import AsyncIterator
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -91,32 +90,9 @@ async def test_screenshot_panel_shows_the_screen(daemon: Daemon, browser: Browse
         pilot.stop()
 
 
-@pytest.fixture
-def foreign_page() -> Iterator[tuple[str, dict[str, bytes]]]:
-    pages: dict[str, bytes] = {}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = pages.get(self.path, b"")
-            self.send_response(200 if body else 404)
-            self.send_header("Content-Type", "text/html")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", pages
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 async def test_token_sign_in_and_no_other_origin_rides_the_cookie(
-        tmp_path: Path, roku: FakeRoku, browser: Browser, foreign_page: tuple[str, dict[str, bytes]]) -> None:
+        tmp_path: Path, roku: FakeRoku, browser: Browser,
+        page_server: tuple[tuple[ThreadingHTTPServer, ThreadingHTTPServer], dict[str, bytes]]) -> None:
     d = Daemon(tmp_path / "d", LOOPBACK_CONFIG.replace("[daemon]\n", '[daemon]\napi_token = "web-token-5150"\n'))
     d.start()
     try:
@@ -139,7 +115,8 @@ async def test_token_sign_in_and_no_other_origin_rides_the_cookie(
         assert await page.eval("document.cookie") == ""  # HttpOnly: no script reads it
         # a page on another origin of the same host is same-site: the browser sends the cookie, the
         # daemon must still refuse, with and without a CORS-free text/plain body
-        origin, pages = foreign_page
+        (foreign, _), pages = page_server
+        origin = f"http://127.0.0.1:{foreign.server_address[1]}"
         url = f"{d.url}/v1/devices/default/remote/key"
         pages["/"] = (f"<!doctype html><body><script>fetch({url!r}, {{method: 'POST', credentials: 'include', "
                       "mode: 'no-cors', headers: {'Content-Type': 'text/plain'}, body: '{\"key\":\"home\"}'})"

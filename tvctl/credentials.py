@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 
-from tvctl.errors import StorageFailed
-from tvctl.paths import atomic_write
+from tvctl.paths import atomic_write, read_json_file
 
 _LOGGER = logging.getLogger(__name__)
 FILE_VERSION = 1
@@ -29,27 +27,11 @@ class CredentialStore:
         self._by_device: dict[str, dict[str, str]] = {}
 
     def load(self) -> None:
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return
-        except OSError as exc:
-            raise StorageFailed(f"cannot read {self.path}: {exc.strerror or exc}") from exc
-        try:
-            doc = json.loads(raw)
-            devices = doc["devices"]
-            loaded = {str(dev): {str(k): str(v) for k, v in fields.items()} for dev, fields in devices.items()}
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
-            try:
-                self.path.replace(aside)
-            except OSError as move_exc:
-                raise StorageFailed(f"the credentials file {self.path} is corrupt ({exc}) and cannot be moved "
-                                    f"aside ({move_exc.strerror or move_exc}); fix or remove it") from move_exc
-            _LOGGER.warning("credentials file %s is corrupt (%s); moved it to %s and started empty",
-                            self.path, exc, aside)
-            return
-        self._by_device = loaded
+        """Read the file (blocking; called before the loop serves). Corrupt → moved aside."""
+        loaded = read_json_file(self.path, "the credentials file", lambda doc: {
+            str(dev): {str(k): str(v) for k, v in fields.items()} for dev, fields in doc["devices"].items()})
+        if loaded is not None:
+            self._by_device = loaded
 
     def of(self, device_id: str) -> Mapping[str, str]:
         fields = self._by_device.get(device_id)

@@ -10,7 +10,11 @@ import os
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
 
 APP = "tvctl"
 
@@ -105,6 +109,37 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
             os.close(dfd)
     except OSError:
         pass
+
+
+def read_json_file(path: Path, what: str, parse: Callable[[Any], T]) -> T | None:
+    """``parse`` of the JSON file at ``path`` (blocking); None when there is none. A file that
+    is not what ``parse`` expects is moved aside (``<name>.corrupt-<time>``, logged) and None
+    returned, so the daemon starts empty rather than not at all. StorageFailed when it cannot be
+    read, or is corrupt and cannot be moved."""
+    import json
+    import logging
+    import time
+
+    from tvctl.errors import StorageFailed
+
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StorageFailed(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+    try:
+        return parse(json.loads(raw))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+        try:
+            path.replace(aside)
+        except OSError as move_exc:
+            raise StorageFailed(f"{what} {path} is corrupt ({exc}) and cannot be moved aside "
+                                f"({move_exc.strerror or move_exc}); fix or remove it") from move_exc
+        logging.getLogger(__name__).warning("%s %s is corrupt (%s); moved it to %s and started empty",
+                                            what, path, exc, aside)
+        return None
 
 
 # What atomic_write's temp files are called; a crash mid-write leaves one behind.

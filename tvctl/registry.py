@@ -25,11 +25,10 @@ from tvctl.errors import (
     DeviceNameTaken,
     DeviceNotFound,
     NoDefaultDevice,
-    StorageFailed,
     UnsupportedOperation,
 )
 from tvctl.models import NAME_RE, Candidate, Device, DeviceInfo, slugify, usable_mac
-from tvctl.paths import atomic_write
+from tvctl.paths import atomic_write, read_json_file
 
 _LOGGER = logging.getLogger(__name__)
 FILE_VERSION = 1
@@ -55,25 +54,9 @@ class Registry:
 
         Raises StorageFailed when the file cannot be read, or is corrupt and cannot be moved.
         """
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return
-        except OSError as exc:
-            raise StorageFailed(f"cannot read the device registry {self.path}: {exc.strerror or exc}") from exc
-        try:
-            doc = json.loads(raw)
-            devices = [Device.from_dict(d) for d in doc["devices"]]
-        except (ValueError, KeyError, TypeError) as exc:
-            aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
-            try:
-                self.path.replace(aside)
-            except OSError as move_exc:
-                raise StorageFailed(
-                    f"the device registry {self.path} is corrupt ({exc}) and cannot be moved aside "
-                    f"({move_exc.strerror or move_exc}); fix or remove it") from move_exc
-            _LOGGER.warning("registry file %s is corrupt (%s); moved it to %s and started empty",
-                            self.path, exc, aside)
+        devices = read_json_file(self.path, "the device registry",
+                                 lambda doc: [Device.from_dict(d) for d in doc["devices"]])
+        if devices is None:
             return
         self._devices = {d.id: d.evolve(online=False, has_credentials=False, wake_mac=usable_mac(d.wake_mac))
                          for d in devices}

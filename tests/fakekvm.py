@@ -88,16 +88,34 @@ class Loop:
             self.loop.run_until_complete(serve())
             ready.set()
             self.loop.run_forever()
-            for r in self.runners:
-                self.loop.run_until_complete(r.cleanup())
-            # closing a TLS connection takes a few more turns of the loop (its close_notify)
-            self.loop.run_until_complete(asyncio.sleep(0.2))
+            self.loop.run_until_complete(self._shutdown())
             self.loop.close()
 
         self.thread = threading.Thread(target=run, daemon=True, name=self.name)
         self.thread.start()
         if not ready.wait(10):
             raise RuntimeError(f"{self.name} did not start")
+
+    async def _shutdown(self) -> None:
+        """Drop every connection at once, as a device that loses power does, and let the loop finish.
+
+        A graceful TLS close waits for the peer's close_notify, which a client holding the connection
+        open for reuse may never send; aborting closes the socket on the next turn of the loop.
+        """
+        for runner in self.runners:
+            if runner.server is not None:
+                for handler in list(runner.server.connections):
+                    if handler.transport is not None:
+                        handler.transport.abort()
+            await runner.cleanup()
+        me = asyncio.current_task()
+        rest = [t for t in asyncio.all_tasks() if t is not me]
+        for t in rest:
+            t.cancel()
+        await asyncio.gather(*rest, return_exceptions=True)
+        # connection_lost callbacks were scheduled by the aborts: one more turn runs them
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
 
     async def site(self, handler: Callable[[web.Request], Awaitable[web.StreamResponse]], port: int = 0,
                    tls: ssl.SSLContext | None = None) -> int:

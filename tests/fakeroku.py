@@ -34,7 +34,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote_to_bytes
+from urllib.parse import parse_qs, unquote_to_bytes
 
 from aiohttp import BodyPartReader, web
 
@@ -122,7 +122,8 @@ class FakeRoku:
         self.console_port = 0
         self.install_reply: str | None = None  # force a recorded reply page (fixture path)
         self.page_padding = b""  # appended to every installer page (a page of realistic size)
-        self.uploads: list[dict[str, Any]] = []  # {"authed", "size", "mysubmit"}
+        self.uploads: list[dict[str, Any]] = []  # {"size", "mysubmit"}
+        self.upload_fields: list[dict[str, str]] = []  # every form field of each upload but the archive
         self.unauthenticated = 0  # requests answered with the 401 challenge
         self.dev_md5: str | None = None
         self.console_script = b""  # replayed to each console client on connect
@@ -130,6 +131,10 @@ class FakeRoku:
         self.console_clients: list[asyncio.StreamWriter] = []
         self._nonces: set[str] = set()
         self._dev_runners: list[Any] = []
+        # search, live TV, media
+        self.search_browse = "ignore"  # OS 12+ ignores search/browse; "launch": the provider app comes to the front
+        self.tuned: str | None = None  # the antenna channel launched last (tvinput.dtv?ch=…)
+        self.keyed = True  # False: the developer registry answers "Device not keyed"
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> FakeRoku:
@@ -320,11 +325,30 @@ class FakeRoku:
                 f'  <position>{self.position_ms} ms</position>\n  <duration>6496762 ms</duration>\n'
                 f'  <is_live>false</is_live>\n</player>\n'.encode())
         if path == "/query/tv-active-channel" and self.kind.is_tv:
-            return self._xml(fx("tv/tv-active-channel.xml"))
+            body = fx("tv/tv-active-channel.xml")
+            if self.tuned is not None:  # the recorded reply, for the channel tuned last
+                name = self._channel_name(self.tuned) or "Unknown"
+                body = re.sub(rb"<number>[^<]*</number>", f"<number>{self.tuned}</number>".encode(), body, count=1)
+                body = re.sub(rb"<name>[^<]*</name>", f"<name>{_esc(name)}</name>".encode(), body, count=1)
+            return self._xml(body)
+        if path == "/query/tv-channels" and self.kind.is_tv:
+            return self._xml(fx("tv/tv-channels.xml"))
+        if path == "/query/registry/dev":
+            if not self.kind.dev or b'id="dev"' not in self.apps_xml:
+                return self._xml(fx("ecp-devmode/registry_failed_not-in-dev-mode.xml"))
+            if not self.keyed:
+                return self._xml(fx("ecp-devmode/registry_failed_device-not-keyed.xml"))
+            return self._xml(fx("ecp-devmode/registry_dev_two-sections.xml"))
         if path.startswith("/query/icon/"):
             body, ctype = self.icon
             return web.Response(body=body, headers={"Content-Type": ctype, "Cache-Control": "no-cache"})
         return web.Response(status=404)
+
+    @staticmethod
+    def _channel_name(number: str) -> str | None:
+        m = re.search(rb"<number>" + re.escape(number.encode()) + rb"</number>\s*<name>([^<]*)</name>",
+                      fx("tv/tv-channels.xml"))
+        return m.group(1).decode() if m else None
 
     def _app_name(self, app_id: str) -> str | None:
         m = re.search(rb'<app id="' + re.escape(app_id.encode()) + rb'"[^>]*>([^<]*)</app>', self.apps_xml)
@@ -337,12 +361,27 @@ class FakeRoku:
             if m.group(1) == "keypress":
                 self._press(key)
             return web.Response(status=200)
-        m = re.match(r"^/launch/([^?]+)", path)
+        m = re.match(r"^/search/browse\?(.*)$", path)
+        if m:
+            query = parse_qs(m.group(1))
+            provider = (query.get("provider-id") or [None])[0]
+            if self.search_browse == "launch" and provider and self._app_name(provider):
+                self.active = (provider, self._app_name(provider) or "")
+            return web.Response(status=200)
+        m = re.match(r"^/input/15985\?(.*)$", path)
+        if m:  # Play on Roku: its player comes to the front and plays
+            self.active = ("15985", "Play on Roku")
+            self.media_state = "play"
+            self.position_ms = 0
+            return web.Response(status=200)
+        m = re.match(r"^/launch/([^?]+)(?:\?(.*))?", path)
         if m:
             app_id = m.group(1)
             name = self._app_name(app_id)
             if name is None:
                 return web.Response(status=404)
+            if app_id == "tvinput.dtv":
+                self.tuned = (parse_qs(m.group(2) or "").get("ch") or [self.tuned])[0]
             already = self.active[0] == app_id
             self.active = (app_id, name)
             self.media_state = "close" if app_id.startswith("tvinput.") else "play"
@@ -396,6 +435,8 @@ class FakeRoku:
             return resp
         path = request.path
         if request.method == "GET" and path == "/plugin_install":
+            if request.query.get("dcl_enabled") == "1":
+                return self._page(self._packages_page())
             return web.Response(text="<html>Development Application Installer</html>", content_type="text/html")
         if request.method == "POST" and path in ("/plugin_install", "/plugin_inspect"):
             fields: dict[str, str] = {}
@@ -410,6 +451,13 @@ class FakeRoku:
             if path == "/plugin_inspect":
                 return self._page(fx(self.screenshot_page))
             self.uploads.append({"size": len(archive), "mysubmit": fields.get("mysubmit")})
+            self.upload_fields.append(fields)
+            if fields.get("mysubmit") == "Delete":
+                self.dev_md5 = None
+                self.apps_xml = re.sub(rb'<app id="dev"[^>]*>[^<]*</app>\n?', b"", self.apps_xml)
+                if self.active[0] == "dev":
+                    self.active = (None, "Roku")
+                return self._page(self._packages_page())
             if self.install_reply:
                 return web.Response(body=fx(self.install_reply), content_type="text/html")
             md5 = hashlib.md5(archive).hexdigest()
@@ -428,13 +476,21 @@ class FakeRoku:
             if b'id="dev"' not in self.apps_xml:
                 self.apps_xml = self.apps_xml.replace(
                     b"</apps>", b'<app id="dev" type="appl" version="1.0.1">sampleApp</app>\n</apps>')
-            self.active = ("dev", "sampleApp")  # a fresh install launches the channel
+            if fields.get("dev_autolaunch") != "0":
+                self.active = ("dev", "sampleApp")  # a fresh install launches the channel
             return self._page(fx("devinstaller/replace_success_json-messages.html"))
         if request.method == "GET" and path in ("/pkgs/dev.jpg", "/pkgs/dev.png"):
             if self.active[0] != "dev":
                 return web.Response(status=404)
             return web.Response(body=self.screenshot[0], content_type=self.screenshot[1])
         return web.Response(status=404)
+
+    def _packages_page(self) -> bytes:
+        """The recorded package-list page, listing the sideloaded channel while there is one."""
+        page = fx("devinstaller/plugin-package_packages-list_json.html")
+        if self.dev_md5 is None:
+            return re.sub(rb'"packages":\[.*?\]\}', b'"packages":[]}', page)
+        return re.sub(rb'"md5":"[0-9a-f]{32}"', f'"md5":"{self.dev_md5}"'.encode(), page)
 
     def _page(self, html: bytes) -> web.Response:
         return web.Response(body=html + self.page_padding, content_type="text/html")

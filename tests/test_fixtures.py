@@ -129,10 +129,10 @@ def test_tv_channels(name: str) -> None:
 ECP_DEVMODE = {  # file: what the parser gives, or the error message it raises
     "app-state_dev_active.xml": ("dev", "my app", "10.0.0", "active"),
     "app-state_failed_app-not-found.xml": "The device refused the app-state query: App not found.",
-    "registry_dev_two-sections.xml": {
-        "section One": {"first key in section one": "value one section one"},
-        "section Two": {"first key in section two": "value one section two",
-                        "second key in section two": "value two section two"}},
+    "registry_dev_two-sections.xml": ("12345", 32590, [
+        ("section One", [("first key in section one", "value one section one")]),
+        ("section Two", [("first key in section two", "value one section two"),
+                         ("second key in section two", "value two section two")])]),
     "registry_failed_device-not-keyed.xml": "The device refused the registry query: Device not keyed.",
     "registry_failed_not-in-dev-mode.xml": "The device refused the registry query: Plugin dev not found.",
     "exit-app_ok.xml": None,  # served by tests/fakeroku.py to the stop and reload tests
@@ -152,11 +152,12 @@ def test_ecp_developer_queries(name: str) -> None:
         with pytest.raises(DeviceBadResponse) as err:
             read(body)
         assert err.value.message == want
-    elif isinstance(want, tuple):
+    elif name.startswith("app-state"):
         st = parse.app_state(body)
         assert (st.app_id, st.title, st.version, st.state) == want
     else:
-        assert parse.dev_registry(body) == want
+        reg = parse.dev_registry(body)
+        assert (reg.dev_id, reg.space_available, reg.sections) == want
 
 
 def test_dial_app_status() -> None:

@@ -105,7 +105,7 @@ async def test_guard_and_errors_in_process(api: tuple[httpx.AsyncClient, DeviceS
     ("POST", "/v1/devices", {"json": {"host": "a", "x": 1, "y": 2}}, "invalid_payload", "Unknown field(s): x, y.",
      "Allowed: host, port, platform, credentials."),
     ("POST", "/v1/devices/toy/remote/sequence", {"json": {"keys": ["home", "no such key"]}}, "invalid_key",
-     "'no such key' is not a key name.", "Valid keys: home"),
+     "'no such key' is not a key name.", "Key names are listed by tvctl key --help"),
     ("POST", "/v1/devices/toy/remote/sequence", {"json": {"keys": []}}, "invalid_payload",
      "Field 'keys': expected `array` of length >= 1.", "Required: keys; optional: delay_ms."),
     ("POST", "/v1/devices/toy/remote/key", {"json": {"key": "home", "repeat": True}}, "invalid_payload",

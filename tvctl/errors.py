@@ -126,6 +126,11 @@ class ConfigFileInvalid(BadRequest):
     default_hint = "Fix the config file and run tvctl config reload; the running config was kept."
 
 
+class InvalidUrl(BadRequest):
+    code = "invalid_url"
+    default_hint = "Give an http:// or https:// URL the TV can reach, e.g. http://192.168.1.10:8000/film.mp4."
+
+
 class UnsupportedOperation(BadRequest):
     code = "unsupported_operation"
     default_hint = "This device does not offer that; see the device's capabilities in tvctl device show."

@@ -23,9 +23,24 @@ from typing import ClassVar, Protocol
 
 from tvctl.errors import InvalidKey, UnsupportedOperation
 from tvctl.fields import Field, S, Section
-from tvctl.keys import KEY_NAMES, Key
+from tvctl.keys import KEY_NAMES, Key, unknown_key_hint
 from tvctl.models import App, Device, DeviceInfo, DeviceState, LogLine, MdnsService, Sighting, SsdpReply
-from tvctl.results import InstallResult, KeyResult, LaunchResult, ReloadResult, StopResult
+from tvctl.results import (
+    ChannelInfo,
+    DeleteResult,
+    DevRegistry,
+    InstallResult,
+    KeyResult,
+    LaunchResult,
+    PackageList,
+    PlayRequest,
+    PlayResult,
+    ReloadResult,
+    SearchRequest,
+    SearchResult,
+    StopResult,
+    TuneResult,
+)
 
 COMMON_KEYS = frozenset(KEY_NAMES)
 NO_CREDENTIALS: Mapping[str, str] = MappingProxyType({})
@@ -45,6 +60,8 @@ class Capability(StrEnum):
     DEV_INSTALL = "dev-install"
     DEV_LOGS = "dev-logs"
     DEV_SCREENSHOT = "dev-screenshot"
+    SEARCH = "search"
+    PLAY_MEDIA = "play-media"
 
 
 class SettingsView(Protocol):
@@ -143,7 +160,7 @@ class Adapter:
         names = cls.key_names if cls.key_names is not None else COMMON_KEYS
         if key.name not in names:
             raise InvalidKey(f"Unknown key {key.name!r} for {cls.platform} devices.",
-                             hint="Valid keys: " + ", ".join(sorted(names)) + ", or literal:<text>.")
+                             hint=unknown_key_hint(key.name, names))
 
     @classmethod
     def check_archive(cls, path: Path) -> None:
@@ -198,11 +215,35 @@ class Adapter:
         """Checks before an upload is read (credentials configured, …); raise to refuse early."""
         raise UnsupportedOperation(f"{self.device.name} does not support sideloading.")
 
-    async def dev_install(self, archive: Path) -> InstallResult:
+    async def dev_install(self, archive: Path, params: Mapping[str, str]) -> InstallResult:
+        """Install ``archive``; with ``params``, start it with those launch parameters."""
         raise UnsupportedOperation(f"{self.device.name} does not support sideloading.")
 
-    async def dev_reload(self, archive: Path | None) -> ReloadResult:
+    async def dev_reload(self, archive: Path | None, params: Mapping[str, str]) -> ReloadResult:
+        """Restart the sideloaded package (with ``params`` as its launch parameters); ``archive`` is
+        the kept copy, for a device that lost it."""
         raise UnsupportedOperation(f"{self.device.name} does not support sideloading.")
+
+    async def dev_registry(self) -> DevRegistry:
+        raise UnsupportedOperation(f"{self.device.name} has no developer registry to read.")
+
+    async def dev_packages(self) -> PackageList:
+        raise UnsupportedOperation(f"{self.device.name} does not support sideloading.")
+
+    async def dev_delete(self) -> DeleteResult:
+        raise UnsupportedOperation(f"{self.device.name} does not support sideloading.")
+
+    async def search(self, request: SearchRequest) -> SearchResult:
+        raise UnsupportedOperation(f"{self.device.name} cannot search.")
+
+    async def tv_channels(self) -> list[ChannelInfo]:
+        raise UnsupportedOperation(f"{self.device.name} has no TV tuner (it is not a TV).")
+
+    async def tv_tune(self, channel: str) -> TuneResult:
+        raise UnsupportedOperation(f"{self.device.name} has no TV tuner (it is not a TV).")
+
+    async def play_media(self, request: PlayRequest) -> PlayResult:
+        raise UnsupportedOperation(f"{self.device.name} cannot play a URL.")
 
     def console(self) -> LogConsole:
         raise UnsupportedOperation(f"{self.device.name} has no developer log console.")

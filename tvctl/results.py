@@ -58,6 +58,8 @@ class InstallResult(msgspec.Struct, frozen=True, kw_only=True):
     result: Literal["installed", "replaced", "identical"]
     messages: list[InstallMessage]
     bytes: Annotated[int, Meta(description="The package bytes sent.")]
+    launched: Annotated[dict[str, str], Meta(description="The launch parameters it was started with.")] \
+        | UnsetType = UNSET
 
 
 class ReloadResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -66,6 +68,8 @@ class ReloadResult(msgspec.Struct, frozen=True, kw_only=True):
     left_via: Annotated[str, Meta(description="How the running package was left: exit-app, home or not-running.")]
     reinstalled: Annotated[InstallResult, Meta(description="The kept package, when the device had lost it.")] \
         | None = None
+    params: Annotated[dict[str, str], Meta(description="The launch parameters it was started with.")] \
+        | UnsetType = UNSET
 
 
 class CredentialField(msgspec.Struct, frozen=True, kw_only=True):
@@ -78,3 +82,106 @@ class CredentialReport(msgspec.Struct, frozen=True, kw_only=True):
     device: str
     platform: str
     fields: list[CredentialField]
+
+
+# -- search, live TV, media ---------------------------------------------------------------------
+SearchStrategy = Literal["browse", "in-app", "auto"]
+
+
+class SearchRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """What the service hands a platform to search for (the app already matched to an installed one)."""
+
+    keyword: str
+    app: App | None = None
+    type: str | None = None
+    season: int | None = None
+    launch: bool = False
+    strategy: SearchStrategy = "auto"
+
+
+class SearchResult(msgspec.Struct, frozen=True, kw_only=True):
+    device: str
+    keyword: str
+    strategy: Annotated[Literal["browse", "in-app"], Meta(description="The strategy that was used last.")]
+    tried: Annotated[list[str], Meta(description="Every strategy tried, in order.")]
+    app: App | None
+    changed: Annotated[bool, Meta(description="Whether the app in front changed (browse) or the steps ran (in-app).")]
+    active_app: Annotated[ActiveApp | None, Meta(description="What was in front afterwards.")]
+    steps: Annotated[int, Meta(description="Keys sent by the in-app steps.")] | UnsetType = UNSET
+    note: Annotated[str, Meta(description="Why the search may not have shown results.")] | UnsetType = UNSET
+
+
+class ChannelInfo(msgspec.Struct, frozen=True, kw_only=True):
+    number: Annotated[str, Meta(description="Major.minor, as the TV numbers it (5.1).")]
+    name: str | None
+    type: Annotated[str | None, Meta(description="The TV's word: air-digital, air-analog, …")]
+    hidden: Annotated[bool, Meta(description="Hidden by the user in the TV's channel list.")]
+
+
+class ChannelList(msgspec.Struct, frozen=True, kw_only=True):
+    device: str
+    channels: list[ChannelInfo]
+
+
+class TuneResult(msgspec.Struct, frozen=True, kw_only=True):
+    device: str
+    channel: str
+    name: Annotated[str | None, Meta(description="The channel's name, when the TV's line-up has it.")]
+    input: Annotated[str, Meta(description="The input that was launched for it.")]
+
+
+MediaType = Literal["video", "audio", "photo"]
+
+
+class PlayRequest(msgspec.Struct, frozen=True, kw_only=True):
+    url: str
+    type: MediaType = "video"
+    title: str | None = None
+    format: str | None = None
+
+
+class PlayResult(msgspec.Struct, frozen=True, kw_only=True):
+    device: str
+    url: str
+    type: MediaType
+    title: str | UnsetType = UNSET
+    format: str | UnsetType = UNSET
+
+
+# -- developer mode: registry, packages ---------------------------------------------------------
+class RegistryItem(msgspec.Struct, frozen=True):
+    key: str
+    value: str
+
+
+class RegistrySection(msgspec.Struct, frozen=True):
+    name: str
+    items: list[RegistryItem]
+
+
+class DevRegistry(msgspec.Struct, frozen=True, kw_only=True):
+    device: str
+    dev_id: Annotated[str | None, Meta(description="The developer id the device is keyed with.")]
+    space_available: Annotated[int | None, Meta(description="Bytes left for the registry.")]
+    sections: list[RegistrySection]
+
+
+class InstalledPackage(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    app_type: Annotated[str, Meta(description="channel, or dcl (a component library).")]
+    file_name: str | None
+    file_type: Annotated[str | None, Meta(description="zip or squashfs.")]
+    location: str | None
+    md5: str | None
+    size: Annotated[int | None, Meta(description="Bytes.")]
+
+
+class PackageList(msgspec.Struct, frozen=True, kw_only=True):
+    device: str
+    packages: list[InstalledPackage]
+
+
+class DeleteResult(msgspec.Struct, frozen=True, kw_only=True):
+    device: str
+    deleted: Annotated[bool, Meta(description="Whether a sideloaded package was there and is gone now.")]
+    messages: list[InstallMessage]

@@ -47,19 +47,30 @@ from tvctl.platform import NO_CREDENTIALS, Adapter, AdapterContext, LogConsole
 from tvctl.poller import StatePoller
 from tvctl.registry import Registry, device_id
 from tvctl.results import (
+    ChannelList,
     CredentialField,
     CredentialReport,
+    DeleteResult,
+    DevRegistry,
     InstallResult,
     KeyResult,
     LaunchResult,
+    PackageList,
+    PlayRequest,
+    PlayResult,
     ReloadResult,
+    SearchRequest,
+    SearchResult,
+    SearchStrategy,
     SequenceResult,
     StopResult,
+    TuneResult,
 )
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 
+NO_PARAMS: Mapping[str, str] = NO_CREDENTIALS  # an empty read-only mapping
 # A TV waking its network stack may need several seconds for its first answer.
 ADD_PROBE_TIMEOUT_S = 4.0
 
@@ -443,20 +454,31 @@ class DeviceService:
                 listed = ", ".join(f"{a.name} ({a.platform_id})" for a in hits)
                 raise AmbiguousApp(f"{query!r} matches {len(hits)} apps: {listed}.",
                                    details={"matches": [a.to_dict() for a in hits]})
+        # No exact match: a name that starts with the query ("you" → YouTube), when only one does.
+        hits = [a for a in apps if q and a.name.lower().startswith(q)]
+        if len(hits) == 1:
+            return hits[0]
+        if hits:
+            listed = ", ".join(f"{a.name} ({a.platform_id})" for a in hits)
+            raise AmbiguousApp(f"{query!r} starts the names of {len(hits)} apps: {listed}.",
+                               hint="Give more of the name, or the app's id.",
+                               details={"matches": [a.to_dict() for a in hits]})
         raise AppNotFound(f"No installed app matches {query!r}.")
+
+    async def find_app(self, ident: str, query: str) -> App:
+        """The installed app ``query`` names (the cached list, refreshed once when it has none)."""
+        listing = await self.apps(ident)
+        try:
+            return self._match_app(listing.apps, query)
+        except AppNotFound:
+            if not listing.cached:
+                raise
+            return self._match_app((await self.apps(ident, refresh=True)).apps, query)
 
     async def launch(self, ident: str, query: str, params: dict[str, str],
                      caller: Caller | None = None) -> LaunchResult:
         dev = self.resolve(ident)
-        listing = await self.apps(ident)
-        apps = listing.apps
-        try:
-            app = self._match_app(apps, query)
-        except AppNotFound:
-            if not listing.cached:
-                raise
-            apps = (await self.apps(ident, refresh=True)).apps
-            app = self._match_app(apps, query)
+        app = await self.find_app(ident, query)
         return await self._run(dev, lambda a: a.launch(app, params), caller)
 
     async def stop_app(self, ident: str, caller: Caller | None = None) -> StopResult:
@@ -472,6 +494,28 @@ class DeviceService:
         body, ctype = await self._run(dev, lambda a: a.icon(app.platform_id))
         await asyncio.to_thread(self.icon_cache.store, dev.id, app, body, ctype)
         return body, ctype, hashlib.sha1(body).hexdigest()
+
+    # -- search, live TV, media ---------------------------------------------------------------
+    async def search(self, ident: str, keyword: str, *, app: str | None = None, type: str | None = None,
+                     season: int | None = None, launch: bool = False, strategy: SearchStrategy = "auto",
+                     caller: Caller | None = None) -> SearchResult:
+        dev = self.resolve(ident)
+        found = await self.find_app(ident, app) if app else None
+        request = SearchRequest(keyword=keyword, app=found, type=type, season=season, launch=launch,
+                                strategy=strategy)
+        return await self._run(dev, lambda a: a.search(request), caller)
+
+    async def tv_channels(self, ident: str) -> ChannelList:
+        dev = self.resolve(ident)
+        return ChannelList(device=dev.name, channels=await self._run(dev, lambda a: a.tv_channels()))
+
+    async def tv_tune(self, ident: str, channel: str, caller: Caller | None = None) -> TuneResult:
+        dev = self.resolve(ident)
+        return await self._run(dev, lambda a: a.tv_tune(channel), caller)
+
+    async def play_media(self, ident: str, request: PlayRequest, caller: Caller | None = None) -> PlayResult:
+        dev = self.resolve(ident)
+        return await self._run(dev, lambda a: a.play_media(request), caller)
 
     # -- state --------------------------------------------------------------------------------
     async def state(self, ident: str) -> StateReport:
@@ -494,22 +538,39 @@ class DeviceService:
         self.adapter(dev).sideload_preflight()
         return dev
 
-    async def dev_install(self, ident: str, upload: Path) -> InstallResult:
+    async def dev_install(self, ident: str, upload: Path, params: Mapping[str, str] = NO_PARAMS) -> InstallResult:
         dev = self.dev_preflight(ident)
         await asyncio.to_thread(self.platform_of(dev).check_archive, upload)
-        result = await self._run(dev, lambda a: a.dev_install(upload))
+        result = await self._run(dev, lambda a: a.dev_install(upload, params))
         if result.result != "identical" or not self.archives.kept(dev.id).exists():
             replaced = await asyncio.to_thread(self.archives.keep, upload, dev.id)
             if replaced is not None:
                 self.archives.discard(replaced)
         return result
 
-    async def dev_reload(self, ident: str) -> ReloadResult:
+    async def dev_reload(self, ident: str, params: Mapping[str, str] = NO_PARAMS) -> ReloadResult:
         dev = self.resolve(ident)
         kept = self.archives.kept(dev.id)
         # The kept archive lets reload re-install a channel the device lost.
         archive = kept if kept.exists() else None
-        return await self._run(dev, lambda a: a.dev_reload(archive))
+        return await self._run(dev, lambda a: a.dev_reload(archive, params))
+
+    async def dev_registry(self, ident: str) -> DevRegistry:
+        dev = self.resolve(ident)
+        return await self._run(dev, lambda a: a.dev_registry())
+
+    async def dev_packages(self, ident: str) -> PackageList:
+        dev = self.dev_preflight(ident)
+        return await self._run(dev, lambda a: a.dev_packages())
+
+    async def dev_delete(self, ident: str) -> DeleteResult:
+        """Remove the sideloaded package, and the copy kept for reload (it was deleted on purpose)."""
+        dev = self.dev_preflight(ident)
+        result = await self._run(dev, lambda a: a.dev_delete())
+        kept = self.archives.kept(dev.id)
+        if kept.exists():
+            self.archives.discard(kept)
+        return result
 
     async def dev_console(self, ident: str) -> tuple[Device, LogConsole]:
         dev = self.resolve(ident)

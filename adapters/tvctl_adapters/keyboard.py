@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from tvctl.errors import DeviceBadResponse, InvalidKey, UnsupportedOperation
-from tvctl.keys import Key
+from tvctl.keys import Key, closest
 from tvctl.models import DeviceState
 
 
@@ -93,9 +93,11 @@ def chord_for(key: Key, platform: str) -> Chord:
         raise UnsupportedOperation(f"{key.name!r} has no key on a keyboard, so a {platform} box cannot press it.",
                                    hint="Keyboard platforms take up, down, left, right, select, back, home, "
                                         "backspace, enter and KeyboardEvent.code names such as KeyA or F5.")
+    near = closest(code, [*CODES, *COMMON])
     raise InvalidKey(f"{given!r} is not a key of a {platform} keyboard.",
-                     hint="Use a KeyboardEvent.code name (KeyA, Digit1, Enter, ArrowUp, F5, …), optionally with "
-                          "modifiers (ctrl+alt+Delete), a common name (home, back, up, …) or literal:<text>.")
+                     hint=("Did you mean " + " or ".join("+".join([*prefixes, n]) for n in near) + "? " if near else "")
+                     + "Use a KeyboardEvent.code name (KeyA, Digit1, Enter, ArrowUp, F5, …), optionally with "
+                       "modifiers (ctrl+alt+Delete), a common name (home, back, up, …) or literal:<text>.")
 
 
 def check_key(key: Key, platform: str, known: frozenset[str] | None = None) -> None:

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated, ClassVar, Literal, get_args
+from urllib.parse import urlsplit
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from tvctl.errors import InvalidUrl
 from tvctl.keys import KEY_PATTERN, parse_key
 from tvctl.models import NAME_RE
 
@@ -116,7 +118,60 @@ class SessionLogin(Body, frozen=True):
     token: Annotated[str, Meta(min_length=1, max_length=1024, description="daemon.api_token")]
 
 
+# -- search, live TV, media ---------------------------------------------------------------------
+class Search(Body, frozen=True):
+    keyword: Annotated[str, Meta(min_length=1, max_length=200, description="What to search for.")]
+    app: Annotated[str, Meta(min_length=1, description="Search in this app (id, name, or the start of its name)."
+                             )] | None = None
+    type: Literal["movie", "tv-show", "person", "channel", "game"] | None = None
+    season: Annotated[int, Meta(ge=1, le=1000, description="With type tv-show: the season.")] | None = None
+    launch: Annotated[bool, Meta(description="Browse: start the app on the result when it is the only one.")] \
+        | None = None
+    strategy: Annotated[Literal["browse", "in-app", "auto"],
+                        Meta(description="browse: the device's search; in-app: open the app's own search and type; "
+                                         "auto (default): browse, then in-app when the app in front did not change."
+                             )] | None = None
+
+
+class TvTune(Body, frozen=True):
+    channel: Annotated[str, Meta(pattern=r"^\d{1,5}(\.\d{1,5})?$", description="Major.minor (5.1), or a number.")]
+
+
+def check_media_url(url: str) -> str:
+    """An absolute http(s) URL with a host and nothing a request line could be split on."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https"):
+        raise InvalidUrl(f"Only http:// and https:// URLs can be played, not {parts.scheme or 'a relative'} URLs.")
+    if not parts.hostname:
+        raise InvalidUrl(f"The URL {url!r} names no host.")
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        raise InvalidUrl("The URL contains spaces or control characters; percent-encode them (%20).")
+    if len(url) > MAX_URL:
+        raise InvalidUrl(f"The URL is longer than {MAX_URL} characters.")
+    return url
+
+
+MAX_URL = 2048
+
+
+class PlayMedia(Body, frozen=True):
+    text_checks: ClassVar[dict[str, Callable[[str], object]]] = {"url": check_media_url}
+    url: Annotated[str, Meta(min_length=1, max_length=MAX_URL, pattern="^[Hh][Tt][Tt][Pp][Ss]?://",
+                             description="An http:// or https:// URL the TV can reach.")]
+    type: Literal["video", "audio", "photo"] | None = None
+    title: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+    format: Annotated[str, Meta(pattern="^[A-Za-z0-9.+-]{1,16}$", description="mp4, hls, mkv, mp3, …")] | None = None
+
+
 # -- developer mode -----------------------------------------------------------------------------
+LaunchParams = Annotated[dict[str, str | int | float],
+                         Meta(description="Launch parameters (contentId, mediaType, anything else) for the package.")]
+
+
+class DevReload(Body, frozen=True):
+    params: LaunchParams | None = None
+
+
 class LogQuery(Query, frozen=True):
     lines: Annotated[int, Meta(ge=1, le=1_000_000, description="How many recent lines.")] = 200
     since: Annotated[int, Meta(ge=0, le=1 << 62, description="Lines after this cursor.")] | UnsetType = UNSET

@@ -12,8 +12,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from tvctl.api import envelope
-from tvctl.api.bodies import LogQuery
-from tvctl.api.requests import read_json, read_query, rt
+from tvctl.api.bodies import DevReload, LogQuery
+from tvctl.api.requests import read_body, read_query, rt
 from tvctl.config import DevSettings
 from tvctl.errors import (
     BadRequest,
@@ -25,7 +25,10 @@ from tvctl.errors import (
 from tvctl.events import Event
 from tvctl.models import LogReport
 
-UPLOAD_HINT = "curl -F archive=@channel.zip …"
+UPLOAD_HINT = "curl -F archive=@channel.zip [-F contentId=…] …"
+# Form fields besides the archive are launch parameters: a few, and short.
+MAX_PARAMS = 32
+MAX_PARAM_BYTES = 1024
 
 
 def write_all(fd: int, view: memoryview) -> None:
@@ -64,6 +67,7 @@ async def dev_install(request: Request) -> Response:
     tmp = Path(name)
     state: dict[str, Any] = {"field": None, "header": b"", "headers": {}, "archive": False, "size": 0,
                              "ended": False}
+    params: dict[bytes, bytearray] = {}  # every other field: a launch parameter
 
     def on_header_field(data: bytes, start: int, end: int) -> None:
         state["header"] += data[start:end]
@@ -80,10 +84,15 @@ async def dev_install(request: Request) -> Response:
         state["field"] = disp.get(b"name")
         if state["field"] == b"archive":
             state["archive"] = True
+        elif state["field"]:
+            params.setdefault(state["field"], bytearray())
         state["headers"] = {}
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
         if state["field"] != b"archive":
+            value = params.get(state["field"])
+            if value is not None and len(value) <= MAX_PARAM_BYTES:
+                value += data[start:end]
             return
         state["size"] += end - start
         if state["size"] <= limit:  # beyond it the handler answers 413 once this chunk is parsed
@@ -114,16 +123,46 @@ async def dev_install(request: Request) -> Response:
                              hint=UPLOAD_HINT)
         if not state["archive"]:
             raise InvalidArchive("The form has no 'archive' file field.", hint=UPLOAD_HINT)
-        return envelope.ok(await runtime.service.dev_install(ident, tmp))
+        return envelope.ok(await runtime.service.dev_install(ident, tmp, launch_params(params)))
     except ValueError as exc:  # python-multipart's framing errors
         raise BadRequest(f"The multipart body is malformed: {exc}.", hint=UPLOAD_HINT) from exc
     finally:
         runtime.service.archives.discard(tmp)  # gone already when it was kept for reload
 
 
+def launch_params(fields: dict[bytes, bytearray]) -> dict[str, str]:
+    """The upload's other form fields as launch parameters, checked."""
+    if len(fields) > MAX_PARAMS:
+        raise BadRequest(f"The form has {len(fields)} fields besides the archive; at most {MAX_PARAMS} are taken.",
+                         hint=UPLOAD_HINT)
+    out: dict[str, str] = {}
+    for name, value in fields.items():
+        try:
+            key, text = name.decode("utf-8"), bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadRequest("A launch parameter in the form is not UTF-8 text.", hint=UPLOAD_HINT) from None
+        if len(value) > MAX_PARAM_BYTES:
+            raise BadRequest(f"Launch parameter {key!r} is longer than {MAX_PARAM_BYTES} bytes.", hint=UPLOAD_HINT)
+        out[key] = text
+    return out
+
+
 async def dev_reload(request: Request) -> Response:
-    await read_json(request, optional=True)
-    return envelope.ok(await rt(request).service.dev_reload(request.path_params["id"]))
+    body = await read_body(request, DevReload, optional=True)
+    params = {k: str(v) for k, v in (body.params or {}).items()}
+    return envelope.ok(await rt(request).service.dev_reload(request.path_params["id"], params))
+
+
+async def dev_registry(request: Request) -> Response:
+    return envelope.ok(await rt(request).service.dev_registry(request.path_params["id"]))
+
+
+async def dev_packages(request: Request) -> Response:
+    return envelope.ok(await rt(request).service.dev_packages(request.path_params["id"]))
+
+
+async def dev_delete(request: Request) -> Response:
+    return envelope.ok(await rt(request).service.dev_delete(request.path_params["id"]))
 
 
 async def dev_logs(request: Request) -> Response:

@@ -6,9 +6,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tvctl.api import envelope
-from tvctl.api.bodies import KeyPress, KeySequence, LaunchApp, RefreshApps, ScreenshotQuery
+from tvctl.api.bodies import (
+    KeyPress,
+    KeySequence,
+    LaunchApp,
+    PlayMedia,
+    RefreshApps,
+    ScreenshotQuery,
+    Search,
+    TvTune,
+    check_media_url,
+)
 from tvctl.api.requests import client_presence, read_body, read_json, read_query, rt
 from tvctl.keys import parse_key
+from tvctl.results import PlayRequest
 
 
 async def device_state(request: Request) -> Response:
@@ -66,3 +77,29 @@ async def screenshot(request: Request) -> Response:
     q = read_query(request, ScreenshotQuery)
     body, ctype = await rt(request).service.screenshot(request.path_params["id"], q.display)
     return Response(body, media_type=ctype, headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+
+
+async def search(request: Request) -> Response:
+    body = await read_body(request, Search)
+    async with client_presence(request) as caller:
+        return envelope.ok(await rt(request).service.search(
+            request.path_params["id"], body.keyword, app=body.app, type=body.type, season=body.season,
+            launch=bool(body.launch), strategy=body.strategy or "auto", caller=caller))
+
+
+async def tv_channels(request: Request) -> Response:
+    return envelope.ok(await rt(request).service.tv_channels(request.path_params["id"]))
+
+
+async def tv_tune(request: Request) -> Response:
+    body = await read_body(request, TvTune)
+    async with client_presence(request) as caller:
+        return envelope.ok(await rt(request).service.tv_tune(request.path_params["id"], body.channel, caller))
+
+
+async def play_media(request: Request) -> Response:
+    body = await read_body(request, PlayMedia)
+    play = PlayRequest(url=check_media_url(body.url), type=body.type or "video", title=body.title,
+                       format=body.format)
+    async with client_presence(request) as caller:
+        return envelope.ok(await rt(request).service.play_media(request.path_params["id"], play, caller))

@@ -32,7 +32,7 @@ from tvctl.errors import (
     DevInstallFailed,
 )
 from tvctl.multipart import FormFraming
-from tvctl.results import InstallMessage, InstallResult
+from tvctl.results import InstalledPackage, InstallMessage, InstallResult
 
 USER = "rokudev"
 # Uploads of ~2 MB have needed up to 60 s on slow players; roku-deploy allows 150 s.
@@ -51,6 +51,9 @@ _SHELL_RE = re.compile(
 _JSON_RE = re.compile(r"JSON\.parse\('((?:[^'\\]|\\.)*)'\)")
 _FONT_RE = re.compile(r'<font color="red">([^<]*)</font>', re.I)
 _IMAGE_RE = re.compile(r"pkgs/dev\.(jpg|png)(\?time=\d+)?")
+# The legacy page's "Currently Installed Application" block: md5, then "zip file in … (N bytes)".
+_LEGACY_INSTALLED_RE = re.compile(r"Currently Installed Application:.*?([0-9a-f]{32})\s*(?:<br\s*/?>)?\s*"
+                                  r"(\w+) file in ([^(<]*?)\s*\((\d+) bytes\)", re.S)
 
 
 Message = InstallMessage  # type (success | info | error) and text of one installer message
@@ -93,6 +96,38 @@ def parse_messages(page: str) -> list[Message]:
             seen.add(key)
             unique.append(msg)
     return unique
+
+
+def parse_packages(page: str) -> list[InstalledPackage]:
+    """What the installer page lists as installed: the JSON blob's ``packages`` (newer firmware),
+    else the legacy "Currently Installed Application" block (the sideloaded channel only)."""
+    for m in _JSON_RE.finditer(page):
+        try:
+            blob = json.loads(_js_unescape(m.group(1)))
+        except ValueError:
+            continue
+        if not isinstance(blob, dict) or not isinstance(blob.get("packages"), list):
+            continue
+        out = []
+        for p in blob["packages"]:
+            if not isinstance(p, dict):
+                continue
+            size = str(p.get("size", ""))
+            out.append(InstalledPackage(
+                id=str(p.get("id", "")), app_type=str(p.get("appType") or "channel"),
+                file_name=_opt(p.get("archiveFileName")), file_type=_opt(p.get("fileType")),
+                location=_opt(p.get("location")), md5=_opt(p.get("md5")), size=int(size) if size.isdigit() else None))
+        return out
+    legacy = _LEGACY_INSTALLED_RE.search(page)
+    if legacy:
+        return [InstalledPackage(id="dev", app_type="channel", file_name=None, file_type=legacy.group(2),
+                                 location=legacy.group(3).strip() or None, md5=legacy.group(1),
+                                 size=int(legacy.group(4)))]
+    return []
+
+
+def _opt(value: object) -> str | None:
+    return str(value) if value not in (None, "") else None
 
 
 def classify(messages: list[Message], had_dev_channel: bool) -> Literal["installed", "replaced", "identical"]:
@@ -229,8 +264,29 @@ class Installer:
                 break
             raise DevAuthFailed(f"{self.label} refused the developer password (user {USER}).")
 
-    async def install(self, archive: Path, had_dev_channel: bool) -> InstallResult:
-        body = Multipart({"mysubmit": "Replace"}, "archive", archive)
+    async def packages(self) -> list[InstalledPackage]:
+        status, _, raw = await self._authed("GET", "/plugin_install?dcl_enabled=1", body=None,
+                                            timeout=SMALL_TIMEOUT_S)
+        if status != 200:
+            raise DeviceBadResponse(f"{self.label}'s installer answered its package list with HTTP {status}.")
+        return parse_packages(raw.decode("utf-8", "replace"))
+
+    async def delete(self) -> list[Message]:
+        """Remove the sideloaded channel (mysubmit=Delete, an empty archive field); its messages."""
+        body = Multipart({"mysubmit": "Delete"}, "archive", None)
+        status, _, raw = await self._authed("POST", "/plugin_install", body=body, timeout=SMALL_TIMEOUT_S)
+        messages = parse_messages(raw.decode("utf-8", "replace"))
+        errors = [m for m in messages if m.type == "error"]
+        if status != 200 or errors:
+            raise DevInstallFailed(f"{self.label} did not delete the sideloaded channel"
+                                   + (": " + "; ".join(m.text for m in errors or messages) if messages
+                                      else f" (HTTP {status})."),
+                                   details={"messages": [msgspec.to_builtins(m) for m in messages]})
+        return messages
+
+    async def install(self, archive: Path, had_dev_channel: bool, *, autolaunch: bool = True) -> InstallResult:
+        fields = {"mysubmit": "Replace"} if autolaunch else {"mysubmit": "Replace", "dev_autolaunch": "0"}
+        body = Multipart(fields, "archive", archive)
         status, _, raw = await self._authed("POST", "/plugin_install", body=body, timeout=UPLOAD_TIMEOUT_S)
         page = raw.decode("utf-8", "replace")
         if status != 200:

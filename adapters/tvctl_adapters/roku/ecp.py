@@ -12,12 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, unquote, urlencode
 
+import msgspec
 from tvctl_adapters.roku import parse
 from tvctl_adapters.roku.devinstall import Installer
 from tvctl_adapters.roku.devlog import DevConsole
-from tvctl_adapters.roku.errors import DevPasswordMissing
+from tvctl_adapters.roku.errors import DevModeDisabled, DevNotKeyed, DevPasswordMissing
+from tvctl_adapters.roku.search import load_steps
 from tvctl_adapters.roku.transport import (
     MAX_APPS,
     MAX_COMMAND_REPLY,
@@ -41,10 +43,27 @@ from tvctl.errors import (
     UnsupportedOperation,
 )
 from tvctl.fields import Field, Section, ipv4_address, setting
-from tvctl.keys import Key
-from tvctl.models import App, Device, DeviceInfo, MdnsService, Sighting, SsdpReply, Unavailable, usable_mac
+from tvctl.keys import Key, unknown_key_hint
+from tvctl.models import ActiveApp, App, Device, DeviceInfo, MdnsService, Sighting, SsdpReply, Unavailable, usable_mac
 from tvctl.platform import NO_CREDENTIALS, Adapter, AdapterContext, Capability
-from tvctl.results import InstallResult, KeyResult, LaunchResult, ReloadResult, StopResult
+from tvctl.results import (
+    ChannelInfo,
+    DeleteResult,
+    DevRegistry,
+    InstallResult,
+    KeyResult,
+    LaunchResult,
+    PackageList,
+    PlayRequest,
+    PlayResult,
+    RegistryItem,
+    RegistrySection,
+    ReloadResult,
+    SearchRequest,
+    SearchResult,
+    StopResult,
+    TuneResult,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -56,6 +75,11 @@ WAKE_ATTEMPT_TIMEOUT_S = 1.0
 RELOAD_LEAVE_S = 5.0
 RELOAD_START_S = 10.0
 RELOAD_POLL_S = 0.1
+# The Play on Roku input (reference §5.5): t is the media type, u the URL.
+PLAY_ON_ROKU = "15985"
+MEDIA_TYPE_CODE = {"video": "v", "audio": "a", "photo": "p"}
+# The antenna input, launched with the channel to tune (reference §5.3).
+TUNER_INPUT = "tvinput.dtv"
 
 ECP_KEYS: dict[str, str] = {
     "home": "Home", "back": "Back", "up": "Up", "down": "Down", "left": "Left", "right": "Right",
@@ -70,6 +94,42 @@ ECP_KEYS: dict[str, str] = {
     "search": "Search", "info": "Info", "options": "Info",
     "backspace": "Backspace", "enter": "Enter", "find-remote": "FindRemote",
 }  # fmt: skip
+
+# ECP key codes a Roku takes beyond those the common names map to (reference §5.1).
+EXTRA_ECP_CODES = ("Sleep",)
+# Each ECP code as the common name that stands for it (for gating and for what the result says);
+# Play and Fwd stand for the toggle and the skip-ahead, not for play/skip's checks.
+COMMON_FOR_CODE: dict[str, str] = {
+    **{code: name for name, code in reversed(ECP_KEYS.items())},
+    "Play": "play-pause", "Fwd": "fast-forward", "Back": "back", "Info": "info",
+}
+# ECP codes by their lower-case spelling: Roku's own names are taken in any case.
+ECP_CODES: dict[str, str] = {code.lower(): code for code in (*ECP_KEYS.values(), *EXTRA_ECP_CODES)}
+LIT_RE = re.compile(r"(?i)lit_(.+)")
+
+
+def roku_key(key: Key) -> Key | None:
+    """``key`` as this platform reads it: a common name, literal text, or an ECP code; None if none.
+
+    Roku's own spellings are accepted: ``VolumeUp`` → volume-up, ``Lit_a`` → literal "a" (its
+    character may be percent-encoded UTF-8, as ECP writes it), ``Sleep`` → the ECP code itself.
+    """
+    if key.name == "literal" or key.name in ECP_KEYS:
+        return key
+    given = key.given or key.name
+    lit = LIT_RE.fullmatch(given)
+    if lit:
+        try:
+            text = unquote(lit.group(1), errors="strict")
+        except UnicodeDecodeError:
+            return None
+        return Key("literal", text, given=given) if len(text) == 1 else None
+    code = ECP_CODES.get(given.lower())
+    if code is None:
+        return None
+    common = COMMON_FOR_CODE.get(code)
+    return Key(common, given=given) if common else Key(code, given=given)
+
 
 # key name -> (capability it needs, what the error says the device cannot do)
 GATED: dict[str, tuple[Capability, str]] = {
@@ -109,6 +169,10 @@ class RokuSettings(Section):
     wol_wait_s: float = setting(15.0, "How long power-on waits for a woken TV to answer.", min=0.1, max=120)
     installer_port: int = setting(80, "Port of the developer-mode installer.", min=1, max=65535)
     console_port: int = setting(8085, "Port of the developer-mode log console.", min=1, max=65535)
+    search_wait_s: float = setting(3.0, "How long a search waits for the app in front to change (strategy auto "
+                                   "tries the app's own search when it does not).", min=0.1, max=30)
+    search_steps_file: str = setting("", "A TOML file of in-app search steps; its apps replace the built-in ones "
+                                     "(see search_steps.toml in the package).")
     dev_password: str = setting("", "Developer-mode password (user rokudev) of every Roku that has none of its own "
                                 "(set one per device with tvctl device credentials).", secret=True)
 
@@ -227,7 +291,8 @@ class RokuAdapter(Adapter):
     def capabilities_for(cls, info: DeviceInfo) -> tuple[str, ...]:
         if not isinstance(info, parse.RokuInfo):
             raise TypeError(f"expected what RokuAdapter.probe returns, got {type(info).__name__}")
-        caps = [Capability.KEYS, Capability.TEXT, Capability.APPS, Capability.STATE]
+        caps = [Capability.KEYS, Capability.TEXT, Capability.APPS, Capability.STATE, Capability.SEARCH,
+                Capability.PLAY_MEDIA]
         if info.is_tv:
             caps += [Capability.INPUTS, Capability.CHANNELS]
         # Refused only when the device says it cannot: when it says nothing (older firmware,
@@ -243,7 +308,22 @@ class RokuAdapter(Adapter):
         return tuple(c.value for c in caps)
 
     # -- keys ---------------------------------------------------------------------------------
+    @classmethod
+    def check_key(cls, key: Key) -> None:
+        if roku_key(key) is None:
+            given = key.given or key.name
+            # suggest in the spelling the client used: tvctl's lower-case names, or Roku's CamelCase
+            names = list(ECP_KEYS) if given == given.lower() else [*ECP_CODES.values(), *ECP_KEYS]
+            raise InvalidKey(f"Unknown key {given!r} for roku devices.", hint=unknown_key_hint(given, names))
+
     async def send_key(self, key: Key, *, hold_ms: int = 0) -> KeyResult:
+        read = roku_key(key)
+        if read is None:
+            raise InvalidKey(f"Unknown key {key.given or key.name!r} for roku devices.")
+        key = read
+        if key.name in EXTRA_ECP_CODES:  # an ECP code with no common name: sent as it is
+            await self._post(f"/keypress/{key.name}")
+            return RokuKeyResult(device=self.device.name, key=key.name, ecp=key.name)
         if key.name == "literal":
             for i, ch in enumerate(key.text):
                 try:
@@ -426,13 +506,27 @@ class RokuAdapter(Adapter):
     async def _active_id(self) -> str | None:
         return parse.active_app(await self._get("/query/active-app", MAX_SMALL_QUERY)).platform_id
 
-    async def dev_install(self, archive: Path) -> InstallResult:
+    async def dev_install(self, archive: Path, params: Mapping[str, str]) -> InstallResult:
+        """Install; with ``params``, the device is told not to start it (dev_autolaunch=0) and it is
+        launched with them instead, so the developer lands on the screen the parameters name."""
         installer = self._installer()
         try:
             had = await self._has_dev_channel()
         except DeviceError:
             had = False  # e.g. Limited mode hides the app list; report "installed"
-        return await installer.install(archive, had)
+        result = await installer.install(archive, had, autolaunch=not params)
+        if not params:
+            return result
+        await self._launch_dev(params)
+        return msgspec.structs.replace(result, launched=dict(params))
+
+    async def _launch_dev(self, params: Mapping[str, str]) -> None:
+        """Launch the dev channel (with deep-link ``params``) and wait until it is in front."""
+        query = "?" + urlencode(dict(params), quote_via=quote) if params else ""
+        await self._post(f"/launch/dev{query}")
+        if not await self._wait_active(True, RELOAD_START_S):
+            raise DeviceTimeout(f"The dev channel on {self.device.name} did not start within {RELOAD_START_S:g} s.",
+                                hint="Read tvctl dev logs for compile or runtime errors.")
 
     async def _wait_active(self, want_dev: bool, timeout_s: float) -> bool:
         deadline = time.monotonic() + timeout_s
@@ -442,7 +536,7 @@ class RokuAdapter(Adapter):
             await asyncio.sleep(RELOAD_POLL_S)
         return False
 
-    async def dev_reload(self, archive: Path | None) -> ReloadResult:
+    async def dev_reload(self, archive: Path | None, params: Mapping[str, str]) -> ReloadResult:
         """Leave the dev channel, wait until it is gone, launch it again, confirm it runs (§9.6)."""
         reinstalled = None
         if not await self._has_dev_channel():
@@ -459,11 +553,163 @@ class RokuAdapter(Adapter):
                 await self._post("/keypress/Home")
             if not await self._wait_active(False, RELOAD_LEAVE_S):
                 raise DeviceTimeout(f"The dev channel on {self.device.name} did not stop within {RELOAD_LEAVE_S:g} s.")
-        await self._post("/launch/dev")
-        if not await self._wait_active(True, RELOAD_START_S):
-            raise DeviceTimeout(f"The dev channel on {self.device.name} did not start within {RELOAD_START_S:g} s.",
-                                hint="Read tvctl dev logs for compile or runtime errors.")
-        return ReloadResult(device=self.device.name, reloaded=True, left_via=left, reinstalled=reinstalled)
+        await self._launch_dev(params)
+        result = ReloadResult(device=self.device.name, reloaded=True, left_via=left, reinstalled=reinstalled)
+        return msgspec.structs.replace(result, params=dict(params)) if params else result
+
+    async def dev_registry(self) -> DevRegistry:
+        """The sideloaded channel's registry (query/registry/dev: OS 12+, developer mode)."""
+        try:
+            reply = parse.dev_registry(await self._get("/query/registry/dev", MAX_SMALL_QUERY))
+        except DeviceBadResponse as exc:
+            reason = str((exc.details or {}).get("device_says", ""))
+            if not reason:
+                if "HTTP 404" in exc.message:  # firmware before OS 12 has no such query
+                    raise UnsupportedOperation(f"{self.device.name} does not answer query/registry (it needs "
+                                               "Roku OS 12 or later in developer mode).") from exc
+                raise
+            if "not keyed" in reason.lower():
+                raise DevNotKeyed(f"{self.device.name} has no developer key, so it keeps no registry for the "
+                                  f"dev channel (it says: {reason}).") from exc
+            if "not found" in reason.lower():
+                if not self.device.developer_enabled:
+                    raise DevModeDisabled(f"{self.device.name} is not in developer mode, so it has no dev "
+                                          f"channel registry (it says: {reason}).") from exc
+                raise NoDevChannel(f"{self.device.name} has no sideloaded channel, so there is no registry to "
+                                   f"read (it says: {reason}).") from exc
+            raise
+        return DevRegistry(device=self.device.name, dev_id=reply.dev_id, space_available=reply.space_available,
+                           sections=[RegistrySection(name, [RegistryItem(k, v) for k, v in items])
+                                     for name, items in reply.sections])
+
+    async def dev_packages(self) -> PackageList:
+        return PackageList(device=self.device.name, packages=await self._installer().packages())
+
+    async def dev_delete(self) -> DeleteResult:
+        installer = self._installer()
+        try:
+            had = await self._has_dev_channel()
+        except DeviceError:
+            had = True  # cannot tell (Limited mode): ask the installer anyway
+        messages = await installer.delete()
+        return DeleteResult(device=self.device.name, deleted=had and not await self._has_dev_channel(),
+                            messages=messages)
+
+    # -- search, live TV, media -----------------------------------------------------------------
+    async def _active(self) -> ActiveApp:
+        return parse.active_app(await self._get("/query/active-app", MAX_SMALL_QUERY))
+
+    async def _wait_change(self, before: ActiveApp, timeout_s: float) -> tuple[ActiveApp, bool]:
+        """Poll active-app until it differs from ``before`` or ``timeout_s`` passes."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            now = await self._active()
+            if (now.kind, now.platform_id) != (before.kind, before.platform_id):
+                return now, True
+            if time.monotonic() >= deadline:
+                return now, False
+            await asyncio.sleep(RELOAD_POLL_S)
+
+    async def search(self, request: SearchRequest) -> SearchResult:
+        """ECP search/browse, the app's own search (steps from data), or browse then in-app (auto)."""
+        settings = self._roku()
+        app = request.app
+        steps = None
+        if app is not None and request.strategy != "browse":
+            steps = load_steps(settings.search_steps_file).get(app.platform_id)
+            if steps is None and request.strategy == "in-app":
+                raise UnsupportedOperation(
+                    f"No in-app search steps are known for {app.name} ({app.platform_id}).",
+                    hint=f"Add [apps.{app.platform_id}] to the file named by roku.search_steps_file, or use "
+                         "strategy browse.")
+            for step in steps.steps if steps else ():
+                if step.key is not None:
+                    type(self).check_key(step.key)
+        if request.strategy == "in-app" and app is None:
+            raise UnsupportedOperation("The in-app search strategy needs an app.",
+                                       hint='Name one: {"keyword": …, "app": "youtube", "strategy": "in-app"}.')
+        tried: list[str] = []
+        if request.strategy in ("browse", "auto"):
+            tried.append("browse")
+            before = await self._active()
+            query: dict[str, str] = {"keyword": request.keyword}
+            if request.type:
+                query["type"] = request.type
+            if request.season is not None:
+                query["season"] = str(request.season)
+            if app is not None:
+                query["provider-id"] = app.platform_id
+                if request.launch:
+                    query["launch"] = "true"
+            await self._post("/search/browse?" + urlencode(query, quote_via=quote))
+            after, changed = await self._wait_change(before, settings.search_wait_s)
+            if changed or request.strategy == "browse" or steps is None:
+                note = None
+                if not changed and request.strategy == "auto" and app is not None:
+                    note = (f"the app in front did not change, and no in-app search steps are known for "
+                            f"{app.name} ({app.platform_id})")
+                result = SearchResult(device=self.device.name, keyword=request.keyword, strategy="browse",
+                                      tried=tried, app=app, changed=changed, active_app=after)
+                return msgspec.structs.replace(result, note=note) if note else result
+        assert app is not None and steps is not None
+        tried.append("in-app")
+        await self._post(f"/launch/{quote(app.platform_id, safe='')}")
+        if not await self._wait_for(app.platform_id, RELOAD_START_S):
+            raise DeviceTimeout(f"{app.name} did not come to the front on {self.device.name} within "
+                                f"{RELOAD_START_S:g} s, so its search was not opened.")
+        sent = 0
+        for step in steps.steps:
+            if step.kind == "wait":
+                await asyncio.sleep(step.wait_ms / 1000)
+                continue
+            key = step.key if step.kind == "key" else Key("literal", request.keyword)
+            assert key is not None
+            await self.send_key(key)
+            sent += 1
+        return SearchResult(device=self.device.name, keyword=request.keyword, strategy="in-app", tried=tried,
+                            app=app, changed=True, active_app=await self._active(), steps=sent)
+
+    async def _wait_for(self, platform_id: str, timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if await self._active_id() == platform_id:
+                return True
+            await asyncio.sleep(RELOAD_POLL_S)
+        return False
+
+    async def tv_channels(self) -> list[ChannelInfo]:
+        self.require(Capability.CHANNELS, "list TV channels (it is not a Roku TV)")
+        return [ChannelInfo(number=c.number, name=c.name, type=c.type, hidden=c.hidden)
+                for c in parse.tv_channels(await self._get("/query/tv-channels", MAX_APPS))]
+
+    async def tv_tune(self, channel: str) -> TuneResult:
+        """Launch the antenna input with the channel (python-rokuecp's ch, chan and lcn)."""
+        self.require(Capability.CHANNELS, "tune TV channels (it is not a Roku TV)")
+        name = None
+        try:
+            name = next((c.name for c in await self.tv_channels() if c.number == channel), None)
+        except DeviceError as exc:  # the line-up only names the channel; tuning goes on without it
+            _LOGGER.debug("%s: no channel line-up (%s)", self.device.name, exc.message)
+        query = urlencode({"ch": channel, "chan": channel, "lcn": channel})
+        await self._post(f"/launch/{TUNER_INPUT}?{query}")
+        return TuneResult(device=self.device.name, channel=channel, name=name, input=TUNER_INPUT)
+
+    async def play_media(self, request: PlayRequest) -> PlayResult:
+        """Play a URL through the Play on Roku input (input/15985)."""
+        query = {"t": MEDIA_TYPE_CODE[request.type], "u": request.url}
+        if request.type == "video":
+            query |= {"videoName": request.title} if request.title else {}
+            query |= {"videoFormat": request.format} if request.format else {}
+        elif request.type == "audio":
+            query |= {"songname": request.title} if request.title else {}
+            query |= {"songformat": request.format} if request.format else {}
+        await self._post(f"/input/{PLAY_ON_ROKU}?" + urlencode(query, quote_via=quote))
+        result = PlayResult(device=self.device.name, url=request.url, type=request.type)
+        if request.title:
+            result = msgspec.structs.replace(result, title=request.title)
+        if request.format:
+            result = msgspec.structs.replace(result, format=request.format)
+        return result
 
     def console(self) -> DevConsole:
         if self._console is None:

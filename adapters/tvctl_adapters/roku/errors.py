@@ -37,3 +37,9 @@ class DevAuthFailed(DeviceError):
 class DevConsoleBusy(DeviceError):
     code = "dev_console_busy"
     default_hint = "Another program (an IDE or telnet) holds the Roku console on port 8085; close it."
+
+
+class DevNotKeyed(DeviceError):
+    code = "dev_not_keyed"
+    default_hint = ("The Roku has no developer key yet: package a channel once in its installer's Packager "
+                    "(Utilities > Packager) or rekey it, then try again.")

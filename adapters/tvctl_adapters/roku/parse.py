@@ -173,7 +173,7 @@ def tv_active_channel(body: bytes) -> TvChannel | None:
     )
 
 
-# -- replies read by the live-TV and developer features (#15 wires them to endpoints) ---------
+# -- live TV and developer queries ---------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class ChannelEntry:
     """One channel of a Roku TV's antenna line-up (query/tv-channels)."""
@@ -192,9 +192,11 @@ def tv_channels(body: bytes) -> list[ChannelEntry]:
 
 
 def _failed(root: ET.Element, what: str) -> None:
-    """ECP's developer queries answer HTTP 200 with <status>FAILED</status> and an <error>."""
+    """ECP's developer queries answer HTTP 200 with <status>FAILED</status> and an <error>, which
+    the error carries as ``details["device_says"]``."""
     if (_text(root, "status") or "").upper() == "FAILED":
-        raise DeviceBadResponse(f"The device refused the {what} query: {_text(root, 'error') or 'no reason given'}.")
+        reason = _text(root, "error") or "no reason given"
+        raise DeviceBadResponse(f"The device refused the {what} query: {reason}.", details={"device_says": reason})
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,15 +216,24 @@ def app_state(body: bytes) -> AppState:
                     version=_text(root, "app-version"), state=_text(root, "state") or "unknown")
 
 
-def dev_registry(body: bytes) -> dict[str, dict[str, str]]:
-    """query/registry/dev: the sideloaded channel's registry, section -> key -> value."""
+@dataclass(frozen=True, slots=True)
+class DevRegistryReply:
+    """query/registry/dev: the sideloaded channel's registry, sections of (key, value) in order."""
+
+    dev_id: str | None
+    space_available: int | None
+    sections: list[tuple[str, list[tuple[str, str]]]]
+
+
+def dev_registry(body: bytes) -> DevRegistryReply:
     root = parse_xml(body, "plugin-registry", "registry")
     _failed(root, "registry")
-    out: dict[str, dict[str, str]] = {}
-    for section in root.iterfind("registry/sections/section"):
-        items = {(_text(i, "key") or ""): (_text(i, "value") or "") for i in section.iterfind("items/item")}
-        out[_text(section, "name") or ""] = items
-    return out
+    sections = [(_text(section, "name") or "",
+                 [(_text(i, "key") or "", _text(i, "value") or "") for i in section.iterfind("items/item")])
+                for section in root.iterfind("registry/sections/section")]
+    space = _text(root, "registry/space-available")
+    return DevRegistryReply(dev_id=_text(root, "registry/dev-id"),
+                            space_available=int(space) if space and space.isdigit() else None, sections=sections)
 
 
 DIAL_NS = "{urn:dial-multiscreen-org:schemas:dial}"

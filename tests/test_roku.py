@@ -155,10 +155,12 @@ def test_bad_key_requests(shared_daemon: Daemon, roku: FakeRoku, body: dict[str,
     assert roku.paths() == []
 
 
-def test_invalid_key_hint_lists_names(shared_daemon: Daemon, roku: FakeRoku) -> None:
+def test_invalid_key_hint_names_the_closest_or_the_list(shared_daemon: Daemon, roku: FakeRoku) -> None:
     device = shared_daemon.add(roku)
     err = key(shared_daemon, device["id"], {"key": "jump"}).json()["error"]
-    assert "home" in err["hint"] and "literal:<text>" in err["hint"]
+    assert err["hint"] == "tvctl key --help and docs/api.md list the key names; literal:<text> types text."
+    err = key(shared_daemon, device["id"], {"key": "hom"}).json()["error"]
+    assert err["hint"].startswith("Did you mean home?")
 
 
 def test_hold_and_repeat(shared_daemon: Daemon, any_roku: FakeRoku, dev: dict[str, Any]) -> None:

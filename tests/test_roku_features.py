@@ -348,3 +348,81 @@ def test_packages_and_delete_need_the_password(devbox: tuple[Daemon, FakeRoku, d
     d.err("GET", f"/v1/devices/{device['id']}/dev/packages", 400, "dev_password_missing")
     d.err("DELETE", f"/v1/devices/{device['id']}/dev/channel", 400, "dev_password_missing")
     assert roku.unauthenticated == 0 and roku.uploads == []
+
+
+# -- the CLI ----------------------------------------------------------------------------------------
+def test_cli_search_tv_play(daemon: Daemon, tmp_path: Path) -> None:
+    from tests.test_cli import ok_json, run
+
+    roku = FakeRoku("tv", apps=APPS).start()
+    steps = tmp_path / "steps.toml"
+    steps.write_text(STEPS)
+    try:
+        daemon.add(roku)
+        daemon.ok("PATCH", "/v1/config", json={"roku.search_steps_file": str(steps), "roku.search_wait_s": 0.2})
+        roku.clear()
+        p = run(daemon, "search", "star", "trek", "--app", "hulu", "--strategy", "in-app")
+        assert p.returncode == 0, p.stderr
+        assert p.stdout.strip() == "searched in Hulu for 'star trek' (in-app); now showing Hulu"
+        assert roku.paths() == ["/launch/2285", "/keypress/Up", *lit("star"), "/keypress/Lit_%20", *lit("trek")]
+        p = run(daemon, "search", "x", "--strategy", "browse")
+        assert p.stdout.strip() == "searched for 'x' (browse); nothing changed on screen"
+        assert run(daemon, "search", "x", "--strategy", "voice").returncode == 2
+        assert run(daemon, "tv", "channels").stdout.splitlines() == [
+            "CHANNEL  NAME     TYPE         HIDDEN",
+            "1.1      WhatsOn  air-digital  no",
+            "1.3      QVC      air-digital  no"]
+        assert run(daemon, "tv", "tune", "1.1").stdout.strip() == "tuned to 1.1 (WhatsOn)"
+        assert ok_json(daemon, "tv", "tune", "1.3")["name"] == "QVC"
+        p = run(daemon, "tv", "tune")
+        assert p.returncode == 2 and "usage: tvctl tv tune CHANNEL" in p.stderr
+        roku.clear()
+        p = run(daemon, "play", "http://10.0.0.5/film.mp4", "--title", "Film")
+        assert p.stdout.strip() == "playing Film (video)"
+        assert roku.paths() == ["/input/15985?t=v&u=http%3A%2F%2F10.0.0.5%2Ffilm.mp4&videoName=Film"]
+        p = run(daemon, "play", "ftp://10.0.0.5/film.mp4")
+        assert p.returncode == 1 and "invalid" not in p.stdout and "http:// and https://" in p.stderr
+        assert "hint:" in p.stderr
+        assert run(daemon, "key", "VolumeUp").returncode == 0
+        p = run(daemon, "key", "volme-up")
+        assert p.returncode == 1 and "Did you mean volume-up" in p.stderr
+    finally:
+        roku.stop()
+
+
+def test_cli_dev_workflow(daemon: Daemon, tmp_path: Path) -> None:
+    from tests.test_cli import run
+
+    roku = FakeRoku("devbox").start()
+    try:
+        daemon.add(roku)
+        daemon.ok("PATCH", "/v1/config", json={"roku.installer_port": roku.installer_port,
+                                               "roku.console_port": roku.console_port,
+                                               "roku.dev_password": roku.password})
+        z = tmp_path / "channel.zip"
+        z.write_bytes(make_zip())
+        p = run(daemon, "dev", "install", str(z), "--param", "contentId=42", "--param", "mediaType=movie")
+        assert p.returncode == 0, p.stderr
+        assert p.stdout.strip() == ("installed: Application Received: 2500809 bytes stored. "
+                                    "(started with contentId=42, mediaType=movie)")
+        assert roku.upload_fields[-1] == {"mysubmit": "Replace", "dev_autolaunch": "0"}
+        assert roku.paths()[-1] == "/launch/dev?contentId=42&mediaType=movie"
+        p = run(daemon, "dev", "install", str(z), "--param", "contentId")
+        assert p.returncode == 2 and "not KEY=VALUE" in p.stderr
+        assert run(daemon, "dev", "reload", "--param", "contentId=7").stdout.strip() == \
+            "dev channel restarted with contentId=7"
+        assert run(daemon, "dev", "registry").stdout.splitlines() == [
+            "[section One]", "first key in section one = value one section one",
+            "[section Two]", "first key in section two = value one section two",
+            "second key in section two = value two section two"]
+        assert run(daemon, "dev", "packages").stdout.splitlines()[1].split() == [
+            "0", "channel", "some-package.zip", "455694", "sdcard"]
+        assert run(daemon, "dev", "delete").stdout.strip() == "sideloaded channel deleted"
+        assert run(daemon, "dev", "delete").stdout.strip() == "no sideloaded channel was installed"
+        assert run(daemon, "dev", "packages").stdout.strip() == "nothing installed"
+        p = run(daemon, "dev", "registry", "extra.zip")
+        assert p.returncode == 2 and "takes no file" in p.stderr
+        p = run(daemon, "dev", "registry")
+        assert p.returncode == 1 and "no sideloaded channel" in p.stderr
+    finally:
+        roku.stop()

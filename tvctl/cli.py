@@ -67,6 +67,17 @@ def _device_table(devices: list[dict[str, Any]]) -> str:
                   ["NAME", "DISPLAY NAME", "PLATFORM", "MODEL", "KIND", "ADDRESS", "ONLINE", "ID"])
 
 
+def _params(raw: list[str] | None) -> dict[str, str]:
+    """``--param KEY=VALUE`` options as a dict; one without ``=`` is a usage error."""
+    out: dict[str, str] = {}
+    for p in raw or []:
+        key, eq, value = p.partition("=")
+        if not eq or not key:
+            raise Usage(f"--param {p!r} is not KEY=VALUE (e.g. --param contentId=12345)")
+        out[key] = value
+    return out
+
+
 def _parse_value(raw: str) -> Any:
     try:
         value = json.loads(raw)
@@ -209,8 +220,7 @@ def cmd_apps(c: Client, a: argparse.Namespace) -> None:
     elif a.action == "launch":
         if not a.app:
             raise Usage("usage: tvctl apps launch APP [--param KEY=VALUE]")
-        params = dict(p.split("=", 1) for p in a.param or [] if "=" in p)
-        d = c.request("POST", f"{base}/launch", {"app": a.app, "params": params})
+        d = c.request("POST", f"{base}/launch", {"app": a.app, "params": _params(a.param)})
         _print(a, d, f"launched {d['launched']['name']}")
     elif a.action == "stop":
         d = c.request("POST", f"{base}/stop")
@@ -287,6 +297,10 @@ def cmd_events(c: Client, a: argparse.Namespace) -> None:
 
 def cmd_dev(c: Client, a: argparse.Namespace) -> None:
     base = f"/v1/devices/{_dev(a)}/dev"
+    if a.action != "install" and a.archive:
+        raise Usage(f"tvctl dev {a.action} takes no file (got {a.archive!r})")
+    if a.action not in ("install", "reload") and a.param:
+        raise Usage("--param goes with dev install or dev reload")
     if a.action == "logs":
         q: dict[str, Any] = {}
         if a.lines:
@@ -298,15 +312,78 @@ def cmd_dev(c: Client, a: argparse.Namespace) -> None:
         d = c.request("GET", f"{base}/logs" + (f"?{urlencode(q)}" if q else ""))
         _print(a, d, "\n".join(line["text"] for line in d["lines"]))
     elif a.action == "reload":
-        d = c.request("POST", f"{base}/reload")
-        _print(a, d, "dev channel restarted")
+        params = _params(a.param)
+        d = c.request("POST", f"{base}/reload", {"params": params} if params else None)
+        _print(a, d, "dev channel restarted" + (f" with {_joined(params)}" if params else ""))
+    elif a.action == "registry":
+        d = c.request("GET", f"{base}/registry")
+        lines = [f"[{sec['name']}]" + "".join(f"\n{i['key']} = {i['value']}" for i in sec["items"])
+                 for sec in d["sections"]]
+        _print(a, d, "\n".join(lines) if lines else "the registry is empty")
+    elif a.action == "packages":
+        d = c.request("GET", f"{base}/packages")
+        _print(a, d, _table([[p["id"], p["app_type"], p.get("file_name") or "", str(p.get("size") or ""),
+                              p.get("location") or ""] for p in d["packages"]],
+                            ["ID", "TYPE", "FILE", "BYTES", "WHERE"]) if d["packages"] else "nothing installed")
+    elif a.action == "delete":
+        d = c.request("DELETE", f"{base}/channel")
+        _print(a, d, "sideloaded channel deleted" if d["deleted"] else "no sideloaded channel was installed")
     elif a.action == "screenshot":
         _save_screenshot(c, a, f"{base}/screenshot")
     elif a.action == "install":
         if not a.archive:
-            raise Usage("usage: tvctl dev install CHANNEL.zip")
-        d = _upload(c, base + "/install", a.archive)
-        _print(a, d, f"{d['result']}: " + "; ".join(m["text"] for m in d.get("messages", [])))
+            raise Usage("usage: tvctl dev install CHANNEL.zip [--param KEY=VALUE …]")
+        d = _upload(c, base + "/install", a.archive, _params(a.param))
+        _print(a, d, f"{d['result']}: " + "; ".join(m["text"] for m in d.get("messages", []))
+               + (f" (started with {_joined(d['launched'])})" if d.get("launched") else ""))
+
+
+def _joined(params: dict[str, str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in params.items())
+
+
+def cmd_search(c: Client, a: argparse.Namespace) -> None:
+    body: dict[str, Any] = {"keyword": " ".join(a.keyword)}
+    for field in ("app", "type", "season", "strategy"):
+        if getattr(a, field) is not None:
+            body[field] = getattr(a, field)
+    if a.launch:
+        body["launch"] = True
+    d = c.request("POST", f"/v1/devices/{_dev(a)}/search", body)
+    where = f" in {d['app']['name']}" if d.get("app") else ""
+    front = (d.get("active_app") or {}).get("name")
+    human = f"searched{where} for {d['keyword']!r} ({d['strategy']})"
+    if d["strategy"] == "browse" and not d["changed"]:
+        human += "; nothing changed on screen" + (f": {d['note']}" if d.get("note") else "")
+    elif front:
+        human += f"; now showing {front}"
+    _print(a, d, human)
+
+
+def cmd_tv(c: Client, a: argparse.Namespace) -> None:
+    base = f"/v1/devices/{_dev(a)}/tv"
+    if a.action == "channels":
+        if a.channel:
+            raise Usage("tvctl tv channels takes no channel")
+        d = c.request("GET", f"{base}/channels")
+        _print(a, d, _table([[ch["number"], ch.get("name") or "", ch.get("type") or "",
+                              "yes" if ch["hidden"] else "no"] for ch in d["channels"]],
+                            ["CHANNEL", "NAME", "TYPE", "HIDDEN"]) if d["channels"] else
+               "no channels (scan for channels in the TV's settings)")
+        return
+    if not a.channel:
+        raise Usage("usage: tvctl tv tune CHANNEL (e.g. 5.1)")
+    d = c.request("POST", f"{base}/tune", {"channel": a.channel})
+    _print(a, d, f"tuned to {d['channel']}" + (f" ({d['name']})" if d.get("name") else ""))
+
+
+def cmd_play(c: Client, a: argparse.Namespace) -> None:
+    body: dict[str, Any] = {"url": a.url}
+    for field in ("type", "title", "format"):
+        if getattr(a, field) is not None:
+            body[field] = getattr(a, field)
+    d = c.request("POST", f"/v1/devices/{_dev(a)}/media/play", body)
+    _print(a, d, f"playing {d.get('title') or d['url']} ({d['type']})")
 
 
 def _save_screenshot(c: Client, a: argparse.Namespace, url: str) -> None:
@@ -322,8 +399,9 @@ def cmd_screenshot(c: Client, a: argparse.Namespace) -> None:
     _save_screenshot(c, a, f"/v1/devices/{_dev(a)}/screenshot{which}")
 
 
-def _upload(c: Client, url: str, path: str) -> Any:
-    """Stream ``path`` as multipart field ``archive``; progress on stderr when it is a terminal."""
+def _upload(c: Client, url: str, path: str, fields: dict[str, str] | None = None) -> Any:
+    """Stream ``path`` as multipart field ``archive`` after ``fields``; progress on stderr when it is
+    a terminal."""
     try:
         size = os.path.getsize(path)
         fh = open(path, "rb")  # noqa: SIM115 (closed below, after the streamed request)
@@ -331,7 +409,7 @@ def _upload(c: Client, url: str, path: str) -> Any:
         raise Usage(f"cannot read {path}: {exc.strerror}") from exc
     from tvctl.multipart import FormFraming
 
-    form = FormFraming({}, "archive", os.path.basename(path))
+    form = FormFraming(fields or {}, "archive", os.path.basename(path))
     head, tail = form.head, form.tail
     show = sys.stderr.isatty()
 
@@ -396,7 +474,9 @@ _tvctl() {
         device) COMPREPLY=( $(compgen -W "list show discover add rename remove" -- "$cur") );;
         apps) COMPREPLY=( $(compgen -W "list launch stop refresh" -- "$cur") );;
         config) COMPREPLY=( $(compgen -W "show set reload" -- "$cur") );;
-        dev) COMPREPLY=( $(compgen -W "install reload logs screenshot" -- "$cur") );;
+        dev) COMPREPLY=( $(compgen -W "install reload logs screenshot registry packages delete" -- "$cur") );;
+        tv) COMPREPLY=( $(compgen -W "channels tune" -- "$cur") );;
+        search) COMPREPLY=( $(compgen -W "--app --type --season --launch --strategy" -- "$cur") );;
         power) COMPREPLY=( $(compgen -W "on off" -- "$cur") );;
         key|seq) COMPREPLY=( $(compgen -W "%s" -- "$cur") );;
     esac
@@ -413,7 +493,9 @@ _tvctl() {
         device) compadd -- list show discover add rename remove;;
         apps) compadd -- list launch stop refresh;;
         config) compadd -- show set reload;;
-        dev) compadd -- install reload logs screenshot;;
+        dev) compadd -- install reload logs screenshot registry packages delete;;
+        tv) compadd -- channels tune;;
+        search) compadd -- --app --type --season --launch --strategy;;
         power) compadd -- on off;;
         key|seq) compadd -- %s;;
     esac
@@ -457,11 +539,35 @@ def _args_seq(sp: argparse.ArgumentParser) -> None:
 
 
 def _args_dev(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument("action", choices=["install", "reload", "logs", "screenshot"])
-    sp.add_argument("archive", nargs="?")
+    sp.add_argument("action", choices=["install", "reload", "logs", "screenshot", "registry", "packages", "delete"])
+    sp.add_argument("archive", nargs="?", help="with install: the channel zip")
+    sp.add_argument("--param", action="append", metavar="KEY=VALUE",
+                    help="with install or reload: a launch parameter (contentId=…, mediaType=…); repeatable")
     sp.add_argument("-f", "--follow", action="store_true")
     sp.add_argument("--lines", type=int)
     sp.add_argument("-o", "--output")
+
+
+def _args_search(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("keyword", nargs="+", help="what to search for")
+    sp.add_argument("--app", help="search in this app (its id, name or the start of its name)")
+    sp.add_argument("--type", choices=["movie", "tv-show", "person", "channel", "game"], help="what kind of title")
+    sp.add_argument("--season", type=int, help="with --type tv-show: the season")
+    sp.add_argument("--launch", action="store_true", help="browse: start the app on the result")
+    sp.add_argument("--strategy", choices=["browse", "in-app", "auto"],
+                    help="the device's search, the app's own, or browse then in-app (default auto)")
+
+
+def _args_tv(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("action", choices=["channels", "tune"])
+    sp.add_argument("channel", nargs="?", help="with tune: the channel, e.g. 5.1")
+
+
+def _args_play(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("url", help="an http:// or https:// URL the TV can reach")
+    sp.add_argument("--type", choices=["video", "audio", "photo"], help="what the URL is (default video)")
+    sp.add_argument("--title", help="the title the player shows")
+    sp.add_argument("--format", help="the media format: mp4, hls, mkv, mp3, …")
 
 
 def _args_screenshot(sp: argparse.ArgumentParser) -> None:
@@ -490,8 +596,11 @@ SUBCOMMANDS: dict[str, tuple[Any, str | None, Any]] = {
     "type": (cmd_type, "type text into an on-screen keyboard",
              lambda sp: sp.add_argument("text")),
     "power": (cmd_power, "power on or off", lambda sp: sp.add_argument("action", choices=["on", "off"])),
+    "search": (cmd_search, "search for a title (the device's search or an app's own)", _args_search),
+    "tv": (cmd_tv, "live TV: list channels, tune one", _args_tv),
+    "play": (cmd_play, "play a video, audio or photo URL", _args_play),
     "screenshot": (cmd_screenshot, "save what the screen shows", _args_screenshot),
-    "dev": (cmd_dev, "developer mode: install, reload, logs, screenshot", _args_dev),
+    "dev": (cmd_dev, "developer mode: install, reload, logs, screenshot, registry, packages, delete", _args_dev),
     "config": (cmd_config, "show, set or reload the daemon config", _args_config),
     "events": (cmd_events, "stream daemon events until Ctrl-C", None),
     "remote": (cmd_remote, "a full-screen remote control in the terminal", None),

@@ -76,7 +76,7 @@ def closest(name: str, names: Iterable[str], n: int = 3) -> list[str]:
     by_fold: dict[str, str] = {}
     for candidate in names:
         by_fold.setdefault(_fold(candidate), candidate)
-    return [by_fold[f] for f in difflib.get_close_matches(_fold(name), list(by_fold), n=n, cutoff=0.6)]
+    return [by_fold[f] for f in difflib.get_close_matches(_fold(name), list(by_fold), n=n, cutoff=0.75)]
 
 
 def _fold(name: str) -> str:

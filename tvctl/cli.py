@@ -11,7 +11,7 @@ import json
 import os
 import sys
 
-from tvctl.client import Client, DaemonUnreachable
+from tvctl.client import Client, DaemonTimeout, DaemonUnreachable
 from tvctl.errors import TvctlError
 from tvctl.paths import default_socket_path
 
@@ -635,7 +635,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
                                 formatter_class=_Formatter)
     p.add_argument("--socket", default=None,
                    help="daemon socket (default: $TVCTL_SOCKET or $XDG_RUNTIME_DIR/tvctl.sock)")
-    p.add_argument("--json", action="store_true", help="print the response data as JSON")
+    p.add_argument("--json", action="store_true", help="print the response data as JSON (errors too, on stderr)")
+    p.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help="give up waiting for the daemon's answer after this long (default: sized to the command)")
     p.add_argument("-d", "--device", help="device name or id (default: the default device)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for name, (func, help_, setup) in SUBCOMMANDS.items():
@@ -653,11 +655,59 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return p
 
 
+# How long the CLI waits for an answer: long enough for what the request asks of the device, so a
+# slow command is never taken for a dead daemon. BASE covers a queued wait (daemon.queue_wait_s,
+# 10 s by default) and one slow device request; each key may take a device request of its own.
+BASE_TIMEOUT_S = 60.0
+PER_KEY_S = 6.0
+WAKE_S = 130.0  # roku.wol_wait_s is at most 120 s
+UPLOAD_S = 150.0  # a device's installer may take this long (tvctl_adapters.roku.devinstall)
+UPLOAD_RATE = 256 * 1024  # bytes per second assumed for the slowest link
+
+
+def timeout_for(args: argparse.Namespace) -> float | None:
+    """The answer timeout sized to the request; None for streams that last until Ctrl-C."""
+    cmd = args.command
+    if cmd in ("events", "remote") or getattr(args, "follow", False):
+        return None
+    if cmd == "seq":
+        return BASE_TIMEOUT_S + len(args.keys) * (float(args.delay) / 1000 + PER_KEY_S)
+    if cmd == "key":
+        repeat = args.repeat or 1
+        return BASE_TIMEOUT_S + int(repeat) * (float(args.hold or 0) / 1000 + PER_KEY_S)
+    if cmd == "type":
+        return BASE_TIMEOUT_S + len(args.text) * PER_KEY_S / 4
+    if cmd == "power":
+        return BASE_TIMEOUT_S + WAKE_S
+    if cmd == "search":  # in-app steps launch an app and wait between screens
+        return BASE_TIMEOUT_S + 240.0
+    if cmd == "dev" and args.action in ("install", "reload"):
+        size = 0
+        if args.action == "install" and args.archive:
+            try:
+                size = os.path.getsize(args.archive)
+            except OSError:
+                size = 0
+        return BASE_TIMEOUT_S + UPLOAD_S + size / UPLOAD_RATE
+    return BASE_TIMEOUT_S
+
+
+def _fail(args: argparse.Namespace, code: int, error: str, message: str, hint: str | None) -> int:
+    """Report an error on stderr: two lines for people, or with --json one JSON object."""
+    if getattr(args, "json", False):
+        print(json.dumps({"code": error, "message": message, "hint": hint}, ensure_ascii=False), file=sys.stderr)
+    else:
+        print(f"tvctl: {message}", file=sys.stderr)
+        if hint:
+            print(f"hint: {hint}", file=sys.stderr)
+    return code
+
+
 def _command_word(argv: list[str]) -> str | None:
     """The subcommand named in ``argv`` (skipping global options and their values), if any."""
     it = iter(argv)
     for tok in it:
-        if tok in ("--socket", "-d", "--device"):
+        if tok in ("--socket", "-d", "--device", "--timeout"):
             next(it, None)
         elif not tok.startswith("-"):
             return tok
@@ -693,22 +743,19 @@ def main(argv: list[str] | None = None) -> int:
         cmd_completion(None, args)
         return EXIT_OK
     path = args.socket or os.environ.get("TVCTL_SOCKET") or default_socket_path()
-    client = Client(path, timeout=None if args.command in ("events",) or getattr(args, "follow", False) else 120)
+    client = Client(path, timeout=args.timeout if args.timeout else timeout_for(args))
     try:
         args.func(client, args)
     except Usage as exc:
-        print(f"tvctl: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(args, EXIT_USAGE, "usage", str(exc), f"tvctl {args.command} --help shows how")
     except DaemonUnreachable as exc:
-        print(f"tvctl: {exc}", file=sys.stderr)
-        print("hint: start it with 'systemctl --user start tvctl' or 'tvctl daemon' "
-              "(or pass --socket PATH)", file=sys.stderr)
-        return EXIT_UNREACHABLE
+        return _fail(args, EXIT_UNREACHABLE, "daemon_unreachable", str(exc),
+                     "start it with 'systemctl --user start tvctl' or 'tvctl daemon' (or pass --socket PATH)")
+    except DaemonTimeout as exc:
+        return _fail(args, EXIT_ERROR, "daemon_timeout", str(exc),
+                     "the daemon is running and may finish it: watch tvctl events, or check tvctl state")
     except TvctlError as exc:
-        print(f"tvctl: {exc.message}", file=sys.stderr)
-        if exc.hint:
-            print(f"hint: {exc.hint}", file=sys.stderr)
-        return EXIT_ERROR
+        return _fail(args, EXIT_ERROR, exc.code, exc.message, exc.hint)
     except KeyboardInterrupt:  # Ctrl-C ends a stream (events, logs -f) normally
         return EXIT_OK if args.command in ("events", "dev") else 130
     except BrokenPipeError:

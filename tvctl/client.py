@@ -32,6 +32,16 @@ class DaemonUnreachable(Exception):
         self.path = path
 
 
+class DaemonTimeout(Exception):
+    """The daemon took the request but did not answer in time: it is running, and the command
+    may still be under way."""
+
+    def __init__(self, timeout: float | None) -> None:
+        within = f" within {timeout:g} s" if timeout else ""
+        super().__init__(f"the daemon did not answer{within}; the command may still be running")
+        self.timeout = timeout
+
+
 class _Reader:
     """Buffered reads (line, exact, some) over a raw socket."""
 
@@ -144,13 +154,27 @@ class Client:
             hdrs["Content-Length"] = "0"
         head = f"{method} {url} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in hdrs.items()) + "\r\n"
         try:
-            s.sendall(head.encode("latin-1"))
-            if isinstance(body, bytes):
-                s.sendall(body)
-            elif body is not None:
-                while chunk := body.read(SEND_CHUNK):
-                    s.sendall(chunk)
+            try:
+                s.sendall(head.encode("latin-1"))
+                if isinstance(body, bytes):
+                    s.sendall(body)
+                elif body is not None:
+                    while chunk := body.read(SEND_CHUNK):
+                        s.sendall(chunk)
+            except (BrokenPipeError, ConnectionResetError) as exc:
+                # The daemon may answer before it has read the whole body (an upload it refuses at
+                # once) and close: its answer is waiting to be read, as curl reads it.
+                try:
+                    return _Response(s)
+                except (OSError, TvctlError):
+                    raise DaemonUnreachable(self.path, f"the connection broke ({exc.strerror or exc})") from exc
             return _Response(s)
+        except TimeoutError as exc:
+            s.close()
+            raise DaemonTimeout(self.timeout) from exc
+        except DaemonUnreachable:
+            s.close()
+            raise
         except OSError as exc:
             s.close()
             raise DaemonUnreachable(self.path, str(exc)) from exc
@@ -166,6 +190,8 @@ class Client:
         resp = self._open(method, url, body, hdrs)
         try:
             raw = resp.read()
+        except TimeoutError as exc:
+            raise DaemonTimeout(self.timeout) from exc
         finally:
             resp.close()
         return decode(resp.status, raw)
@@ -174,6 +200,8 @@ class Client:
         resp = self._open(method, url, None, {})
         try:
             raw = resp.read()
+        except TimeoutError as exc:
+            raise DaemonTimeout(self.timeout) from exc
         finally:
             resp.close()
         if resp.status != 200:

@@ -134,10 +134,10 @@ def test_config_commands(daemon: Daemon) -> None:
     assert "restart required for: daemon.http_port" in p.stdout
     assert run(daemon, "config", "reload").returncode == 0
     p = run(daemon, "config", "set", "daemon.nope", "1")
-    assert p.returncode == 1 and "Unknown config key" in p.stderr and "hint:" in p.stderr
-    p = run(daemon, "config", "set", "roku.dev_password", "98765432123")  # the CLI sends a number here
-    assert p.returncode == 1 and "roku.dev_password" in p.stderr
-    assert "98765432123" not in p.stdout + p.stderr  # a secret is never echoed, not even a wrong one
+    assert p.returncode == 2 and "unknown config key 'daemon.nope'" in p.stderr and "hint:" in p.stderr
+    p = run(daemon, "config", "set", "roku.dev_password", "98765432123")  # a secret on the command line
+    assert p.returncode == 2 and "roku.dev_password is a secret" in p.stderr
+    assert "98765432123" not in p.stdout + p.stderr  # a secret is never echoed
 
 
 def test_exit_codes_and_hints(daemon: Daemon, tmp_path: Path) -> None:

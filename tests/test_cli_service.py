@@ -5,6 +5,8 @@ people. Every test runs the real ``tvctl`` command against the real daemon."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import pytest
 
 from tests.conftest import Daemon
 from tests.fakeroku import FakeRoku
-from tests.test_cli import run
+from tests.test_cli import TVCTL, run
 
 
 # -- errors are what they are -----------------------------------------------------------------------
@@ -77,3 +79,44 @@ def test_json_errors_are_json_on_stderr(daemon: Daemon, tmp_path: Path) -> None:
     assert p.returncode == 3 and json.loads(p.stderr)["code"] == "daemon_unreachable"
     p = run(daemon, "--json", "apps", "launch", "x", "--param", "contentId")
     assert p.returncode == 2 and json.loads(p.stderr)["code"] == "usage"
+
+
+# -- config values typed by the daemon's schema --------------------------------------------------------
+def test_config_set_converts_by_the_declared_type(daemon: Daemon) -> None:
+    p = run(daemon, "config", "set", "roku.dev_password", "--stdin", env=None, timeout=30)
+    assert p.returncode == 2  # stdin is empty: no value
+    p = subprocess_run_with_stdin(daemon, "1234\n", "config", "set", "roku.dev_password", "--stdin")
+    assert p.returncode == 0, p.stderr
+    assert "1234" not in p.stdout + p.stderr
+    assert daemon.ok("GET", "/v1/config")["roku"]["dev_password"] == "***"
+    # a list key: repeated and comma-separated values, each one checked as an origin
+    p = run(daemon, "config", "set", "daemon.cors_allowed_origins", "http://127.0.0.1:8080,https://ha.lan",
+            "http://10.0.0.2:3000", "daemon.cors_enabled", "yes", "state.poll_interval_s", "2")
+    assert p.returncode == 0, p.stderr
+    cfg = daemon.ok("GET", "/v1/config")
+    assert cfg["daemon"]["cors_allowed_origins"] == ["http://127.0.0.1:8080", "https://ha.lan", "http://10.0.0.2:3000"]
+    assert cfg["daemon"]["cors_enabled"] is True and cfg["state"]["poll_interval_s"] == 2.0
+    for bad in ("http://127.0.0.1:8080/path", "*", "http://user@host", "HTTP://HOST", "http://h?x"):
+        p = run(daemon, "config", "set", "daemon.cors_allowed_origins", bad)
+        assert p.returncode == 1 and "is not an exact origin" in p.stderr, (bad, p.stderr)
+    p = run(daemon, "config", "set", "daemon.cors_enabled", "maybe")
+    assert p.returncode == 2 and "takes true or false" in p.stderr
+    p = run(daemon, "config", "set", "daemon.http_port", "80.5")
+    assert p.returncode == 2 and "takes an integer" in p.stderr
+    p = run(daemon, "config", "set", "daemon.default_device", "a", "b")
+    assert p.returncode == 2 and "takes one string value, got 2" in p.stderr
+    # a string that looks like a number stays a string
+    assert run(daemon, "config", "set", "daemon.default_device", "1234").returncode == 0
+    assert run(daemon, "config", "get", "daemon.default_device").stdout.strip() == '"1234"'
+    assert run(daemon, "config", "get", "state.poll_interval_s").stdout.strip() == "2.0"
+    assert run(daemon, "config", "show", "state").stdout.splitlines() == ["[state]", "poll_interval_s = 2.0"]
+    assert run(daemon, "config", "reset", "state.poll_interval_s").returncode == 0
+    assert run(daemon, "config", "get", "state.poll_interval_s").stdout.strip() == "10.0"
+    assert run(daemon, "config", "get", "nope.key").returncode == 2
+    assert run(daemon, "config").stdout.startswith("[daemon]")  # bare: show
+
+
+def subprocess_run_with_stdin(d: Daemon, text: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(d.runtime)}
+    env.pop("TVCTL_SOCKET", None)
+    return subprocess.run([TVCTL, *args], env=env, input=text, capture_output=True, text=True, timeout=30)

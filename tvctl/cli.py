@@ -78,14 +78,6 @@ def _params(raw: list[str] | None) -> dict[str, str]:
     return out
 
 
-def _parse_value(raw: str) -> Any:
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return raw
-    return value if isinstance(value, str | int | float | bool | list) or value is None else raw
-
-
 # -- commands -------------------------------------------------------------------------------------
 def cmd_status(c: Client, a: argparse.Namespace) -> None:
     d = c.request("GET", "/v1/daemon/status")
@@ -256,25 +248,114 @@ def cmd_power(c: Client, a: argparse.Namespace) -> None:
 
 
 def cmd_config(c: Client, a: argparse.Namespace) -> None:
-    if a.action == "show":
+    action = a.action or "show"
+    if action in ("show", "get"):
         d = c.request("GET", "/v1/config")
+        if action == "get" and len(a.pairs) != 1:
+            raise Usage("usage: tvctl config get KEY (e.g. daemon.http_port)")
+        picked: dict[str, Any] = {}
+        for want in a.pairs:
+            section, _, name = want.partition(".")
+            if section not in d or (name and name not in d[section]):
+                raise Usage(f"no config key or section {want!r} (tvctl config show lists them)")
+            if name:
+                picked.setdefault(section, {})[name] = d[section][name]
+            else:
+                picked[section] = d[section]
+        shown = picked if a.pairs else d
+        if action == "get":
+            section, _, name = a.pairs[0].partition(".")
+            if not name:
+                raise Usage("usage: tvctl config get KEY: a key, not a section (tvctl config show SECTION)")
+            value = shown[section][name]
+            _print(a, value, _config_value(value))
+            return
         lines = []
-        for section, values in d.items():
+        for section, values in shown.items():
             lines.append(f"[{section}]")
-            lines += [f"{k} = {json.dumps(v)}" for k, v in values.items()]
-        _print(a, d, "\n".join(lines))
+            lines += [f"{k} = {_config_value(v)}" for k, v in values.items()]
+        _print(a, shown, "\n".join(lines))
         return
-    if a.action == "set":
-        pairs = a.pairs or []
-        if not pairs or len(pairs) % 2:
-            raise Usage("usage: tvctl config set KEY VALUE [KEY VALUE …]")
-        patch = {pairs[i]: _parse_value(pairs[i + 1]) for i in range(0, len(pairs), 2)}
+    if action in ("set", "reset"):
+        schema = {k["key"]: k for k in c.request("GET", "/v1/config/schema")}
+        patch = _config_patch(a.pairs, schema, stdin=a.stdin) if action == "set" else _config_reset(a.pairs, schema)
         d = c.request("PATCH", "/v1/config", patch)
     else:
+        if a.pairs:
+            raise Usage("tvctl config reload takes no arguments")
         d = c.request("POST", "/v1/config/reload")
     note = f"; restart required for: {', '.join(d['restart_required'])}" if d["restart_required"] else ""
-    _print(a, d, f"config {'updated' if a.action == 'set' else 'reloaded'}"
-                 f" (changed: {', '.join(d['changed']) or 'nothing'}){note}")
+    verb = {"set": "updated", "reset": "reset to defaults", "reload": "reloaded"}[action]
+    _print(a, d, f"config {verb} (changed: {', '.join(d['changed']) or 'nothing'}){note}")
+
+
+def _config_value(value: Any) -> str:
+    """A config value as it is written in config.toml."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(json.dumps(v) for v in value) + "]"
+    return json.dumps(value) if isinstance(value, str) else str(value)
+
+
+TRUE_WORDS = ("true", "yes", "on", "1")
+FALSE_WORDS = ("false", "no", "off", "0")
+
+
+def _config_patch(tokens: list[str], schema: dict[str, Any], *, stdin: bool) -> dict[str, Any]:
+    """``KEY VALUE… [KEY VALUE…]`` converted by each key's declared type. A token that is a config key
+    starts the next key; a list key takes every value up to it (or comma-separated ones)."""
+    if not tokens:
+        raise Usage("usage: tvctl config set KEY VALUE [VALUE…] [KEY VALUE…] (a secret: KEY alone, or --stdin)")
+    groups: list[tuple[str, list[str]]] = []
+    for tok in tokens:
+        if tok in schema:
+            groups.append((tok, []))
+        elif not groups:
+            raise Usage(f"unknown config key {tok!r} (tvctl config show lists them)")
+        else:
+            groups[-1][1].append(tok)
+    patch: dict[str, Any] = {}
+    for key, values in groups:
+        spec = schema[key]
+        if spec["secret"]:
+            if values:
+                raise Usage(f"{key} is a secret: leave the value out to be asked for it (or pipe it with --stdin), "
+                            "so it stays out of your shell history")
+            patch[key] = _read_secret(key, stdin=stdin)
+            continue
+        patch[key] = _convert(key, spec, values)
+    return patch
+
+
+def _convert(key: str, spec: dict[str, Any], values: list[str]) -> Any:
+    kind = spec["type"]
+    if kind == "list":
+        return [v.strip() for raw in values for v in raw.split(",") if v.strip()]
+    if len(values) != 1:
+        raise Usage(f"{key} takes one {kind} value, got {len(values)}")
+    raw = values[0]
+    if kind == "string":
+        return raw
+    if kind == "boolean":
+        if raw.lower() in TRUE_WORDS:
+            return True
+        if raw.lower() in FALSE_WORDS:
+            return False
+        raise Usage(f"{key} takes true or false (yes/no, on/off), not {raw!r}")
+    try:
+        return int(raw) if kind == "integer" else float(raw)
+    except ValueError:
+        raise Usage(f"{key} takes {'an integer' if kind == 'integer' else 'a number'}, not {raw!r}") from None
+
+
+def _config_reset(tokens: list[str], schema: dict[str, Any]) -> dict[str, Any]:
+    if not tokens:
+        raise Usage("usage: tvctl config reset KEY [KEY…]")
+    for key in tokens:
+        if key not in schema:
+            raise Usage(f"unknown config key {key!r} (tvctl config show lists them)")
+    return dict.fromkeys(tokens)
 
 
 def cmd_remote(c: Client, a: argparse.Namespace) -> None:
@@ -576,8 +657,11 @@ def _args_screenshot(sp: argparse.ArgumentParser) -> None:
 
 
 def _args_config(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument("action", choices=["show", "set", "reload"])
-    sp.add_argument("pairs", nargs="*", metavar="KEY VALUE")
+    sp.add_argument("action", nargs="?", choices=["show", "get", "set", "reset", "reload"],
+                    help="show (the default), get KEY, set KEY VALUE…, reset KEY…, or reload the file")
+    sp.add_argument("pairs", nargs="*", metavar="KEY [VALUE…]",
+                    help="keys (show, get, reset), or keys each followed by their values (set)")
+    sp.add_argument("--stdin", action="store_true", help="with set: read a secret's value from stdin")
 
 
 def _args_daemon(sp: argparse.ArgumentParser) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import tomlkit
 import tomlkit.exceptions
@@ -35,6 +35,7 @@ from tvctl.fields import (
     setting,
 )
 from tvctl.paths import atomic_write
+from tvctl.results import ConfigKey
 
 _LOGGER = logging.getLogger(__name__)
 REDACTED = "***"
@@ -109,6 +110,16 @@ def renamed_keys() -> dict[str, str]:
     from tvctl.platforms import installed
 
     return {old: new for cls in installed().values() for old, new in cls.renamed_settings.items()}
+
+
+def describe() -> list[ConfigKey]:
+    """Every key of the schema, typed, for clients (GET /v1/config/schema)."""
+    names: dict[type, Literal["boolean", "integer", "number", "string", "list"]] = {
+        bool: "boolean", int: "integer", float: "number", str: "string", list: "list"}
+    return [ConfigKey(key=key, type=names[f.type],
+                      default=list(f.default) if isinstance(f.default, tuple | list) else f.default,
+                      about=f.doc, secret=f.secret, restart=f.restart, min=f.min, max=f.max)
+            for key, f in sorted(schema().items())]
 
 
 def _type_name(t: type) -> str:

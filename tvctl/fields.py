@@ -97,9 +97,23 @@ def ipv4_list(values: list[str]) -> str | None:
 
 
 def origins(values: list[str]) -> str | None:
+    """Each value an exact browser origin: scheme://host[:port] and nothing else."""
+    from urllib.parse import urlsplit
+
     for v in values:
-        if v == "*" or not v.startswith(("http://", "https://")) or v.endswith("/"):
-            return f"{v!r} is not an exact origin like http://127.0.0.1:8080 (no path, no wildcard)"
+        bad = (f"{v!r} is not an exact origin like http://127.0.0.1:8080 (scheme://host[:port] in lower case: "
+               "no path, no wildcard)")
+        if v == "*" or "," in v or any(c.isspace() for c in v):
+            return bad
+        try:
+            parts = urlsplit(v)
+            port = parts.port
+        except ValueError:
+            return bad
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.username is not None \
+                or parts.path or parts.query or parts.fragment or v.endswith(("?", "#")) or port == 0 \
+                or parts.netloc != parts.netloc.lower():
+            return bad
     return None
 
 

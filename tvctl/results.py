@@ -185,3 +185,20 @@ class DeleteResult(msgspec.Struct, frozen=True, kw_only=True):
     device: str
     deleted: Annotated[bool, Meta(description="Whether a sideloaded package was there and is gone now.")]
     messages: list[InstallMessage]
+
+
+# -- config ---------------------------------------------------------------------------------------
+ConfigValue = str | int | float | bool | list[str]
+
+
+class ConfigKey(msgspec.Struct, frozen=True, kw_only=True):
+    """One config key as the schema declares it (what a client needs to convert and explain a value)."""
+
+    key: Annotated[str, Meta(description="section.name")]
+    type: Literal["boolean", "integer", "number", "string", "list"]
+    default: ConfigValue
+    about: str
+    secret: Annotated[bool, Meta(description="Never shown; give it through a prompt, not a command line.")]
+    restart: Annotated[bool, Meta(description="Takes effect after a daemon restart.")]
+    min: float | None = None
+    max: float | None = None

@@ -72,7 +72,16 @@ from tvctl.api.remote import (
     tv_tune,
 )
 from tvctl.api.security import GuardMiddleware
-from tvctl.api.system import events, get_config, openapi, patch_config, ping, reload_config, status
+from tvctl.api.system import (
+    events,
+    get_config,
+    get_config_schema,
+    openapi,
+    patch_config,
+    ping,
+    reload_config,
+    status,
+)
 from tvctl.api.web import PATHS as WEB_PATHS
 from tvctl.api.web import create_session, page
 from tvctl.config import schema as config_schema
@@ -86,6 +95,7 @@ from tvctl.models import AppList, DaemonStatus, Device, Discovered, LogReport, S
 from tvctl.platforms import installed
 from tvctl.results import (
     ChannelList,
+    ConfigKey,
     CredentialReport,
     DeleteResult,
     DevRegistry,
@@ -122,6 +132,9 @@ ROUTES: list[Endpoint] = [
              lambda: {"type": "object", "minProperties": 1, "propertyNames": {"enum": sorted(config_schema())},
                       "additionalProperties": {"type": ["string", "number", "boolean", "array", "null"]}}),
     Endpoint("POST", "/v1/config/reload", reload_config, "Re-read the config file."),
+    Endpoint("GET", "/v1/config/schema", get_config_schema,
+             "Every config key: type, default, what it does, whether it is secret or needs a restart.",
+             response=list[ConfigKey]),
     Endpoint("GET", "/v1/openapi.json", openapi, "This OpenAPI document."),
     Endpoint("POST", "/v1/session", create_session,
              "Trade daemon.api_token for a session cookie (the web remote; this origin only).", SessionLogin),

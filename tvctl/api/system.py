@@ -29,6 +29,12 @@ async def get_config(request: Request) -> Response:
     return envelope.ok(rt(request).settings.nested())
 
 
+async def get_config_schema(request: Request) -> Response:
+    from tvctl.config import describe
+
+    return envelope.ok(describe())
+
+
 async def patch_config(request: Request) -> Response:
     body = await read_json(request)
     if not body:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -163,7 +164,7 @@ def test_events_stream_until_ctrl_c(daemon: Daemon, roku: FakeRoku) -> None:
         wait_for(lambda: daemon.ok("GET", "/v1/daemon/status")["event_subscribers"] == 1, what="tvctl events")
         daemon.add(roku)
         line = proc.stdout.readline()  # type: ignore[union-attr]
-        assert line.strip() == "device_added 58-onn-roku-tv"
+        assert re.fullmatch(r"\d\d:\d\d:\d\d 58-onn-roku-tv added", line.strip()), line
     finally:
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=10)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import zipfile
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 
 from tests.conftest import Daemon
 from tests.fakeroku import FakeRoku
+from tests.helpers import wait_for
 from tests.test_cli import TVCTL, run
 
 
@@ -120,3 +122,92 @@ def subprocess_run_with_stdin(d: Daemon, text: str, *args: str) -> subprocess.Co
     env = {**os.environ, "XDG_RUNTIME_DIR": str(d.runtime)}
     env.pop("TVCTL_SOCKET", None)
     return subprocess.run([TVCTL, *args], env=env, input=text, capture_output=True, text=True, timeout=30)
+
+
+# -- the shape of the commands -----------------------------------------------------------------------
+def test_version_bare_commands_and_the_device_as_a_word(daemon: Daemon, roku: FakeRoku) -> None:
+    from tvctl import __version__
+
+    p = run(None, "--version")
+    assert (p.returncode, p.stdout.strip()) == (0, f"tvctl {__version__}")
+    dev = daemon.add(roku)
+    name = dev["name"]
+    daemon.ok("POST", f"/v1/devices/{dev['id']}/apps/refresh", json={})
+    assert run(daemon, "apps").stdout.splitlines()[0].split() == ["ID", "NAME", "PLATFORM", "ID", "TYPE"]
+    assert run(daemon, "device").stdout.splitlines()[1].split()[0] == name
+    assert run(daemon, "power").stdout.strip() == f"{name}: power on (PowerOn)"
+    assert run(daemon, "state", name).stdout.splitlines()[0] == f"device   {name}"
+    p = run(daemon, "-d", "other", "state", name)
+    assert p.returncode == 2 and "two devices given" in p.stderr
+
+
+@pytest.mark.parametrize("argv", [
+    ["apps", "list", "extra"],
+    ["apps", "stop", "netflix"],
+    ["device", "list", "x"],
+    ["device", "show", "a", "b"],
+    ["dev", "reload", "x.zip"],
+    ["apps", "launch", "netflix", "--param", "contentId"],
+    ["tv", "channels", "5.1"],
+    ["config", "reload", "now"],
+])  # fmt: skip
+def test_extra_arguments_are_errors(daemon: Daemon, roku: FakeRoku, argv: list[str]) -> None:
+    daemon.add(roku)
+    roku.clear()
+    p = run(daemon, *argv)
+    assert p.returncode == 2, (argv, p.stdout, p.stderr)
+    assert p.stderr.startswith("tvctl: ") and "hint:" in p.stderr
+    assert roku.paths() == []
+
+
+def test_every_subcommand_has_help_and_examples() -> None:
+    import argparse
+
+    from tvctl.cli import SUBCOMMANDS, build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sp in sub.choices.items():
+        if name.startswith("_"):
+            continue
+        for action in sp._actions:
+            if action.help != argparse.SUPPRESS and not isinstance(action, argparse._HelpAction):
+                assert action.help, (name, action.dest)
+        p = run(None, name, "--help")
+        assert p.returncode == 0
+        examples = p.stdout.split("examples:\n", 1)
+        assert len(examples) == 2 and examples[1].count("\n  ") + 1 >= 2, (name, p.stdout)
+    assert set(SUBCOMMANDS) - {"_devices"} == set(sub.choices) - {"_devices"}
+    out = run(None, "key", "--help").stdout
+    for key in ("home", "volume-up", "input-hdmi4", "find-remote", "literal:TEXT"):
+        assert key in out
+
+
+# -- output for people ---------------------------------------------------------------------------------
+def test_device_show_and_status_read_as_words(daemon: Daemon, roku: FakeRoku) -> None:
+    dev = daemon.add(roku)
+    out = run(daemon, "device", "show", dev["name"]).stdout
+    assert "['" not in out and "True" not in out and "False" not in out and "None" not in out
+    rows = dict(line.split(None, 1) for line in out.splitlines())
+    assert rows["online"] == "yes"
+    assert rows["capabilities"].startswith("keys, text, apps, state")
+    assert re.fullmatch(r"\d\d:\d\d:\d\d \((just now|\d+ seconds? ago)\)", rows["last_seen"]), rows["last_seen"]
+    status = run(daemon, "status").stdout
+    assert re.search(r", up (\d+ seconds?|\d+ minutes?( \d+ seconds?)?)\n", status), status
+
+
+def test_events_show_time_and_change_and_fail_when_the_daemon_goes(daemon: Daemon, roku: FakeRoku) -> None:
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(daemon.runtime)}
+    proc = subprocess.Popen([TVCTL, "events"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: daemon.ok("GET", "/v1/daemon/status")["event_subscribers"] == 1, what="tvctl events")
+        dev = daemon.add(roku)
+        assert re.fullmatch(rf"\d\d:\d\d:\d\d {dev['name']} added", proc.stdout.readline().strip())  # type: ignore[union-attr]
+        daemon.ok("POST", f"/v1/devices/{dev['id']}/remote/key", json={"key": "home"})
+        daemon.stop()
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 3, (out, err)
+    assert "the daemon closed the event stream" in err and "Traceback" not in err

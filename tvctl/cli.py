@@ -41,8 +41,23 @@ def urlencode(params: dict[str, Any]) -> str:
     return "&".join(f"{quote(str(k))}={quote(str(v))}" for k, v in params.items())
 
 
+def _device_name(args: argparse.Namespace) -> str:
+    """The device the command is for: the positional DEVICE word, else -d, else the default one."""
+    word = getattr(args, "target", None)
+    flag = getattr(args, "device", None)
+    if word and flag and word != flag:
+        raise Usage(f"two devices given ({word!r} and -d {flag!r}); give one")
+    return str(word or flag or "default")
+
+
 def _dev(args: argparse.Namespace) -> str:
-    return quote(args.device or "default")
+    return quote(_device_name(args))
+
+
+def _progress(args: argparse.Namespace, text: str) -> None:
+    """A progress note on stderr, only for a person at a terminal (never with --json or in a pipe)."""
+    if not args.json and sys.stderr.isatty() and sys.stdout.isatty():
+        print(text, file=sys.stderr, flush=True)
 
 
 def _print(args: argparse.Namespace, data: Any, human: str | None = None) -> None:
@@ -50,6 +65,53 @@ def _print(args: argparse.Namespace, data: Any, human: str | None = None) -> Non
         print(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         print(human)
+
+
+def _ago(ts: float, now: float | None = None) -> str:
+    """A moment in local time and words: '14:02:07 (3 minutes ago)', with the date when not today."""
+    import time
+
+    now = time.time() if now is None else now
+    local = time.localtime(ts)
+    same_day = time.localtime(now)[:3] == local[:3]
+    when = time.strftime("%H:%M:%S" if same_day else "%Y-%m-%d %H:%M", local)
+    delta = now - ts
+    if abs(delta) < 5:
+        words = "just now"
+    elif delta < 0:
+        words = "in " + _duration(-delta)
+    else:
+        words = _duration(delta) + " ago"
+    return f"{when} ({words})"
+
+
+def _duration(seconds: float) -> str:
+    """A duration in words: '45 seconds', '3 minutes', '2 hours 5 minutes', '4 days 1 hour'."""
+    s = int(seconds)
+    units = [("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)]
+    parts = []
+    for name, size in units:
+        n, s = divmod(s, size)
+        if n:
+            parts.append(f"{n} {name}{'' if n == 1 else 's'}")
+        if len(parts) == 2:
+            break
+    return " ".join(parts) or "0 seconds"
+
+
+def _human(key: str, value: Any) -> str:
+    """One value for people: yes/no, lists joined, times in words, never a Python repr."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if key.endswith(("_seen", "_at")) and isinstance(value, int | float):
+        return _ago(float(value))
+    if isinstance(value, list):
+        return ", ".join(_human("", v) for v in value) or "none"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_human(k, v)}" for k, v in value.items()) or "none"
+    return str(value)
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
@@ -82,18 +144,29 @@ def _params(raw: list[str] | None) -> dict[str, str]:
 def cmd_status(c: Client, a: argparse.Namespace) -> None:
     d = c.request("GET", "/v1/daemon/status")
     http = f"{d['http_host']}:{d['http_port']}" if d["http_enabled"] else "disabled"
-    _print(a, d, f"tvctl {d['version']} pid {d['pid']}, up {d['uptime_s']:.0f} s\n"
+    _print(a, d, f"tvctl {d['version']} pid {d['pid']}, up {_duration(d['uptime_s'])}\n"
                  f"socket   {d['socket']}\nhttp     {http}\ndevices  {d['device_count']}"
                  f" (default: {d['default_device'] or 'none'})")
 
 
+# device action -> how many positional words it takes (name, new_name)
+DEVICE_WORDS = {"list": 0, "discover": 0, "show": 1, "add": 1, "remove": 1, "credentials": 1, "rename": 2,
+                "trust": 2, "option": 2}
+
+
 def cmd_device(c: Client, a: argparse.Namespace) -> None:
+    a.action = a.action or "list"
+    given = [w for w in (a.name, a.new_name) if w]
+    if len(given) > DEVICE_WORDS[a.action]:
+        extra = given[DEVICE_WORDS[a.action]:]
+        raise Usage(f"tvctl device {a.action} takes {DEVICE_WORDS[a.action] or 'no'} more word(s); "
+                    f"unexpected: {' '.join(extra)}")
     if a.action == "list":
         d = c.request("GET", "/v1/devices")
         _print(a, d, _device_table(d))
     elif a.action == "show":
         d = c.request("GET", f"/v1/devices/{quote(a.name or a.device or 'default', safe='')}")
-        _print(a, d, "\n".join(f"{k:18} {v}" for k, v in d.items()))
+        _print(a, d, "\n".join(f"{k:18} {_human(k, v)}" for k, v in d.items()))
     elif a.action == "discover":
         from tvctl.client import unwrap
 
@@ -144,7 +217,8 @@ def cmd_device(c: Client, a: argparse.Namespace) -> None:
             raise Usage("usage: tvctl device option NAME KEY=VALUE (KEY= drops it)")
         k, _, v = a.new_name.partition("=")
         d = c.request("PATCH", f"/v1/devices/{quote(a.name, safe='')}", {"options": {k: v or None}})
-        _print(a, d, "\n".join(f"{k:18} {v}" for k, v in d["options"].items()) or f"{d['name']}: no options set")
+        _print(a, d, "\n".join(f"{k:18} {_human(k, v)}" for k, v in d["options"].items())
+               or f"{d['name']}: no options set")
     elif a.action == "credentials":
         path = f"/v1/devices/{quote(a.name or a.device or 'default', safe='')}/credentials"
         if "all" in a.clear:
@@ -205,6 +279,11 @@ def cmd_state(c: Client, a: argparse.Namespace) -> None:
 
 def cmd_apps(c: Client, a: argparse.Namespace) -> None:
     base = f"/v1/devices/{_dev(a)}/apps"
+    a.action = a.action or "list"
+    if a.action != "launch" and a.app:
+        raise Usage(f"tvctl apps {a.action} takes no app (got {a.app!r})")
+    if a.action != "launch" and a.param:
+        raise Usage("--param goes with apps launch")
     if a.action == "list":
         d = c.request("GET", base)
         _print(a, d, _table([[x["id"], x["name"], x["platform_id"], x.get("type") or ""] for x in d["apps"]],
@@ -243,6 +322,15 @@ def cmd_type(c: Client, a: argparse.Namespace) -> None:
 
 
 def cmd_power(c: Client, a: argparse.Namespace) -> None:
+    if a.action is None:  # bare: say whether it is on
+        d = c.request("GET", f"/v1/devices/{_dev(a)}/state")
+        s = d["state"]
+        power = s.get("power") or "unknown"
+        _print(a, {"device": d["device"]["name"], "power": s.get("power"), "power_mode": s.get("power_mode")},
+               f"{d['device']['name']}: power {power}" + (f" ({s['power_mode']})" if s.get("power_mode") else ""))
+        return
+    if a.action == "on":
+        _progress(a, "powering on (a TV in deep standby is woken with Wake-on-LAN; that can take a while)…")
     d = c.request("POST", f"/v1/devices/{_dev(a)}/remote/key", {"key": f"power-{a.action}"})
     _print(a, d, f"power {a.action}" + (" (woken with Wake-on-LAN)" if d.get("wol") else ""))
 
@@ -364,16 +452,40 @@ def cmd_remote(c: Client, a: argparse.Namespace) -> None:
     os.environ.setdefault("ESCDELAY", "25")  # Esc is back: do not wait a second for an escape sequence
     from tvctl.tui import run as remote
 
-    remote(Client(c.path, timeout=30), a.device or "default")
+    remote(Client(c.path, timeout=30), _device_name(a))
 
 
 def cmd_events(c: Client, a: argparse.Namespace) -> None:
+    """Print events until Ctrl-C; the daemon going away ends it with an error (exit 3)."""
+    import time
+
     for event, data in c.stream("/v1/events"):
         if a.json:
             print(json.dumps({"event": event, "data": data}), flush=True)
         else:
-            name = data.get("name") or data.get("device") or ""
-            print(f"{event} {name}".rstrip(), flush=True)
+            stamp = time.strftime("%H:%M:%S")
+            print(f"{stamp} {_event_line(event, data)}", flush=True)
+    raise DaemonUnreachable(c.path, "the daemon closed the event stream (it stopped or restarted)")
+
+
+def _event_line(event: str, data: Any) -> str:
+    """What an event says, in a line: who, and what changed."""
+    if not isinstance(data, dict):
+        return event
+    if event == "state_changed":
+        s = data.get("state") or {}
+        app = (s.get("active_app") or {}).get("name")
+        media = (s.get("media") or {}).get("state")
+        parts = [f"power {s['power']}" if s.get("power") else "", f"app {app}" if app else "",
+                 f"media {media}" if media else ""]
+        return f"{data.get('device', '?')}: " + (", ".join(p for p in parts if p) or "state changed")
+    if event.startswith("device_"):
+        what = event.removeprefix("device_")
+        online = "" if what != "updated" else f" (online: {_human('', data.get('online'))})"
+        return f"{data.get('name', '?')} {what}{online}"
+    if event == "config_reloaded":
+        return "config reloaded (changed: " + (", ".join(data.get("changed") or []) or "nothing") + ")"
+    return f"{event} " + _human("", {k: v for k, v in data.items() if not isinstance(v, dict | list)})
 
 
 def cmd_dev(c: Client, a: argparse.Namespace) -> None:
@@ -585,11 +697,12 @@ compdef _tvctl tvctl"""
 
 
 def _args_device(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument("action", choices=["list", "show", "discover", "add", "rename", "remove", "credentials",
-                                       "trust", "option"])
-    sp.add_argument("name", nargs="?")
-    sp.add_argument("new_name", nargs="?")
-    sp.add_argument("--port", type=int)
+    sp.add_argument("action", nargs="?", choices=["list", "show", "discover", "add", "rename", "remove",
+                                                  "credentials", "trust", "option"],
+                    help="what to do (default: list)")
+    sp.add_argument("name", nargs="?", help="the device (for add: its address)")
+    sp.add_argument("new_name", nargs="?", help="rename: the new name; trust: the fingerprint; option: KEY=VALUE")
+    sp.add_argument("--port", type=int, help="with add: the port (default: the platform's)")
     sp.add_argument("--platform", help="with add: probe only as this platform (default: each installed one)")
     sp.add_argument("--username", help="with add: the device's user name (the password is asked for)")
     sp.add_argument("--password-stdin", action="store_true", help="with add: read the password from stdin")
@@ -602,31 +715,32 @@ def _args_device(sp: argparse.ArgumentParser) -> None:
 
 
 def _args_apps(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument("action", choices=["list", "launch", "stop", "refresh"])
-    sp.add_argument("app", nargs="?")
+    sp.add_argument("action", nargs="?", choices=["list", "launch", "stop", "refresh"], help="default: list")
+    sp.add_argument("app", nargs="?", help="with launch: the app's id, name or the start of its name")
     sp.add_argument("--param", action="append", metavar="KEY=VALUE", help="launch parameter (deep link)")
     sp.add_argument("--clear", action="store_true", help="with refresh: clear the cache first")
 
 
 def _args_key(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument("key")
-    sp.add_argument("--hold", type=int, metavar="MS")
-    sp.add_argument("--repeat", type=int)
+    sp.add_argument("key", help="a key name (below), or literal:TEXT to type text")
+    sp.add_argument("--hold", type=int, metavar="MS", help="hold the key down this long")
+    sp.add_argument("--repeat", type=int, metavar="N", help="press it this many times")
 
 
 def _args_seq(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument("keys", nargs="+")
-    sp.add_argument("--delay", type=int, default=200, metavar="MS")
+    sp.add_argument("keys", nargs="+", help="key names, pressed in order")
+    sp.add_argument("--delay", type=int, default=200, metavar="MS", help="pause between keys (default 200)")
 
 
 def _args_dev(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument("action", choices=["install", "reload", "logs", "screenshot", "registry", "packages", "delete"])
+    sp.add_argument("action", choices=["install", "reload", "logs", "screenshot", "registry", "packages", "delete"],
+                    help="what to do with the sideloaded channel")
     sp.add_argument("archive", nargs="?", help="with install: the channel zip")
     sp.add_argument("--param", action="append", metavar="KEY=VALUE",
                     help="with install or reload: a launch parameter (contentId=…, mediaType=…); repeatable")
-    sp.add_argument("-f", "--follow", action="store_true")
-    sp.add_argument("--lines", type=int)
-    sp.add_argument("-o", "--output")
+    sp.add_argument("-f", "--follow", action="store_true", help="with logs: keep printing new lines until Ctrl-C")
+    sp.add_argument("--lines", type=int, help="with logs: how many recent lines (default 200)")
+    sp.add_argument("-o", "--output", help="with screenshot: the file to write (default shot.png/.jpg)")
 
 
 def _args_search(sp: argparse.ArgumentParser) -> None:
@@ -640,7 +754,7 @@ def _args_search(sp: argparse.ArgumentParser) -> None:
 
 
 def _args_tv(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument("action", choices=["channels", "tune"])
+    sp.add_argument("action", choices=["channels", "tune"], help="list the channels, or tune one")
     sp.add_argument("channel", nargs="?", help="with tune: the channel, e.g. 5.1")
 
 
@@ -652,6 +766,7 @@ def _args_play(sp: argparse.ArgumentParser) -> None:
 
 
 def _args_screenshot(sp: argparse.ArgumentParser) -> None:
+    _args_device_word(sp)
     sp.add_argument("-o", "--output", help="file to write (default shot.png/.jpg)")
     sp.add_argument("--display", type=int, help="which display, where a device has several (default 0)")
 
@@ -665,21 +780,30 @@ def _args_config(sp: argparse.ArgumentParser) -> None:
 
 
 def _args_daemon(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument("--config")
-    sp.add_argument("--verbose", "-v", action="store_true")
+    sp.add_argument("--config", help="the config file (default: $CONFIGURATION_DIRECTORY or ~/.config/tvctl)")
+    sp.add_argument("--verbose", "-v", action="store_true", help="log debug lines")
+
+
+def _args_device_word(sp: argparse.ArgumentParser) -> None:
+    """The device as a first positional word, where it reads naturally: tvctl state living-room."""
+    sp.add_argument("target", nargs="?", metavar="DEVICE", help="the device (same as -d DEVICE)")
+
+
+def _args_power(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("action", nargs="?", choices=["on", "off"], help="on or off (none: show the power state)")
 
 
 # name -> (handler, help, argument setup); "daemon" and "_devices" take no --json/-d.
 SUBCOMMANDS: dict[str, tuple[Any, str | None, Any]] = {
     "status": (cmd_status, "daemon status", None),
     "device": (cmd_device, "list, show, discover, add, rename, remove devices", _args_device),
-    "state": (cmd_state, "live state of a device", None),
+    "state": (cmd_state, "live state of a device", _args_device_word),
     "apps": (cmd_apps, "list, launch, stop, refresh apps", _args_apps),
     "key": (cmd_key, "press a key", _args_key),
     "seq": (cmd_seq, "press several keys", _args_seq),
     "type": (cmd_type, "type text into an on-screen keyboard",
-             lambda sp: sp.add_argument("text")),
-    "power": (cmd_power, "power on or off", lambda sp: sp.add_argument("action", choices=["on", "off"])),
+             lambda sp: sp.add_argument("text", help="the text (quote it when it has spaces)")),
+    "power": (cmd_power, "power on or off, or show the power state", _args_power),
     "search": (cmd_search, "search for a title (the device's search or an app's own)", _args_search),
     "tv": (cmd_tv, "live TV: list channels, tune one", _args_tv),
     "play": (cmd_play, "play a video, audio or photo URL", _args_play),
@@ -687,18 +811,74 @@ SUBCOMMANDS: dict[str, tuple[Any, str | None, Any]] = {
     "dev": (cmd_dev, "developer mode: install, reload, logs, screenshot, registry, packages, delete", _args_dev),
     "config": (cmd_config, "show, set or reload the daemon config", _args_config),
     "events": (cmd_events, "stream daemon events until Ctrl-C", None),
-    "remote": (cmd_remote, "a full-screen remote control in the terminal", None),
+    "remote": (cmd_remote, "a full-screen remote control in the terminal", _args_device_word),
     "daemon": (None, "run the daemon in the foreground", _args_daemon),
     "mcp": (None, "serve the daemon's devices to an AI assistant over MCP (stdio; needs tvctl[mcp])",
             lambda sp: sp.add_argument("--tier", choices=["read", "control", "dev"], default="control",
                                        help="which tools: read only, control (default), or dev as well")),
     "completion": (cmd_completion, "print a shell completion script",
-                   lambda sp: sp.add_argument("shell", choices=["bash", "zsh"])),
+                   lambda sp: sp.add_argument("shell", choices=["bash", "zsh"], help="the shell")),
     "_devices": (cmd_complete_devices, None, None),
 }
 
 
-class _Formatter(argparse.HelpFormatter):
+# Each subcommand's help ends with these (tvctl CMD --help).
+EXAMPLES: dict[str, str] = {
+    "status": "tvctl status\ntvctl status --json",
+    "device": "tvctl device                          # list them\ntvctl device discover\n"
+              "tvctl device add 192.168.1.50\ntvctl device rename tv-192-168-1-50 living-room",
+    "state": "tvctl state\ntvctl state living-room\ntvctl --json state living-room",
+    "apps": "tvctl apps                            # list\ntvctl apps launch netflix\n"
+            "tvctl apps launch you --param contentId=dQw4w9WgXcQ",
+    "key": "tvctl key home\ntvctl key volume-up --repeat 5\ntvctl -d living-room key right --hold 2000",
+    "seq": "tvctl seq home down down select\ntvctl seq right right select --delay 500",
+    "type": 'tvctl type "star trek"\ntvctl -d living-room type hello',
+    "power": "tvctl power                           # is it on?\ntvctl power on\ntvctl -d bedroom power off",
+    "search": 'tvctl search "star trek"\ntvctl search dune --app netflix\n'
+              "tvctl search seinfeld --type tv-show --season 3 --strategy browse",
+    "tv": "tvctl tv channels\ntvctl tv tune 5.1",
+    "play": "tvctl play http://192.168.1.10:8000/film.mp4 --title Film\n"
+            "tvctl play https://radio.example/live.mp3 --type audio",
+    "screenshot": "tvctl screenshot\ntvctl screenshot living-room -o tv.png\ntvctl screenshot --display 1",
+    "dev": "tvctl dev install channel.zip --param contentId=42\ntvctl dev reload\ntvctl dev logs -f",
+    "config": "tvctl config show daemon\ntvctl config get daemon.http_port\n"
+              "tvctl config set daemon.cors_allowed_origins http://127.0.0.1:8080,https://ha.lan\n"
+              "tvctl config set daemon.api_token          # a secret: asks for it",
+    "events": "tvctl events\ntvctl --json events | jq .",
+    "remote": "tvctl remote\ntvctl remote living-room",
+    "daemon": "tvctl daemon\ntvctl daemon --config ./config.toml -v",
+    "mcp": "tvctl mcp\ntvctl mcp --tier read",
+    "completion": 'eval "$(tvctl completion bash)"\ntvctl completion zsh > ~/.zfunc/_tvctl',
+}
+
+
+def _epilog(name: str) -> str | None:
+    text = EXAMPLES.get(name)
+    if text is None:
+        return None
+    out = "examples:\n" + "\n".join("  " + line for line in text.splitlines())
+    if name == "key":
+        from tvctl.keys import KEY_NAMES
+
+        out = ("key names (every platform maps them as it can):\n  " + _wrap(", ".join(KEY_NAMES), 76)
+               + "\n  and literal:TEXT. A platform may take names of its own: a TV its own key codes\n"
+                 "  (VolumeUp, InstantReplay), a KVM KeyboardEvent.code names with modifiers\n"
+                 "  (KeyA, ctrl+alt+Delete). docs/api.md lists each platform's.\n\n" + out)
+    return out
+
+
+def _wrap(text: str, width: int) -> str:
+    lines, line = [], ""
+    for word in text.split(" "):
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return "\n  ".join([*lines, line])
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
     """argparse's formatter without its ``import shutil`` (which pulls in zlib, bz2 and lzma).
 
     argparse builds a formatter for every add_argument call, so the import would happen on every
@@ -717,6 +897,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; with ``only``, just that subcommand (building all costs start-up time)."""
     p = argparse.ArgumentParser(prog="tvctl", description="Control the TVs on your LAN through the tvctl daemon.",
                                 formatter_class=_Formatter)
+    from tvctl import __version__
+
+    p.add_argument("--version", action="version", version=f"tvctl {__version__}")
     p.add_argument("--socket", default=None,
                    help="daemon socket (default: $TVCTL_SOCKET or $XDG_RUNTIME_DIR/tvctl.sock)")
     p.add_argument("--json", action="store_true", help="print the response data as JSON (errors too, on stderr)")
@@ -727,8 +910,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     for name, (func, help_, setup) in SUBCOMMANDS.items():
         if only is not None and name != only:
             continue
-        sp = sub.add_parser(name, help=help_, formatter_class=_Formatter) if help_ else \
-            sub.add_parser(name, formatter_class=_Formatter)
+        sp = sub.add_parser(name, help=help_, description=help_, epilog=_epilog(name), formatter_class=_Formatter) \
+            if help_ else sub.add_parser(name, formatter_class=_Formatter)
         if func is not None:
             sp.set_defaults(func=func)
         if name not in ("daemon", "_devices", "mcp"):
@@ -744,8 +927,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 # 10 s by default) and one slow device request; each key may take a device request of its own.
 BASE_TIMEOUT_S = 60.0
 PER_KEY_S = 6.0
-WAKE_S = 130.0  # roku.wol_wait_s is at most 120 s
-UPLOAD_S = 150.0  # a device's installer may take this long (tvctl_adapters.roku.devinstall)
+WAKE_S = 130.0  # the longest Wake-on-LAN wait a platform setting allows is 120 s
+UPLOAD_S = 150.0  # a device's own installer may take this long for a large package
 UPLOAD_RATE = 256 * 1024  # bytes per second assumed for the slowest link
 
 

@@ -7,7 +7,6 @@ that a TV does not.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -73,6 +72,8 @@ _COMMON = frozenset(KEY_NAMES)
 
 def closest(name: str, names: Iterable[str], n: int = 3) -> list[str]:
     """The names most like ``name`` (case and '-'/'_' ignored), best first; none when nothing is close."""
+    import difflib  # only when a name is unknown: the CLI's start-up does not pay for it
+
     by_fold: dict[str, str] = {}
     for candidate in names:
         by_fold.setdefault(_fold(candidate), candidate)

@@ -93,7 +93,7 @@ def test_socket_activation_starts_the_daemon_on_first_use(tmp_path: Path, roku: 
     proc = activator(d, str(d.socket), f"127.0.0.1:{port}")
     d.proc = proc
     try:
-        wait_for(d.socket.exists, what="the activator's socket")
+        wait_for(lambda: f"Listening on 127.0.0.1:{port}" in d.log(), what="the activator's sockets")
         assert "socket activation" not in d.log()  # nothing started yet
         # the real CLI's first request starts the daemon and is answered
         p = subprocess.run([TVCTL, "--json", "status"], env={**os.environ, "XDG_RUNTIME_DIR": str(d.runtime)},
@@ -129,7 +129,8 @@ def test_socket_activation_refuses_a_listener_that_contradicts_the_config(
     port = free_port()
     proc = activator(d, str(d.socket), f"{addr}:{port}")
     try:
-        wait_for(d.socket.exists, what="the activator's socket")
+        # the activator says so once each socket listens (the TCP one after the Unix one)
+        wait_for(lambda: f"Listening on {addr}:{port}" in d.log(), what="the activator's TCP socket")
         with socket.create_connection((addr, port), timeout=5) as c:  # the first connection starts it
             c.settimeout(15)
             with contextlib.suppress(ConnectionResetError):  # closed, or reset from the backlog, unanswered

@@ -171,22 +171,6 @@ def test_events_stream_until_ctrl_c(daemon: Daemon, roku: FakeRoku) -> None:
     assert proc.returncode == 0 and "Traceback" not in err
 
 
-def test_completion(daemon: Daemon, roku: FakeRoku) -> None:
-    daemon.add(roku)
-    bash = run(daemon, "completion", "bash")
-    assert bash.returncode == 0 and "complete -F _tvctl tvctl" in bash.stdout
-    assert "device" in bash.stdout and "volume-up" in bash.stdout
-    zsh = run(daemon, "completion", "zsh")
-    assert zsh.returncode == 0 and zsh.stdout.startswith("#compdef tvctl")
-    assert run(daemon, "_devices").stdout.split() == ["58-onn-roku-tv"]
-    # bash really completes device names with it
-    script = f'{bash.stdout}\nCOMP_WORDS=(tvctl -d ""); COMP_CWORD=2; _tvctl; echo "${{COMPREPLY[@]}}"'
-    out = subprocess.run(["bash", "-c", script], capture_output=True, text=True,
-                         env={**os.environ, "XDG_RUNTIME_DIR": str(daemon.runtime),
-                              "PATH": f"{Path(TVCTL).parent}:{os.environ['PATH']}"})
-    assert out.stdout.split() == ["58-onn-roku-tv"]
-
-
 def test_cli_imports_nothing_heavy() -> None:
     code = ("import sys, tvctl.cli, tvctl.client; "
             "heavy = {'starlette', 'uvicorn', 'aiohttp', 'zeroconf', 'async_upnp_client', 'tomlkit', 'httpx', "

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
+import shutil
 import subprocess
 import zipfile
 from pathlib import Path
@@ -211,3 +213,96 @@ def test_events_show_time_and_change_and_fail_when_the_daemon_goes(daemon: Daemo
             proc.kill()
     assert proc.returncode == 3, (out, err)
     assert "the daemon closed the event stream" in err and "Traceback" not in err
+
+
+# -- completion in real shells ---------------------------------------------------------------------------
+def shell_env(d: Daemon) -> dict[str, str]:
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(d.runtime), "PATH": f"{Path(TVCTL).parent}:{os.environ['PATH']}"}
+    env.pop("TVCTL_SOCKET", None)
+    return env
+
+
+def bash_complete(d: Daemon, line: str) -> list[str]:
+    """What bash offers at the end of ``line`` with the script tvctl prints."""
+    script = run(d, "completion", "bash").stdout
+    probe = (f'{script}\nCOMP_LINE={shlex.quote(line)}; COMP_POINT=${{#COMP_LINE}}\n'
+             'read -ra COMP_WORDS <<< "$COMP_LINE"\n'
+             '[[ "$COMP_LINE" == *" " ]] && COMP_WORDS+=("")\nCOMP_CWORD=$((${#COMP_WORDS[@]} - 1))\n'
+             '_python_argcomplete tvctl; printf "%s\\n" "${COMPREPLY[@]}"')
+    out = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, env=shell_env(d), timeout=30)
+    return [w.strip() for w in out.stdout.splitlines() if w.strip()]
+
+
+@pytest.fixture
+def completing(daemon: Daemon, tmp_path: Path) -> Daemon:
+    apps = (b'<?xml version="1.0" encoding="UTF-8" ?>\n<apps>\n<app id="837" type="appl" version="2">YouTube</app>\n'
+            b'<app id="12" type="appl" version="4">Netflix</app>\n</apps>\n')
+    roku = FakeRoku("tv", apps=apps).start()
+    dev = daemon.add(roku)
+    daemon.ok("PATCH", f"/v1/devices/{dev['id']}", json={"name": "living-room"})
+    daemon.ok("POST", "/v1/devices/living-room/apps/refresh", json={})
+    files = tmp_path / "files"
+    (files / "sub").mkdir(parents=True)
+    (files / "channel.zip").write_bytes(b"PK")
+    (files / "notes.txt").write_text("x")
+    daemon.tmp_files = files  # type: ignore[attr-defined]
+    yield daemon  # type: ignore[misc]
+    roku.stop()
+
+
+def test_bash_completes_from_the_parser_and_the_daemon(completing: Daemon) -> None:
+    d = completing
+    assert {"device", "apps", "search", "tv", "play", "dev", "config"} <= set(bash_complete(d, "tvctl "))
+    assert bash_complete(d, "tvctl -d ") == ["living-room"]
+    assert bash_complete(d, "tvctl --json -d liv") == ["living-room"]  # after global options
+    assert bash_complete(d, "tvctl state ") == ["living-room"]
+    assert set(bash_complete(d, "tvctl -d living-room apps launch ")) >= {"YouTube", "Netflix"}
+    assert bash_complete(d, "tvctl apps launch Net") == ["Netflix"]
+    assert bash_complete(d, "tvctl config get daemon.http_p") == ["daemon.http_port"]
+    assert "roku.search_steps_file" in bash_complete(d, "tvctl config set roku.")
+    assert bash_complete(d, "tvctl key volume-u") == ["volume-up"]
+    assert bash_complete(d, "tvctl dev ") == ["install", "reload", "logs", "screenshot", "registry", "packages",
+                                             "delete"]
+    folder = str(d.tmp_files)  # type: ignore[attr-defined]
+    assert sorted(bash_complete(d, f"tvctl dev install {folder}/")) == [f"{folder}/channel.zip", f"{folder}/sub/"]
+
+
+def test_completion_is_quiet_without_the_daemon(tmp_path: Path) -> None:
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(tmp_path), "PATH": f"{Path(TVCTL).parent}:{os.environ['PATH']}"}
+    script = subprocess.run([TVCTL, "completion", "bash"], capture_output=True, text=True, env=env).stdout
+    probe = (f'{script}\nCOMP_LINE="tvctl -d "; COMP_POINT=${{#COMP_LINE}}; COMP_WORDS=(tvctl -d ""); COMP_CWORD=2\n'
+             '_python_argcomplete tvctl; echo "n=${#COMPREPLY[@]}"')
+    out = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, env=env, timeout=30)
+    assert out.stdout.strip() == "n=0" and "Traceback" not in out.stderr
+
+
+@pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed (.ci/run installs it)")
+def test_fish_completes(completing: Daemon) -> None:
+    d = completing
+    script = run(d, "completion", "fish").stdout
+
+    def fish(line: str) -> list[str]:
+        out = subprocess.run(["fish", "--no-config", "-c", f"{script}\ncomplete --do-complete={shlex.quote(line)}"],
+                             capture_output=True, text=True, env=shell_env(d), timeout=30)
+        return [w.split("\t")[0] for w in out.stdout.splitlines()]
+
+    assert fish("tvctl -d ") == ["living-room"]
+    assert "Netflix" in fish("tvctl -d living-room apps launch ")
+    assert fish("tvctl config get state.") == ["state.poll_interval_s"]
+
+
+@pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed (.ci/run installs it)")
+def test_zsh_loads_the_script_and_gets_answers(completing: Daemon) -> None:
+    """zsh completes only inside its line editor; its script loads cleanly, and the answers it asks
+    tvctl for (the same protocol, with _ARGCOMPLETE_SHELL=zsh) are right."""
+    d = completing
+    script = run(d, "completion", "zsh").stdout
+    loaded = subprocess.run(["zsh", "-f", "-c", f"autoload -U compinit && compinit -u\n{script}\nprint ok"],
+                            capture_output=True, text=True, env=shell_env(d), timeout=30)
+    assert loaded.stdout.strip().endswith("ok") and loaded.stderr == "", loaded.stderr
+    out_file = Path(str(d.tmp_files)) / "zsh-answers"  # type: ignore[attr-defined]
+    line = "tvctl -d "
+    env = {**shell_env(d), "_ARGCOMPLETE": "1", "_ARGCOMPLETE_SHELL": "zsh", "COMP_LINE": line,
+           "COMP_POINT": str(len(line)), "_ARGCOMPLETE_STDOUT_FILENAME": str(out_file)}
+    subprocess.run([TVCTL], env=env, capture_output=True, timeout=30)
+    assert out_file.read_text().split("\n")[0].split(":")[0].strip() == "living-room"

@@ -639,61 +639,83 @@ def _upload(c: Client, url: str, path: str, fields: dict[str, str] | None = None
 
 
 def cmd_completion(c: Client | None, a: argparse.Namespace) -> None:
+    from argcomplete.shell_integration import shellcode
+
+    print(shellcode(["tvctl"], shell=a.shell))
+
+
+# -- completion: argcomplete over the real parser; what is known to the daemon comes from it ---------
+def _quick_client(parsed: argparse.Namespace) -> Client:
+    path = getattr(parsed, "socket", None) or os.environ.get("TVCTL_SOCKET") or default_socket_path()
+    return Client(path, timeout=2.0)
+
+
+def _ask(parsed: argparse.Namespace, url: str) -> Any:
+    """The daemon's answer, or None: completion stays quiet when the daemon is down."""
+    try:
+        return _quick_client(parsed).request("GET", url)
+    except (TvctlError, DaemonUnreachable, DaemonTimeout, OSError, ValueError):
+        return None
+
+
+def complete_devices(prefix: str, parsed_args: argparse.Namespace, **_kw: Any) -> list[str]:
+    return [d["name"] for d in _ask(parsed_args, "/v1/devices") or []]
+
+
+def complete_apps(prefix: str, parsed_args: argparse.Namespace, **_kw: Any) -> list[str]:
+    dev = getattr(parsed_args, "target", None) or getattr(parsed_args, "device", None) or "default"
+    listing = _ask(parsed_args, f"/v1/devices/{quote(dev)}/apps") or {}
+    return [app["name"] for app in listing.get("apps", [])] + [app["id"] for app in listing.get("apps", [])]
+
+
+def complete_config_keys(prefix: str, parsed_args: argparse.Namespace, **_kw: Any) -> list[str]:
+    keys = [k["key"] for k in _ask(parsed_args, "/v1/config/schema") or []]
+    sections = sorted({k.split(".", 1)[0] for k in keys})
+    return keys + sections if getattr(parsed_args, "action", None) == "show" else keys
+
+
+def complete_keys(prefix: str, parsed_args: argparse.Namespace, **_kw: Any) -> list[str]:
     from tvctl.keys import KEY_NAMES
 
-    commands = " ".join(name for name in SUBCOMMANDS if not name.startswith("_"))
-    script = BASH_COMPLETION if a.shell == "bash" else ZSH_COMPLETION
-    print(script % (commands, " ".join(KEY_NAMES)))
+    return [*KEY_NAMES, "literal:"]
 
 
-def cmd_complete_devices(c: Client, a: argparse.Namespace) -> None:
-    try:  # noqa: SIM105 (contextlib would cost start-up time on every command)
-        print("\n".join(d["name"] for d in c.request("GET", "/v1/devices")))
-    except (TvctlError, DaemonUnreachable):
-        pass  # completion stays silent when the daemon is down
+def _attach_completers(parser: argparse.ArgumentParser) -> None:
+    """Give the parser's arguments their completers (argcomplete reads ``action.completer``)."""
+    from argcomplete.completers import FilesCompleter
+
+    def walk(p: argparse.ArgumentParser, command: str | None) -> None:
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, name)
+                continue
+            dest = action.dest
+            completer: Any = None
+            if dest in ("device", "target") or (command == "device" and dest == "name"):
+                completer = complete_devices
+            elif command == "apps" and dest == "app":
+                completer = complete_apps
+            elif command == "config" and dest == "pairs":
+                completer = complete_config_keys
+            elif command in ("key", "seq") and dest in ("key", "keys"):
+                completer = complete_keys
+            elif (command == "dev" and dest == "archive"):
+                completer = FilesCompleter(allowednames=("zip",), directories=True)
+            elif dest in ("output", "config", "socket"):
+                completer = FilesCompleter(directories=True)
+            if completer is not None:
+                action.completer = completer  # type: ignore[attr-defined]
+    walk(parser, None)
 
 
-BASH_COMPLETION = r"""# bash completion for tvctl: eval "$(tvctl completion bash)"
-_tvctl() {
-    local cur prev words cword
-    cur="${COMP_WORDS[COMP_CWORD]}"; prev="${COMP_WORDS[COMP_CWORD-1]}"
-    if [[ "$prev" == "-d" || "$prev" == "--device" ]]; then
-        COMPREPLY=( $(compgen -W "$(tvctl _devices 2>/dev/null)" -- "$cur") ); return
-    fi
-    if [[ $COMP_CWORD -eq 1 ]]; then
-        COMPREPLY=( $(compgen -W "%s" -- "$cur") ); return
-    fi
-    case "${COMP_WORDS[1]}" in
-        device) COMPREPLY=( $(compgen -W "list show discover add rename remove" -- "$cur") );;
-        apps) COMPREPLY=( $(compgen -W "list launch stop refresh" -- "$cur") );;
-        config) COMPREPLY=( $(compgen -W "show set reload" -- "$cur") );;
-        dev) COMPREPLY=( $(compgen -W "install reload logs screenshot registry packages delete" -- "$cur") );;
-        tv) COMPREPLY=( $(compgen -W "channels tune" -- "$cur") );;
-        search) COMPREPLY=( $(compgen -W "--app --type --season --launch --strategy" -- "$cur") );;
-        power) COMPREPLY=( $(compgen -W "on off" -- "$cur") );;
-        key|seq) COMPREPLY=( $(compgen -W "%s" -- "$cur") );;
-    esac
-}
-complete -F _tvctl tvctl"""
-ZSH_COMPLETION = r"""#compdef tvctl
-# zsh completion for tvctl: eval "$(tvctl completion zsh)"
-_tvctl() {
-    if [[ "${words[CURRENT-1]}" == (-d|--device) ]]; then
-        compadd -- ${(f)"$(tvctl _devices 2>/dev/null)"}; return
-    fi
-    if (( CURRENT == 2 )); then compadd -- %s; return; fi
-    case "${words[2]}" in
-        device) compadd -- list show discover add rename remove;;
-        apps) compadd -- list launch stop refresh;;
-        config) compadd -- show set reload;;
-        dev) compadd -- install reload logs screenshot registry packages delete;;
-        tv) compadd -- channels tune;;
-        search) compadd -- --app --type --season --launch --strategy;;
-        power) compadd -- on off;;
-        key|seq) compadd -- %s;;
-    esac
-}
-compdef _tvctl tvctl"""
+def _complete() -> None:
+    """Answer a shell's completion request (argcomplete's protocol: _ARGCOMPLETE in the environment)."""
+    import argcomplete
+
+    parser = build_parser()
+    _attach_completers(parser)
+    argcomplete.autocomplete(parser, always_complete_options=False)
 
 
 def _args_device(sp: argparse.ArgumentParser) -> None:
@@ -793,7 +815,7 @@ def _args_power(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("action", nargs="?", choices=["on", "off"], help="on or off (none: show the power state)")
 
 
-# name -> (handler, help, argument setup); "daemon" and "_devices" take no --json/-d.
+# name -> (handler, help, argument setup); "daemon" and "mcp" take no --json/-d.
 SUBCOMMANDS: dict[str, tuple[Any, str | None, Any]] = {
     "status": (cmd_status, "daemon status", None),
     "device": (cmd_device, "list, show, discover, add, rename, remove devices", _args_device),
@@ -817,8 +839,7 @@ SUBCOMMANDS: dict[str, tuple[Any, str | None, Any]] = {
             lambda sp: sp.add_argument("--tier", choices=["read", "control", "dev"], default="control",
                                        help="which tools: read only, control (default), or dev as well")),
     "completion": (cmd_completion, "print a shell completion script",
-                   lambda sp: sp.add_argument("shell", choices=["bash", "zsh"], help="the shell")),
-    "_devices": (cmd_complete_devices, None, None),
+                   lambda sp: sp.add_argument("shell", choices=["bash", "zsh", "fish"], help="the shell")),
 }
 
 
@@ -848,7 +869,9 @@ EXAMPLES: dict[str, str] = {
     "remote": "tvctl remote\ntvctl remote living-room",
     "daemon": "tvctl daemon\ntvctl daemon --config ./config.toml -v",
     "mcp": "tvctl mcp\ntvctl mcp --tier read",
-    "completion": 'eval "$(tvctl completion bash)"\ntvctl completion zsh > ~/.zfunc/_tvctl',
+    "completion": 'eval "$(tvctl completion bash)"      # in ~/.bashrc\n'
+                  'eval "$(tvctl completion zsh)"       # in ~/.zshrc\n'
+                  "tvctl completion fish > ~/.config/fish/completions/tvctl.fish",
 }
 
 
@@ -914,7 +937,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             if help_ else sub.add_parser(name, formatter_class=_Formatter)
         if func is not None:
             sp.set_defaults(func=func)
-        if name not in ("daemon", "_devices", "mcp"):
+        if name not in ("daemon", "mcp", "completion"):
             sp.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
             sp.add_argument("-d", "--device", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         if setup is not None:
@@ -982,6 +1005,9 @@ def _command_word(argv: list[str]) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if "_ARGCOMPLETE" in os.environ:  # a shell asks for completions (tvctl completion SHELL)
+        _complete()
+        return EXIT_OK
     argv = sys.argv[1:] if argv is None else argv
     word = _command_word(argv)
     parser = build_parser(word if word in SUBCOMMANDS else None)

@@ -11,6 +11,7 @@ import shlex
 import shutil
 import subprocess
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -234,7 +235,7 @@ def bash_complete(d: Daemon, line: str) -> list[str]:
 
 
 @pytest.fixture
-def completing(daemon: Daemon, tmp_path: Path) -> Daemon:
+def completing(daemon: Daemon, tmp_path: Path) -> Iterator[Daemon]:
     apps = (b'<?xml version="1.0" encoding="UTF-8" ?>\n<apps>\n<app id="837" type="appl" version="2">YouTube</app>\n'
             b'<app id="12" type="appl" version="4">Netflix</app>\n</apps>\n')
     roku = FakeRoku("tv", apps=apps).start()
@@ -246,7 +247,7 @@ def completing(daemon: Daemon, tmp_path: Path) -> Daemon:
     (files / "channel.zip").write_bytes(b"PK")
     (files / "notes.txt").write_text("x")
     daemon.tmp_files = files  # type: ignore[attr-defined]
-    yield daemon  # type: ignore[misc]
+    yield daemon
     roku.stop()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -37,7 +38,8 @@ def test_units_verify_without_warnings(tmp_path: Path) -> None:
                         str(ROOT / "systemd" / "tvctl.service")], env=env, capture_output=True, text=True)
     assert p.returncode == 0 and p.stdout == "" and p.stderr == "", p.stdout + p.stderr
     unit = (ROOT / "systemd" / "tvctl.service").read_text()
-    assert "Type=notify" in unit and "ExecReload=/bin/kill -HUP $MAINPID" in unit
+    assert "Type=notify" in unit and "ExecReload=%h/.local/bin/tvctl --socket %t/tvctl.sock config reload" in unit
+    assert "WatchdogSec=" in unit and "ProtectSystem=strict" in unit and "SystemCallFilter=@system-service" in unit
     assert "Restart=on-failure" in unit
     sock_unit = (ROOT / "systemd" / "tvctl.socket").read_text()
     # where the CLI looks, owner-only, and the config's default HTTP address
@@ -141,3 +143,57 @@ def test_socket_activation_refuses_a_listener_that_contradicts_the_config(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def unit_line(key: str) -> str:
+    line = next(ln for ln in (ROOT / "systemd" / "tvctl.service").read_text().splitlines() if ln.startswith(key + "="))
+    return line.split("=", 1)[1]
+
+
+def test_reload_from_the_unit_fails_on_an_invalid_config(daemon: Daemon, tmp_path: Path) -> None:
+    """systemctl --user reload runs ExecReload and reports its exit status: run that command line."""
+    home = tmp_path / "home"
+    (home / ".local" / "bin").mkdir(parents=True)
+    (home / ".local" / "bin" / "tvctl").symlink_to(TVCTL)
+    argv = unit_line("ExecReload").replace("%h", str(home)).replace("%t", str(daemon.runtime)).split()
+    ok = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    assert ok.returncode == 0, ok.stderr
+    daemon.config_path.write_text("[daemon]\nhttp_port = 'not a number'\n")
+    bad = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    assert bad.returncode == 1 and "config.toml" in bad.stderr and "http_port" in bad.stderr, bad.stderr
+    assert daemon.ok("GET", "/v1/daemon/status")["pid"] == daemon.proc.pid  # type: ignore[union-attr]
+
+
+def test_watchdog_is_fed_from_the_event_loop(tmp_path: Path) -> None:
+    notify = tmp_path / "notify.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sd:
+        sd.bind(str(notify))
+        sd.settimeout(10)
+        d = Daemon(tmp_path, extra_env={"NOTIFY_SOCKET": str(notify), "WATCHDOG_USEC": "200000"})
+        d.start()
+        try:
+            got = [sd.recv(256) for _ in range(4)]  # READY, then a ping every 0.1 s
+            assert got[0] == b"READY=1" and got[1:] == [b"WATCHDOG=1"] * 3
+        finally:
+            d.stop()
+
+
+def test_log_lines_carry_a_time_and_the_daemons_own_names(tmp_path: Path) -> None:
+    d = Daemon(tmp_path)
+    d.start()
+    d.stop()
+    lines = d.log().splitlines()
+    assert lines and all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3} (DEBUG|INFO|WARNING|ERROR) tvctl[.\w]*: ", ln)
+                         for ln in lines), lines
+    assert "uvicorn" not in d.log()
+
+
+def test_under_journald_the_journal_adds_the_time(tmp_path: Path) -> None:
+    d = Daemon(tmp_path)
+    d.log_path.touch()
+    st = d.log_path.stat()  # the daemon's stderr is this file: as if it were the journal's stream
+    d.env["JOURNAL_STREAM"] = f"{st.st_dev}:{st.st_ino}"
+    d.start()
+    d.stop()
+    lines = d.log().splitlines()
+    assert lines and all(re.match(r"(INFO|WARNING|ERROR) tvctl[.\w]*: ", ln) for ln in lines), lines

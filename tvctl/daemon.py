@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import os
 import signal
 import socket
 import sys
@@ -39,10 +40,37 @@ _LOGGER = logging.getLogger(__name__)
 GRACEFUL_SHUTDOWN_S = 6
 
 
+def under_journald() -> bool:
+    """Whether stderr is the journal (systemd sets JOURNAL_STREAM to its device:inode), which
+    stamps every line itself."""
+    stream = os.environ.get("JOURNAL_STREAM", "")
+    try:
+        dev, ino = (int(x) for x in stream.split(":"))
+        st = os.fstat(sys.stderr.fileno())
+    except (ValueError, OSError):
+        return False
+    return (st.st_dev, st.st_ino) == (dev, ino)
+
+
+class OwnNames(logging.Filter):
+    """The HTTP server's lines under the daemon's own name (tvctl.http), not uvicorn.error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("uvicorn"):
+            record.name = "tvctl.http"
+        return True
+
+
 def setup_logging(verbose: bool) -> None:
-    # journald adds timestamps; keep lines short and greppable.
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s", force=True)
+    """One line per record: a local timestamp (left out under journald, which adds its own), the
+    level, the logger's name and the message."""
+    fmt = "%(levelname)s %(name)s: %(message)s"
+    if not under_journald():
+        fmt = "%(asctime)s.%(msecs)03d " + fmt
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(fmt, datefmt="%Y-%m-%dT%H:%M:%S"))
+    handler.addFilter(OwnNames())
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler], force=True)
     for noisy in ("aiohttp.access", "async_upnp_client", "zeroconf", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
 
@@ -89,6 +117,15 @@ class HttpProtocol(HttpToolsProtocol):
         super().on_message_complete()
 
 
+def watchdog_interval() -> float | None:
+    """Half of systemd's WatchdogSec (WATCHDOG_USEC, for this process per WATCHDOG_PID), or None."""
+    usec = os.environ.get("WATCHDOG_USEC", "")
+    pid = os.environ.get("WATCHDOG_PID", "")
+    if not usec.isdigit() or int(usec) == 0 or (pid and pid != str(os.getpid())):
+        return None
+    return int(usec) / 2_000_000
+
+
 class Server(uvicorn.Server):
     def __init__(self, cfg: uvicorn.Config, runtime: Runtime) -> None:
         super().__init__(cfg)
@@ -127,6 +164,15 @@ class Server(uvicorn.Server):
                          f"{self.runtime.settings['daemon.http_host']}:{self.runtime.http_port}"
                          if self.runtime.settings.section(DaemonSettings).http_enabled else "disabled")
             sd_notify("READY=1")
+            interval = watchdog_interval()
+            if interval is not None:
+                self.runtime.service.spawn(self._feed_watchdog(interval))
+
+    async def _feed_watchdog(self, interval: float) -> None:
+        """WATCHDOG=1 from the event loop itself: a loop that stops turning stops the pings."""
+        while not self.should_exit:
+            sd_notify("WATCHDOG=1")
+            await asyncio.sleep(interval)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         sd_notify("STOPPING=1")

@@ -236,6 +236,25 @@ def test_dev_commands(daemon: Daemon, tmp_path: Path) -> None:
         roku.stop()
 
 
+def read_all(primary: int) -> bytes:
+    shown = b""
+    with contextlib.suppress(OSError):
+        while chunk := os.read(primary, 65536):
+            shown += chunk
+    os.close(primary)
+    return shown
+
+
+def at_terminal(argv: list[str], env: dict[str, str]) -> tuple[int, bytes]:
+    """Run a command with stdout and stderr on a terminal (a pty); its exit code and what it showed."""
+    import pty
+
+    primary, secondary = pty.openpty()
+    p = subprocess.run(argv, env=env, stdout=secondary, stderr=secondary, timeout=60)
+    os.close(secondary)
+    return p.returncode, read_all(primary)
+
+
 def test_upload_progress_on_a_terminal(daemon: Daemon, tmp_path: Path) -> None:
     import pty
 
@@ -248,18 +267,18 @@ def test_upload_progress_on_a_terminal(daemon: Daemon, tmp_path: Path) -> None:
                                                "roku.dev_password": roku.password})
         z = tmp_path / "channel.zip"
         z.write_bytes(make_zip(pad=3 * 1024 * 1024))
-        primary, secondary = pty.openpty()  # stderr is a terminal, stdout is not
         env = {**os.environ, "XDG_RUNTIME_DIR": str(daemon.runtime)}
-        p = subprocess.run([TVCTL, "dev", "install", str(z)], env=env, stdout=subprocess.PIPE, stderr=secondary,
-                           text=True, timeout=60)
-        os.close(secondary)
-        shown = b""
-        with contextlib.suppress(OSError):
-            while chunk := os.read(primary, 65536):
-                shown += chunk
-        os.close(primary)
-        assert p.returncode == 0 and p.stdout.startswith("installed")
+        code, shown = at_terminal([TVCTL, "dev", "install", str(z)], env)
+        assert code == 0 and b"installed" in shown
         assert b"uploading 100%" in shown
+        # not with --json, nor when stdout is not a terminal
+        code, shown = at_terminal([TVCTL, "--json", "dev", "install", str(z)], env)
+        assert code == 0 and b"uploading" not in shown
+        primary, secondary = pty.openpty()
+        p = subprocess.run([TVCTL, "dev", "install", str(z)], env=env, stdout=subprocess.PIPE, stderr=secondary,
+                           timeout=60)
+        os.close(secondary)
+        assert p.returncode == 0 and b"uploading" not in read_all(primary)
         # and not when stderr is a pipe
         p = run(daemon, "dev", "install", str(z))
         assert "uploading" not in p.stderr

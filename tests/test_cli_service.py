@@ -14,6 +14,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import Daemon
@@ -307,3 +308,42 @@ def test_zsh_loads_the_script_and_gets_answers(completing: Daemon) -> None:
            "COMP_POINT": str(len(line)), "_ARGCOMPLETE_STDOUT_FILENAME": str(out_file)}
     subprocess.run([TVCTL], env=env, capture_output=True, timeout=30)
     assert out_file.read_text().split("\n")[0].split(":")[0].strip() == "living-room"
+
+
+# -- progress on long work ------------------------------------------------------------------------------
+def test_seq_shows_progress_only_at_a_terminal(daemon: Daemon, roku: FakeRoku) -> None:
+    from tests.test_cli import at_terminal
+
+    daemon.add(roku)
+    roku.clear()
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(daemon.runtime)}
+    env.pop("TVCTL_SOCKET", None)
+    code, shown = at_terminal([TVCTL, "seq", "up", "down", "left", "--delay", "0"], env)
+    assert code == 0, shown
+    assert b"pressed 1/3" in shown and b"pressed 3/3" in shown and b"sent 3 keys" in shown
+    assert roku.paths() == ["/keypress/Up", "/keypress/Down", "/keypress/Left"]
+    code, shown = at_terminal([TVCTL, "--json", "seq", "up", "--delay", "0"], env)
+    assert code == 0 and b"pressed" not in shown and json.loads(shown)["sent"] == 1
+    p = run(daemon, "seq", "up", "down", "--delay", "0")  # a pipe: the result only
+    assert (p.stdout, p.stderr) == ("sent 2 keys\n", "")
+    code, shown = at_terminal([TVCTL, "seq", "up", "jump", "--delay", "0"], env)  # refused before any key
+    assert code == 1 and b"jump" in shown and b"pressed" not in shown
+    code, shown = at_terminal([TVCTL, "power", "on"], env)
+    assert code == 0 and b"powering on" in shown
+    assert b"powering on" not in at_terminal([TVCTL, "--json", "power", "on"], env)[1]
+
+
+def test_streamed_sequence_over_http(daemon: Daemon, roku: FakeRoku) -> None:
+    dev = daemon.add(roku)
+    with httpx.stream("POST", f"{daemon.url}/v1/devices/{dev['id']}/remote/sequence",
+                      json={"keys": ["up", "down"], "delay_ms": 0}, headers={"Accept": "text/event-stream"},
+                      timeout=30) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        text = "".join(r.iter_text())
+    events = [(block.split("\n")[0], json.loads(block.split("\n")[1][5:]))
+              for block in text.split("\n\n") if block.startswith("event:")]
+    assert events == [("event: key", {"sent": 1, "total": 2}), ("event: key", {"sent": 2, "total": 2}),
+                      ("event: done", {"ok": True, "data": {"device": dev["name"], "sent": 2, "delay_ms": 0}})]
+    r2 = daemon.http("POST", f"/v1/devices/{dev['id']}/remote/sequence", json={"keys": ["jump"]},
+                     headers={"Accept": "text/event-stream"})
+    assert r2.status_code == 400 and r2.json()["error"]["code"] == "invalid_key"

@@ -56,7 +56,7 @@ def _dev(args: argparse.Namespace) -> str:
 
 def _progress(args: argparse.Namespace, text: str) -> None:
     """A progress note on stderr, only for a person at a terminal (never with --json or in a pipe)."""
-    if not args.json and sys.stderr.isatty() and sys.stdout.isatty():
+    if _shows_progress(args):
         print(text, file=sys.stderr, flush=True)
 
 
@@ -312,8 +312,29 @@ def cmd_key(c: Client, a: argparse.Namespace) -> None:
 
 
 def cmd_seq(c: Client, a: argparse.Namespace) -> None:
-    d = c.request("POST", f"/v1/devices/{_dev(a)}/remote/sequence", {"keys": a.keys, "delay_ms": a.delay})
+    url = f"/v1/devices/{_dev(a)}/remote/sequence"
+    body = {"keys": a.keys, "delay_ms": a.delay}
+    if not _shows_progress(a):
+        d = c.request("POST", url, body)
+    else:  # at a terminal: the keys as they go (3/14)
+        from tvctl.client import unwrap
+
+        d = None
+        try:
+            for event, data in c.stream(url, method="POST", payload=body):
+                if event == "key":
+                    print(f"\rpressed {data['sent']}/{data['total']}", end="", file=sys.stderr, flush=True)
+                elif event == "done":
+                    d = unwrap(data)
+        finally:
+            print(file=sys.stderr)
+        if d is None:
+            raise TvctlError("The daemon ended the sequence stream without a result.")
     _print(a, d, f"sent {d['sent']} keys")
+
+
+def _shows_progress(args: argparse.Namespace) -> bool:
+    return not args.json and sys.stderr.isatty() and sys.stdout.isatty()
 
 
 def cmd_type(c: Client, a: argparse.Namespace) -> None:
@@ -526,7 +547,7 @@ def cmd_dev(c: Client, a: argparse.Namespace) -> None:
     elif a.action == "install":
         if not a.archive:
             raise Usage("usage: tvctl dev install CHANNEL.zip [--param KEY=VALUE …]")
-        d = _upload(c, base + "/install", a.archive, _params(a.param))
+        d = _upload(c, base + "/install", a.archive, _params(a.param), args=a)
         _print(a, d, f"{d['result']}: " + "; ".join(m["text"] for m in d.get("messages", []))
                + (f" (started with {_joined(d['launched'])})" if d.get("launched") else ""))
 
@@ -592,7 +613,8 @@ def cmd_screenshot(c: Client, a: argparse.Namespace) -> None:
     _save_screenshot(c, a, f"/v1/devices/{_dev(a)}/screenshot{which}")
 
 
-def _upload(c: Client, url: str, path: str, fields: dict[str, str] | None = None) -> Any:
+def _upload(c: Client, url: str, path: str, fields: dict[str, str] | None = None, *,
+            args: argparse.Namespace) -> Any:
     """Stream ``path`` as multipart field ``archive`` after ``fields``; progress on stderr when it is
     a terminal."""
     try:
@@ -604,7 +626,7 @@ def _upload(c: Client, url: str, path: str, fields: dict[str, str] | None = None
 
     form = FormFraming(fields or {}, "archive", os.path.basename(path))
     head, tail = form.head, form.tail
-    show = sys.stderr.isatty()
+    show = _shows_progress(args)
 
     class Body:
         """head, then the file in chunks, then tail; reports progress as it goes."""

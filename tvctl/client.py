@@ -208,9 +208,14 @@ class Client:
             decode(resp.status, raw)
         return raw, resp.headers.get("content-type", "")
 
-    def stream(self, url: str, method: str = "GET") -> Iterator[tuple[str, Any]]:
+    def stream(self, url: str, method: str = "GET", payload: Any = None) -> Iterator[tuple[str, Any]]:
         """Server-Sent Events from ``url`` as (event, data) pairs until the daemon ends the stream."""
-        resp = self._open(method, url, None, {"Accept": "text/event-stream"})
+        headers = {"Accept": "text/event-stream"}
+        body = None
+        if payload is not None:
+            body = json.dumps(payload).encode()
+            headers["Content-Type"] = "application/json"
+        resp = self._open(method, url, body, headers)
         try:
             if resp.status != 200:
                 decode(resp.status, resp.read())

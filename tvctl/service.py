@@ -403,11 +403,18 @@ class DeviceService:
             result = msgspec.structs.replace(result, sent=len(key.text))
         return msgspec.structs.replace(result, device=dev.name, repeat=repeat)
 
-    async def send_sequence(self, ident: str, keys: list[Key], delay_ms: int,
-                            caller: Caller | None = None) -> SequenceResult:
+    def check_sequence(self, ident: str, keys: list[Key]) -> Device:
+        """The device, once every key is known to take: nothing is sent otherwise."""
         dev = self.resolve(ident)
-        for key in keys:  # every key is checked before the first is sent
+        for key in keys:
             self.platform_of(dev).check_key(key)
+        return dev
+
+    async def send_sequence(self, ident: str, keys: list[Key], delay_ms: int,
+                            caller: Caller | None = None,
+                            progress: Callable[[int], None] | None = None) -> SequenceResult:
+        """Press ``keys`` in order; ``progress`` is told how many were sent after each one."""
+        dev = self.check_sequence(ident, keys)  # every key is checked before the first is sent
 
         async def go(a: Adapter) -> int:
             for i, key in enumerate(keys):
@@ -423,6 +430,8 @@ class DeviceService:
                 except TvctlError as exc:
                     raise exc.restated(f"Key {i + 1} of {len(keys)} failed after {i} were sent: {exc.message}",
                                        sent=i, total=len(keys)) from exc
+                if progress is not None:
+                    progress(i + 1)
             return len(keys)
 
         return SequenceResult(device=dev.name, sent=await self._run(dev, go, caller), delay_ms=delay_ms)

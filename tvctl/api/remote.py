@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from tvctl.api import envelope
 from tvctl.api.bodies import (
@@ -18,8 +22,10 @@ from tvctl.api.bodies import (
     check_media_url,
 )
 from tvctl.api.requests import client_presence, read_body, read_json, read_query, rt
+from tvctl.errors import TvctlError
+from tvctl.events import Event
 from tvctl.keys import parse_key
-from tvctl.results import PlayRequest
+from tvctl.results import PlayRequest, SequenceResult
 
 
 async def device_state(request: Request) -> Response:
@@ -66,11 +72,40 @@ async def remote_key(request: Request) -> Response:
 
 
 async def remote_sequence(request: Request) -> Response:
+    """Press keys in order; with ``Accept: text/event-stream``, a ``key`` event ({sent, total}) after
+    each one, then the result (``done``, an envelope), so a client can show progress."""
     body = await read_body(request, KeySequence)
     keys = [parse_key(k) for k in body.keys]
     delay = 200 if body.delay_ms is None else body.delay_ms
-    async with client_presence(request) as caller:
-        return envelope.ok(await rt(request).service.send_sequence(request.path_params["id"], keys, delay, caller))
+    service = rt(request).service
+    ident = request.path_params["id"]
+    if "text/event-stream" not in request.headers.get("accept", ""):
+        async with client_presence(request) as caller:
+            return envelope.ok(await service.send_sequence(ident, keys, delay, caller))
+    service.check_sequence(ident, keys)  # an unknown device or key is an error status, not a stream
+    sent: asyncio.Queue[int | None] = asyncio.Queue()
+
+    async def press() -> SequenceResult:
+        async with client_presence(request) as caller:
+            return await service.send_sequence(ident, keys, delay, caller, progress=sent.put_nowait)
+
+    run = asyncio.ensure_future(press())
+    run.add_done_callback(lambda _t: sent.put_nowait(None))
+
+    async def stream() -> AsyncIterator[bytes]:
+        try:
+            yield b": pressing\n\n"
+            while (n := await sent.get()) is not None:
+                yield Event("key", {"sent": n, "total": len(keys)}).sse()
+            try:
+                result: dict[str, Any] = {"ok": True, "data": run.result()}
+            except TvctlError as exc:
+                result = {"ok": False, "error": exc.to_dict()}
+            yield Event("done", result).sse()
+        finally:
+            run.cancel()  # the client left: no further keys
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
 
 async def screenshot(request: Request) -> Response:

@@ -280,7 +280,7 @@ def test_upload_progress_on_a_terminal(daemon: Daemon, tmp_path: Path) -> None:
         os.close(secondary)
         assert p.returncode == 0 and b"uploading" not in read_all(primary)
         # and not when stderr is a pipe
-        p = run(daemon, "dev", "install", str(z))
-        assert "uploading" not in p.stderr
+        piped = run(daemon, "dev", "install", str(z))
+        assert "uploading" not in piped.stderr
     finally:
         roku.stop()

@@ -182,6 +182,22 @@ def roku() -> Iterator[FakeRoku]:
         r.stop()
 
 
+@pytest.fixture
+def devbox(daemon: Daemon) -> Iterator[tuple[Daemon, FakeRoku, dict[str, Any]]]:
+    """A fake Roku in developer mode, added to a fresh daemon that knows its installer, console and
+    password: (daemon, fake, device record)."""
+    roku = FakeRoku("devbox").start()
+    try:
+        device = daemon.add(roku)
+        daemon.ok("PATCH", "/v1/config", json={"roku.installer_port": roku.installer_port,
+                                               "roku.console_port": roku.console_port,
+                                               "roku.dev_password": roku.password})
+        roku.clear()
+        yield daemon, roku, device
+    finally:
+        roku.stop()
+
+
 @pytest.fixture(params=sorted(KINDS))
 def any_roku(request: pytest.FixtureRequest) -> Iterator[FakeRoku]:
     """A fake Roku of every recorded kind (stick, box, TV, dev-mode box)."""

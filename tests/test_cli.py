@@ -186,54 +186,47 @@ def test_help_exits_zero(args: list[str]) -> None:
     assert p.returncode == 0 and "usage:" in p.stdout
 
 
-def test_dev_commands(daemon: Daemon, tmp_path: Path) -> None:
+def test_dev_commands(devbox: tuple[Daemon, FakeRoku, dict[str, Any]], tmp_path: Path) -> None:
     from tests.test_devmode import make_zip
 
-    roku = FakeRoku("devbox").start()
-    try:
-        daemon.add(roku)
-        daemon.ok("PATCH", "/v1/config", json={"roku.installer_port": roku.installer_port,
-                                               "roku.console_port": roku.console_port,
-                                               "roku.dev_password": roku.password})
-        z = tmp_path / "channel.zip"
-        z.write_bytes(make_zip())
-        p = run(daemon, "dev", "install", str(z))
-        assert p.returncode == 0, p.stderr
-        assert p.stdout.startswith("installed: Application Received")
-        assert roku.uploads[-1]["size"] == z.stat().st_size
-        assert ok_json(daemon, "dev", "install", str(z))["result"] == "identical"
-        assert run(daemon, "dev", "reload").stdout.strip() == "dev channel restarted"
-        shot = tmp_path / "shot.jpg"
-        p = run(daemon, "dev", "screenshot", "-o", str(shot))
-        assert p.returncode == 0 and shot.read_bytes()[:2] == b"\xff\xd8"
-        roku.console_script = b"line one\r\nline two\r\n"
-        run(daemon, "dev", "logs")
-        def both_lines() -> str:
-            stdout = run(daemon, "dev", "logs").stdout
-            return stdout if "line two" in stdout else ""
+    daemon, roku, _device = devbox
+    z = tmp_path / "channel.zip"
+    z.write_bytes(make_zip())
+    p = run(daemon, "dev", "install", str(z))
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("installed: Application Received")
+    assert roku.uploads[-1]["size"] == z.stat().st_size
+    assert ok_json(daemon, "dev", "install", str(z))["result"] == "identical"
+    assert run(daemon, "dev", "reload").stdout.strip() == "dev channel restarted"
+    shot = tmp_path / "shot.jpg"
+    p = run(daemon, "dev", "screenshot", "-o", str(shot))
+    assert p.returncode == 0 and shot.read_bytes()[:2] == b"\xff\xd8"
+    roku.console_script = b"line one\r\nline two\r\n"
+    run(daemon, "dev", "logs")
+    def both_lines() -> str:
+        stdout = run(daemon, "dev", "logs").stdout
+        return stdout if "line two" in stdout else ""
 
-        out = wait_for(both_lines, what="both console lines")
-        assert out.splitlines() == ["line one", "line two"]
-        missing = run(daemon, "dev", "install", str(tmp_path / "nope.zip"))
-        assert missing.returncode == 2 and "cannot read" in missing.stderr
-        bad = tmp_path / "bad.zip"
-        bad.write_bytes(b"junk")
-        p = run(daemon, "dev", "install", str(bad))
-        assert p.returncode == 1 and "not a readable zip" in p.stderr and "hint:" in p.stderr
-        # logs -f streams until Ctrl-C
-        env = {**os.environ, "XDG_RUNTIME_DIR": str(daemon.runtime)}
-        proc = subprocess.Popen([TVCTL, "dev", "logs", "-f"], env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
-        try:
-            wait_for(lambda: daemon.ok("GET", "/v1/devices/default/dev/logs")["followers"] == 1, what="logs -f")
-            roku.console_push("streamed line\n")
-            assert proc.stdout.readline().strip() == "streamed line"  # type: ignore[union-attr]
-        finally:
-            proc.send_signal(signal.SIGINT)
-            _out, err = proc.communicate(timeout=10)
-        assert proc.returncode == 0 and "Traceback" not in err
+    out = wait_for(both_lines, what="both console lines")
+    assert out.splitlines() == ["line one", "line two"]
+    missing = run(daemon, "dev", "install", str(tmp_path / "nope.zip"))
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(b"junk")
+    p = run(daemon, "dev", "install", str(bad))
+    assert p.returncode == 1 and "not a readable zip" in p.stderr and "hint:" in p.stderr
+    # logs -f streams until Ctrl-C
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(daemon.runtime)}
+    proc = subprocess.Popen([TVCTL, "dev", "logs", "-f"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: daemon.ok("GET", "/v1/devices/default/dev/logs")["followers"] == 1, what="logs -f")
+        roku.console_push("streamed line\n")
+        assert proc.stdout.readline().strip() == "streamed line"  # type: ignore[union-attr]
     finally:
-        roku.stop()
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0 and "Traceback" not in err
 
 
 def read_all(primary: int) -> bytes:

@@ -19,7 +19,6 @@ import subprocess
 import sys
 import threading
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,17 +42,8 @@ def make_zip(manifest: bool = True, extra: bytes = b"", nested: bool = False, pa
 
 
 @pytest.fixture
-def dev(daemon: Daemon) -> Iterator[tuple[Daemon, FakeRoku, dict[str, Any]]]:
-    roku = FakeRoku("devbox").start()
-    try:
-        device = daemon.add(roku)
-        daemon.ok("PATCH", "/v1/config", json={"roku.installer_port": roku.installer_port,
-                                               "roku.console_port": roku.console_port,
-                                               "roku.dev_password": roku.password})
-        roku.clear()
-        yield daemon, roku, device
-    finally:
-        roku.stop()
+def dev(devbox: tuple[Daemon, FakeRoku, dict[str, Any]]) -> tuple[Daemon, FakeRoku, dict[str, Any]]:
+    return devbox
 
 
 def install(d: Daemon, dev_id: str, data: bytes, name: str = "channel.zip") -> httpx.Response:

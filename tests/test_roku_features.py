@@ -254,20 +254,6 @@ def test_bad_urls_are_refused_before_anything_is_sent(tv: tuple[Daemon, FakeRoku
 
 
 # -- developer workflow -----------------------------------------------------------------------------
-@pytest.fixture
-def devbox(daemon: Daemon) -> Iterator[tuple[Daemon, FakeRoku, dict[str, Any]]]:
-    roku = FakeRoku("devbox").start()
-    try:
-        device = daemon.add(roku)
-        daemon.ok("PATCH", "/v1/config", json={"roku.installer_port": roku.installer_port,
-                                               "roku.console_port": roku.console_port,
-                                               "roku.dev_password": roku.password})
-        roku.clear()
-        yield daemon, roku, device
-    finally:
-        roku.stop()
-
-
 def test_install_and_reload_with_launch_params(devbox: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
     d, roku, device = devbox
     z = make_zip()
@@ -390,39 +376,32 @@ def test_cli_search_tv_play(daemon: Daemon, tmp_path: Path) -> None:
         roku.stop()
 
 
-def test_cli_dev_workflow(daemon: Daemon, tmp_path: Path) -> None:
+def test_cli_dev_workflow(devbox: tuple[Daemon, FakeRoku, dict[str, Any]], tmp_path: Path) -> None:
     from tests.test_cli import run
 
-    roku = FakeRoku("devbox").start()
-    try:
-        daemon.add(roku)
-        daemon.ok("PATCH", "/v1/config", json={"roku.installer_port": roku.installer_port,
-                                               "roku.console_port": roku.console_port,
-                                               "roku.dev_password": roku.password})
-        z = tmp_path / "channel.zip"
-        z.write_bytes(make_zip())
-        p = run(daemon, "dev", "install", str(z), "--param", "contentId=42", "--param", "mediaType=movie")
-        assert p.returncode == 0, p.stderr
-        assert p.stdout.strip() == ("installed: Application Received: 2500809 bytes stored. "
-                                    "(started with contentId=42, mediaType=movie)")
-        assert roku.upload_fields[-1] == {"mysubmit": "Replace", "dev_autolaunch": "0"}
-        assert roku.paths()[-1] == "/launch/dev?contentId=42&mediaType=movie"
-        p = run(daemon, "dev", "install", str(z), "--param", "contentId")
-        assert p.returncode == 2 and "not KEY=VALUE" in p.stderr
-        assert run(daemon, "dev", "reload", "--param", "contentId=7").stdout.strip() == \
-            "dev channel restarted with contentId=7"
-        assert run(daemon, "dev", "registry").stdout.splitlines() == [
-            "[section One]", "first key in section one = value one section one",
-            "[section Two]", "first key in section two = value one section two",
-            "second key in section two = value two section two"]
-        assert run(daemon, "dev", "packages").stdout.splitlines()[1].split() == [
-            "0", "channel", "some-package.zip", "455694", "sdcard"]
-        assert run(daemon, "dev", "delete").stdout.strip() == "sideloaded channel deleted"
-        assert run(daemon, "dev", "delete").stdout.strip() == "no sideloaded channel was installed"
-        assert run(daemon, "dev", "packages").stdout.strip() == "nothing installed"
-        p = run(daemon, "dev", "registry", "extra.zip")
-        assert p.returncode == 2 and "takes no file" in p.stderr
-        p = run(daemon, "dev", "registry")
-        assert p.returncode == 1 and "no sideloaded channel" in p.stderr
-    finally:
-        roku.stop()
+    daemon, roku, _device = devbox
+    z = tmp_path / "channel.zip"
+    z.write_bytes(make_zip())
+    p = run(daemon, "dev", "install", str(z), "--param", "contentId=42", "--param", "mediaType=movie")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == ("installed: Application Received: 2500809 bytes stored. "
+                                "(started with contentId=42, mediaType=movie)")
+    assert roku.upload_fields[-1] == {"mysubmit": "Replace", "dev_autolaunch": "0"}
+    assert roku.paths()[-1] == "/launch/dev?contentId=42&mediaType=movie"
+    p = run(daemon, "dev", "install", str(z), "--param", "contentId")
+    assert p.returncode == 2 and "not KEY=VALUE" in p.stderr
+    assert run(daemon, "dev", "reload", "--param", "contentId=7").stdout.strip() == \
+        "dev channel restarted with contentId=7"
+    assert run(daemon, "dev", "registry").stdout.splitlines() == [
+        "[section One]", "first key in section one = value one section one",
+        "[section Two]", "first key in section two = value one section two",
+        "second key in section two = value two section two"]
+    assert run(daemon, "dev", "packages").stdout.splitlines()[1].split() == [
+        "0", "channel", "some-package.zip", "455694", "sdcard"]
+    assert run(daemon, "dev", "delete").stdout.strip() == "sideloaded channel deleted"
+    assert run(daemon, "dev", "delete").stdout.strip() == "no sideloaded channel was installed"
+    assert run(daemon, "dev", "packages").stdout.strip() == "nothing installed"
+    p = run(daemon, "dev", "registry", "extra.zip")
+    assert p.returncode == 2 and "takes no file" in p.stderr
+    p = run(daemon, "dev", "registry")
+    assert p.returncode == 1 and "no sideloaded channel" in p.stderr

@@ -135,6 +135,7 @@ class FakeRoku:
         self.search_browse = "ignore"  # OS 12+ ignores search/browse; "launch": the provider app comes to the front
         self.tuned: str | None = None  # the antenna channel launched last (tvinput.dtv?ch=…)
         self.keyed = True  # False: the developer registry answers "Device not keyed"
+        self.registry_query = True  # False: firmware before OS 12, which answers query/registry with 404
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> FakeRoku:
@@ -333,7 +334,7 @@ class FakeRoku:
             return self._xml(body)
         if path == "/query/tv-channels" and self.kind.is_tv:
             return self._xml(fx("tv/tv-channels.xml"))
-        if path == "/query/registry/dev":
+        if path == "/query/registry/dev" and self.registry_query:
             if not self.kind.dev or b'id="dev"' not in self.apps_xml:
                 return self._xml(fx("ecp-devmode/registry_failed_not-in-dev-mode.xml"))
             if not self.keyed:

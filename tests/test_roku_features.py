@@ -295,6 +295,9 @@ def test_registry(devbox: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
     roku.keyed = False
     err = d.err("GET", url, 500, "dev_not_keyed")
     assert "Device not keyed" in err["message"] and "Packager" in err["hint"]
+    roku.registry_query = False  # older firmware has no such query
+    err = d.err("GET", url, 400, "unsupported_operation")
+    assert "Roku OS 12 or later" in err["message"]
 
 
 def test_registry_on_a_device_not_in_developer_mode(shared_daemon: Daemon) -> None:

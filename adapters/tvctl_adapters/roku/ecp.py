@@ -8,7 +8,7 @@ import re
 import socket
 import time
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -224,7 +224,8 @@ class RokuAdapter(Adapter):
         self.ecp.timeout_s = self._roku().request_timeout_s
         resp = await self.ecp.request("GET", path, limit=limit)
         if resp.status != 200:
-            raise DeviceBadResponse(f"{self.device.name} answered GET {path} with HTTP {resp.status}.")
+            raise DeviceBadResponse(f"{self.device.name} answered GET {path} with HTTP {resp.status}.",
+                                    details={"status": resp.status})
         return resp.body
 
     async def _post(self, path: str, *, timeout_s: float | None = None) -> int:
@@ -413,7 +414,7 @@ class RokuAdapter(Adapter):
         return LaunchResult(device=self.device.name, launched=app, params=params, already_running=status == 202)
 
     async def stop_app(self) -> StopResult:
-        active = parse.active_app(await self._get("/query/active-app", MAX_SMALL_QUERY))
+        active = await self._active()
         if active.kind in ("home", "screensaver"):
             return StopResult(device=self.device.name, method="none", stopped=None, note="already on the home screen")
         if self.device.developer_enabled and active.platform_id:
@@ -503,8 +504,23 @@ class RokuAdapter(Adapter):
     async def _has_dev_channel(self) -> bool:
         return any(a.platform_id == "dev" for a in await self.list_apps())
 
+    async def _active(self) -> ActiveApp:
+        return parse.active_app(await self._get("/query/active-app", MAX_SMALL_QUERY))
+
     async def _active_id(self) -> str | None:
-        return parse.active_app(await self._get("/query/active-app", MAX_SMALL_QUERY)).platform_id
+        return (await self._active()).platform_id
+
+    async def _wait_until(self, done: Callable[[ActiveApp], bool], timeout_s: float) -> tuple[ActiveApp, bool]:
+        """Poll active-app (as RTA does) until ``done`` holds or ``timeout_s`` passes: the last answer,
+        and whether it held."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            now = await self._active()
+            if done(now):
+                return now, True
+            if time.monotonic() >= deadline:
+                return now, False
+            await asyncio.sleep(RELOAD_POLL_S)
 
     async def dev_install(self, archive: Path, params: Mapping[str, str]) -> InstallResult:
         """Install; with ``params``, the device is told not to start it (dev_autolaunch=0) and it is
@@ -524,17 +540,10 @@ class RokuAdapter(Adapter):
         """Launch the dev channel (with deep-link ``params``) and wait until it is in front."""
         query = "?" + urlencode(dict(params), quote_via=quote) if params else ""
         await self._post(f"/launch/dev{query}")
-        if not await self._wait_active(True, RELOAD_START_S):
+        _, started = await self._wait_until(lambda a: a.platform_id == "dev", RELOAD_START_S)
+        if not started:
             raise DeviceTimeout(f"The dev channel on {self.device.name} did not start within {RELOAD_START_S:g} s.",
                                 hint="Read tvctl dev logs for compile or runtime errors.")
-
-    async def _wait_active(self, want_dev: bool, timeout_s: float) -> bool:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if (await self._active_id() == "dev") == want_dev:
-                return True
-            await asyncio.sleep(RELOAD_POLL_S)
-        return False
 
     async def dev_reload(self, archive: Path | None, params: Mapping[str, str]) -> ReloadResult:
         """Leave the dev channel, wait until it is gone, launch it again, confirm it runs (§9.6)."""
@@ -551,7 +560,8 @@ class RokuAdapter(Adapter):
                 left = "exit-app" if 200 <= resp.status < 300 else "home"
             if left == "home":
                 await self._post("/keypress/Home")
-            if not await self._wait_active(False, RELOAD_LEAVE_S):
+            _, left_it = await self._wait_until(lambda a: a.platform_id != "dev", RELOAD_LEAVE_S)
+            if not left_it:
                 raise DeviceTimeout(f"The dev channel on {self.device.name} did not stop within {RELOAD_LEAVE_S:g} s.")
         await self._launch_dev(params)
         result = ReloadResult(device=self.device.name, reloaded=True, left_via=left, reinstalled=reinstalled)
@@ -562,9 +572,10 @@ class RokuAdapter(Adapter):
         try:
             reply = parse.dev_registry(await self._get("/query/registry/dev", MAX_SMALL_QUERY))
         except DeviceBadResponse as exc:
-            reason = str((exc.details or {}).get("device_says", ""))
+            details = exc.details or {}
+            reason = str(details.get("device_says", ""))
             if not reason:
-                if "HTTP 404" in exc.message:  # firmware before OS 12 has no such query
+                if details.get("status") == 404:  # firmware before OS 12 has no such query
                     raise UnsupportedOperation(f"{self.device.name} does not answer query/registry (it needs "
                                                "Roku OS 12 or later in developer mode).") from exc
                 raise
@@ -596,20 +607,6 @@ class RokuAdapter(Adapter):
                             messages=messages)
 
     # -- search, live TV, media -----------------------------------------------------------------
-    async def _active(self) -> ActiveApp:
-        return parse.active_app(await self._get("/query/active-app", MAX_SMALL_QUERY))
-
-    async def _wait_change(self, before: ActiveApp, timeout_s: float) -> tuple[ActiveApp, bool]:
-        """Poll active-app until it differs from ``before`` or ``timeout_s`` passes."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            now = await self._active()
-            if (now.kind, now.platform_id) != (before.kind, before.platform_id):
-                return now, True
-            if time.monotonic() >= deadline:
-                return now, False
-            await asyncio.sleep(RELOAD_POLL_S)
-
     async def search(self, request: SearchRequest) -> SearchResult:
         """ECP search/browse, the app's own search (steps from data), or browse then in-app (auto)."""
         settings = self._roku()
@@ -642,7 +639,8 @@ class RokuAdapter(Adapter):
                 if request.launch:
                     query["launch"] = "true"
             await self._post("/search/browse?" + urlencode(query, quote_via=quote))
-            after, changed = await self._wait_change(before, settings.search_wait_s)
+            after, changed = await self._wait_until(
+                lambda a: (a.kind, a.platform_id) != (before.kind, before.platform_id), settings.search_wait_s)
             if changed or request.strategy == "browse" or steps is None:
                 note = None
                 if not changed and request.strategy == "auto" and app is not None:
@@ -654,7 +652,8 @@ class RokuAdapter(Adapter):
         assert app is not None and steps is not None
         tried.append("in-app")
         await self._post(f"/launch/{quote(app.platform_id, safe='')}")
-        if not await self._wait_for(app.platform_id, RELOAD_START_S):
+        _, in_front = await self._wait_until(lambda a: a.platform_id == app.platform_id, RELOAD_START_S)
+        if not in_front:
             raise DeviceTimeout(f"{app.name} did not come to the front on {self.device.name} within "
                                 f"{RELOAD_START_S:g} s, so its search was not opened.")
         sent = 0
@@ -669,18 +668,9 @@ class RokuAdapter(Adapter):
         return SearchResult(device=self.device.name, keyword=request.keyword, strategy="in-app", tried=tried,
                             app=app, changed=True, active_app=await self._active(), steps=sent)
 
-    async def _wait_for(self, platform_id: str, timeout_s: float) -> bool:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if await self._active_id() == platform_id:
-                return True
-            await asyncio.sleep(RELOAD_POLL_S)
-        return False
-
     async def tv_channels(self) -> list[ChannelInfo]:
         self.require(Capability.CHANNELS, "list TV channels (it is not a Roku TV)")
-        return [ChannelInfo(number=c.number, name=c.name, type=c.type, hidden=c.hidden)
-                for c in parse.tv_channels(await self._get("/query/tv-channels", MAX_APPS))]
+        return parse.tv_channels(await self._get("/query/tv-channels", MAX_APPS))
 
     async def tv_tune(self, channel: str) -> TuneResult:
         """Launch the antenna input with the channel (python-rokuecp's ch, chan and lcn)."""

@@ -11,6 +11,7 @@ from defusedxml import DefusedXmlException
 
 from tvctl.errors import DeviceBadResponse
 from tvctl.models import ActiveApp, App, DeviceInfo, DeviceState, MediaState, TvChannel, slugify, usable_mac
+from tvctl.results import ChannelInfo
 
 HOME_APP_ID = "562859"  # "Roku Dynamic Menu", the home screen on OS 11+
 
@@ -174,20 +175,11 @@ def tv_active_channel(body: bytes) -> TvChannel | None:
 
 
 # -- live TV and developer queries ---------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class ChannelEntry:
-    """One channel of a Roku TV's antenna line-up (query/tv-channels)."""
-
-    number: str
-    name: str | None
-    type: str | None  # air-digital, air-analog, …
-    hidden: bool
-
-
-def tv_channels(body: bytes) -> list[ChannelEntry]:
+def tv_channels(body: bytes) -> list[ChannelInfo]:
+    """A Roku TV's antenna line-up (query/tv-channels)."""
     root = parse_xml(body, "tv-channels", "tv-channels")
-    return [ChannelEntry(number=_text(ch, "number") or "", name=_text(ch, "name"), type=_text(ch, "type"),
-                         hidden=_bool(ch, "user-hidden"))
+    return [ChannelInfo(number=_text(ch, "number") or "", name=_text(ch, "name"), type=_text(ch, "type"),
+                        hidden=_bool(ch, "user-hidden"))
             for ch in root.findall("channel") if _text(ch, "number")]
 
 

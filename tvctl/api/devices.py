@@ -5,22 +5,19 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import re
-from collections.abc import AsyncIterator
-from typing import Any
 
 import msgspec
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from tvctl.api import envelope
 from tvctl.api.bodies import AddDevice, CredentialChanges, DeviceListQuery, PatchDevice
 from tvctl.api.requests import read_body, read_json, read_query, rt
 from tvctl.errors import (
     BadRequest,
-    TvctlError,
 )
 from tvctl.events import Event
-from tvctl.models import Device, Discovered
+from tvctl.models import Discovered
 
 
 async def list_devices(request: Request) -> Response:
@@ -68,24 +65,12 @@ async def discover(request: Request) -> Response:
     if "text/event-stream" not in request.headers.get("accept", ""):
         devices = await service.discovery.discover()
         return envelope.ok(Discovered(devices))
-    found: asyncio.Queue[Device | None] = asyncio.Queue()
-    run = asyncio.ensure_future(service.discovery.discover(found.put_nowait))
-    run.add_done_callback(lambda _t: found.put_nowait(None))
-
-    async def stream() -> AsyncIterator[bytes]:
-        try:
-            yield b": discovering\n\n"
-            while (dev := await found.get()) is not None:
-                yield Event("device_found", dev.to_dict()).sse()
-            try:
-                result: dict[str, Any] = {"ok": True, "data": {"devices": [d.to_dict() for d in run.result()]}}
-            except TvctlError as exc:
-                result = {"ok": False, "error": exc.to_dict()}
-            yield Event("done", result).sse()
-        finally:
-            run.cancel()  # this caller's wait only: the shared run goes on for the others
-
-    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+    updates: asyncio.Queue[Event | None] = asyncio.Queue()
+    run = asyncio.ensure_future(service.discovery.discover(
+        lambda dev: updates.put_nowait(Event("device_found", dev.to_dict()))))
+    # this caller's wait only is cancelled when it leaves: the shared run goes on for the others
+    return envelope.progress_stream("discovering", updates, run,
+                                    lambda devices: {"devices": [d.to_dict() for d in devices]})
 
 
 async def get_device(request: Request) -> Response:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from tvctl.api import envelope
 from tvctl.api.bodies import (
@@ -22,7 +20,6 @@ from tvctl.api.bodies import (
     check_media_url,
 )
 from tvctl.api.requests import client_presence, read_body, read_json, read_query, rt
-from tvctl.errors import TvctlError
 from tvctl.events import Event
 from tvctl.keys import parse_key
 from tvctl.results import PlayRequest, SequenceResult
@@ -83,29 +80,15 @@ async def remote_sequence(request: Request) -> Response:
         async with client_presence(request) as caller:
             return envelope.ok(await service.send_sequence(ident, keys, delay, caller))
     service.check_sequence(ident, keys)  # an unknown device or key is an error status, not a stream
-    sent: asyncio.Queue[int | None] = asyncio.Queue()
+    updates: asyncio.Queue[Event | None] = asyncio.Queue()
 
     async def press() -> SequenceResult:
         async with client_presence(request) as caller:
-            return await service.send_sequence(ident, keys, delay, caller, progress=sent.put_nowait)
+            return await service.send_sequence(
+                ident, keys, delay, caller,
+                progress=lambda n: updates.put_nowait(Event("key", {"sent": n, "total": len(keys)})))
 
-    run = asyncio.ensure_future(press())
-    run.add_done_callback(lambda _t: sent.put_nowait(None))
-
-    async def stream() -> AsyncIterator[bytes]:
-        try:
-            yield b": pressing\n\n"
-            while (n := await sent.get()) is not None:
-                yield Event("key", {"sent": n, "total": len(keys)}).sse()
-            try:
-                result: dict[str, Any] = {"ok": True, "data": run.result()}
-            except TvctlError as exc:
-                result = {"ok": False, "error": exc.to_dict()}
-            yield Event("done", result).sse()
-        finally:
-            run.cancel()  # the client left: no further keys
-
-    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+    return envelope.progress_stream("pressing", updates, asyncio.ensure_future(press()))  # leaving: no more keys
 
 
 async def screenshot(request: Request) -> Response:

@@ -358,27 +358,15 @@ def cmd_power(c: Client, a: argparse.Namespace) -> None:
 
 def cmd_config(c: Client, a: argparse.Namespace) -> None:
     action = a.action or "show"
-    if action in ("show", "get"):
-        d = c.request("GET", "/v1/config")
-        if action == "get" and len(a.pairs) != 1:
-            raise Usage("usage: tvctl config get KEY (e.g. daemon.http_port)")
-        picked: dict[str, Any] = {}
-        for want in a.pairs:
-            section, _, name = want.partition(".")
-            if section not in d or (name and name not in d[section]):
-                raise Usage(f"no config key or section {want!r} (tvctl config show lists them)")
-            if name:
-                picked.setdefault(section, {})[name] = d[section][name]
-            else:
-                picked[section] = d[section]
-        shown = picked if a.pairs else d
-        if action == "get":
-            section, _, name = a.pairs[0].partition(".")
-            if not name:
-                raise Usage("usage: tvctl config get KEY: a key, not a section (tvctl config show SECTION)")
-            value = shown[section][name]
-            _print(a, value, _config_value(value))
-            return
+    if action == "get":
+        if len(a.pairs) != 1 or "." not in a.pairs[0]:
+            raise Usage("usage: tvctl config get KEY (e.g. daemon.http_port; a section: tvctl config show SECTION)")
+        section, name = a.pairs[0].split(".", 1)
+        value = _config_pick(c.request("GET", "/v1/config"), a.pairs)[section][name]
+        _print(a, value, _config_value(value))
+        return
+    if action == "show":
+        shown = _config_pick(c.request("GET", "/v1/config"), a.pairs)
         lines = []
         for section, values in shown.items():
             lines.append(f"[{section}]")
@@ -396,6 +384,22 @@ def cmd_config(c: Client, a: argparse.Namespace) -> None:
     note = f"; restart required for: {', '.join(d['restart_required'])}" if d["restart_required"] else ""
     verb = {"set": "updated", "reset": "reset to defaults", "reload": "reloaded"}[action]
     _print(a, d, f"config {verb} (changed: {', '.join(d['changed']) or 'nothing'}){note}")
+
+
+def _config_pick(config: dict[str, Any], wanted: list[str]) -> dict[str, Any]:
+    """The sections and keys named in ``wanted`` (all of it when none), nested as the config is."""
+    if not wanted:
+        return config
+    picked: dict[str, Any] = {}
+    for want in wanted:
+        section, _, name = want.partition(".")
+        if section not in config or (name and name not in config[section]):
+            raise Usage(f"no config key or section {want!r} (tvctl config show lists them)")
+        if name:
+            picked.setdefault(section, {})[name] = config[section][name]
+        else:
+            picked[section] = config[section]
+    return picked
 
 
 def _config_value(value: Any) -> str:

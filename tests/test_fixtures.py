@@ -5,8 +5,12 @@ test checks that no recorded file is left out (nor left without its attribution)
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tvctl_adapters.roku import devinstall, parse
@@ -185,6 +189,142 @@ def test_digest_challenge() -> None:
     challenge = re.search(r"^www-authenticate: (.+?)\r?$", head, re.M | re.I)
     assert status == "HTTP/1.1 401 Unauthorized" and challenge is not None
     assert devinstall._parse_challenge(challenge.group(1)) == {"realm": "rokudev"}
+
+
+# -- ecp2/: one TCL Roku TV (OS 15.3.4) in each network-access mode, over HTTP and the ecp-2 session ------
+def recorded_reply(rel: str) -> tuple[tuple[str, str, str, str, str | None], bytes]:
+    """A recorded ecp-2 reply: (response, response-id, status, status-msg, content-type) and its document."""
+    r = json.loads(fx(rel))
+    data = base64.b64decode(r["content-data"], validate=True) if "content-data" in r else b""
+    return (r["response"], r["response-id"], r["status"], r["status-msg"], r.get("content-type")), data
+
+
+XML_UTF8 = 'text/xml; charset="utf-8"'
+
+
+def test_ecp2_challenge_is_answered_with_the_mobile_app_key() -> None:
+    challenge = json.loads(fx("ecp2/tcl-roku-tv-32s357-enabled/challenge.json"))
+    assert challenge == {"notify": "authenticate", "param-challenge": "dHZlbXUtY2hhbGxlbmdlIQ==",
+                         "param-methods": ["client-id", "jwt"], "timestamp": "2535.064"}
+    # the key as the reference gives it, and as the app stores it (each hex digit n as (24 - n) mod 16)
+    stored = "95E610D0-7C29-44EF-FB0F-97F1FCE4C297"
+    key = "".join(c if c == "-" else f"{(24 - int(c, 16)) % 16:X}" for c in stored)
+    assert key == "F3A278B8-1C6F-44A9-9D89-F1979CA4C6F1"
+    digest = hashlib.sha1(challenge["param-challenge"].encode("utf-8") + key.encode("ascii")).digest()
+    assert base64.b64encode(digest).decode() == "SZjg3gAnufgAB4lIYHaao22f3cQ="
+    assert json.loads(fx("ecp2/tcl-roku-tv-32s357-enabled/authenticate.json")) == {
+        "request": "authenticate", "request-id": "1", "param-response": "SZjg3gAnufgAB4lIYHaao22f3cQ="}
+    assert recorded_reply("ecp2/tcl-roku-tv-32s357-disabled/authenticate-response.json") == (
+        ("authenticate", "1", "200", "OK", None), b"")
+
+
+ECP2_DEVICE_INFO = {  # file: the ecp-setting-mode it reports (the access mode of its folder)
+    "ecp2/tcl-roku-tv-32s357-enabled/device-info.xml": "enabled",
+    "ecp2/tcl-roku-tv-32s357-enabled/ws-query-device-info-response.json": "enabled",
+    "ecp2/tcl-roku-tv-32s357-15-3-4/device-info.xml": "limited",
+    "ecp2/tcl-roku-tv-32s357-15-3-4/query-device-info-response.json": "limited",
+    "ecp2/tcl-roku-tv-32s357-disabled/query-device-info-response.json": "disabled",
+}
+
+
+@pytest.mark.parametrize("rel", sorted(ECP2_DEVICE_INFO))
+def test_ecp2_device_info_in_each_access_mode(rel: str) -> None:
+    body = fx(rel)
+    if rel.endswith(".json"):
+        meta, body = recorded_reply(rel)
+        assert meta == ("query-device-info", "2", "200", "OK", XML_UTF8)
+        # only the session's copy adds virtual-device-id (after udn)
+        added = re.findall(rb"</udn>\s*<virtual-device-id>([^<]*)</virtual-device-id>", body)
+        assert added == [b"E0MU0000000000000025"]
+    else:
+        assert b"virtual-device-id" not in body
+    info = parse.device_info(body)
+    assert (info.serial, info.model, info.kind, info.wake_mac, info.power_mode, info.developer_enabled,
+            info.user_name) == ("X02000EM0025", "H104X", "tv", "02:00:00:00:00:25", "PowerOn", True,
+                                "TCL Roku TV 32S357")
+    assert re.findall(rb"<udn>([^<]*)</udn>", body) == [b"28002000-0000-1000-8000-020000000025"]
+    assert re.findall(rb"<software-version>([^<]*)</software-version>", body) == [b"15.3.4"]
+    assert re.findall(rb"<ecp-setting-mode>([^<]*)</ecp-setting-mode>", body) == [ECP2_DEVICE_INFO[rel].encode()]
+
+
+def test_ecp2_app_list_over_both_wires() -> None:
+    http_xml = fx("ecp2/tcl-roku-tv-32s357-enabled/apps.xml")
+    apps = [(a.platform_id, a.name, a.type) for a in parse.apps(http_xml)]
+    assert len(apps) == 26
+    assert apps[:6] == [("tvinput.hdmi1", "HDMI\u00a01", "tvin"), ("tvinput.hdmi2", "Roku", "tvin"),
+                        ("tvinput.hdmi3", "HDMI\u00a03\u00a0(ARC)", "tvin"), ("tvinput.cvbs", "AV", "tvin"),
+                        ("tvinput.dtv", "Live\u00a0TV", "tvin"), ("12", "Netflix", "appl")]
+    assert apps[-1] == ("dev", "Sideloaded development channel", "appl")
+    assert b"subtype" not in http_xml
+    meta, session_xml = recorded_reply("ecp2/tcl-roku-tv-32s357-15-3-4/query-apps-response.json")
+    assert meta == ("query-apps", "4", "200", "OK", XML_UTF8)
+    # the session's list is the same list, with a subtype on each of the 21 channels (not on inputs)
+    assert re.findall(rb'type="appl" subtype="(ndka|rsga|sdka)"', session_xml)[:3] == [b"ndka", b"ndka", b"rsga"]
+    assert len(re.findall(rb" subtype=", session_xml)) == 21
+    assert re.sub(rb' subtype="[a-z]+"', b"", session_xml) == http_xml
+
+
+def test_ecp2_home_screen_documents() -> None:
+    a = parse.active_app(fx("ecp2/tcl-roku-tv-32s357-enabled/active-app.xml"))
+    assert (a.kind, a.id, a.name, a.platform_id, a.screensaver) == ("home", None, "Home", None, None)
+    player = fx("ecp2/tcl-roku-tv-32s357-enabled/media-player.xml")
+    m = parse.media_player(player)
+    assert (m.state, m.app_platform_id, m.position_ms, m.duration_ms, m.error) == ("none", "native-ui", None, None,
+                                                                                  False)
+    meta, over_session = recorded_reply("ecp2/tcl-roku-tv-32s357-enabled/ws-query-media-player-response.json")
+    assert meta == ("query-media-player", "5", "200", "OK", XML_UTF8)
+    assert over_session == player  # byte for byte the document HTTP gave
+
+
+def test_ecp2_session_only_documents() -> None:
+    meta, textedit = recorded_reply("ecp2/tcl-roku-tv-32s357-enabled/ws-query-textedit-state-response.json")
+    assert meta == ("query-textedit-state", "6", "200", "OK", 'application/json; charset="utf-8"')
+    assert json.loads(textedit) == {"textedit-state": {"textedit-id": "none"}}
+    meta, audio = recorded_reply("ecp2/tcl-roku-tv-32s357-15-3-4/query-audio-device-response.json")
+    assert meta == ("query-audio-device", "7", "200", "OK", XML_UTF8)
+    a = parse.audio_device(audio)
+    assert (a.volume, a.muted) == (9, False)
+    assert re.findall(rb'<destination name="(\w+)">\s*<muted>(\w+)</muted>\s*<volume>(\d+)</volume>', audio) == [
+        (b"speakers", b"false", b"9"), (b"spdif", b"false", b"100"), (b"lineout", b"false", b"100")]
+    assert recorded_reply("ecp2/tcl-roku-tv-32s357-enabled/ws-key-up-unheld-response.json") == (
+        ("key-up", "12", "202", "Accepted", None), b"")
+
+
+ECP2_REPLIES = [
+    *sorted(rel for rel in ECP2_DEVICE_INFO if rel.endswith(".json")),
+    "ecp2/tcl-roku-tv-32s357-15-3-4/query-apps-response.json",
+    "ecp2/tcl-roku-tv-32s357-15-3-4/query-audio-device-response.json",
+    "ecp2/tcl-roku-tv-32s357-disabled/authenticate-response.json",
+    "ecp2/tcl-roku-tv-32s357-enabled/ws-key-up-unheld-response.json",
+    "ecp2/tcl-roku-tv-32s357-enabled/ws-query-media-player-response.json",
+    "ecp2/tcl-roku-tv-32s357-enabled/ws-query-textedit-state-response.json",
+]
+
+
+@pytest.mark.parametrize("rel", ECP2_REPLIES)
+def test_ecp2_replies_are_compact_with_sorted_keys(rel: str) -> None:
+    reply: dict[str, Any] = json.loads(fx(rel))
+    assert fx(rel).rstrip(b"\n") == json.dumps(reply, sort_keys=True, separators=(",", ":")).encode()
+
+
+def test_ecp2_limited_mode_refusal() -> None:
+    assert fx("ecp2/tcl-roku-tv-32s357-15-3-4/limited-refusal.txt") == b"ECP command not allowed in Limited mode."
+    assert fx("ecp-errors/limited-mode_403_body.txt") == b"ECP command not allowed in Limited mode."
+
+
+def test_ecp2_device_description_answers_in_disabled_mode() -> None:
+    body = fx("ecp2/tcl-roku-tv-32s357-disabled/device-description.xml")
+    d = parse.upnp_description(body)
+    assert (d.friendly_name, d.manufacturer, d.model_name, d.model_number, d.serial, d.udn) == (
+        "TCL Roku TV 32S357", "TCL", "H104X", "H104X", "X02000EM0025", "uuid:28002000-0000-1000-8000-020000000025")
+    assert d.service_types == ("urn:roku-com:service:ecp:1", "urn:dial-multiscreen-org:service:dial:1")
+    assert body.count(b"\r\n") == body.count(b"\n") == 44  # CRLF line endings, as recorded
+
+
+def test_ecp2_notice_travels_with_the_captures() -> None:
+    notice = fx("ecp2/NOTICE").decode()
+    assert notice.splitlines()[:2] == ["Smart TV Emulator", "Copyright 2026 Oleg Marchik"]
+    assert "Apache License, Version 2.0" in notice
 
 
 MDNS = {"airplay-display_roku-tv_hisense-G220X_records.json"}  # read by tests/test_registry_discovery.py

@@ -17,8 +17,9 @@ from tests.conftest import LOOPBACK_CONFIG, Daemon  # noqa: E402
 from tests.fakeroku import FakeRoku  # noqa: E402
 
 
-def _serve_fake(conn: Any, kind: str, serial: str | None) -> None:
+def _serve_fake(conn: Any, kind: str, serial: str | None, access: str) -> None:
     roku = FakeRoku(kind, serial=serial).start()
+    roku.access = access
     conn.send((roku.port, roku.installer_port, roku.password))
     conn.recv()  # until the parent says stop
     roku.stop()
@@ -27,10 +28,10 @@ def _serve_fake(conn: Any, kind: str, serial: str | None) -> None:
 class FakeProc:
     """A FakeRoku in a child process, so it does not share the benchmark's GIL."""
 
-    def __init__(self, kind: str = "tv", serial: str | None = None) -> None:
+    def __init__(self, kind: str = "tv", serial: str | None = None, access: str = "enabled") -> None:
         ctx = mp.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve_fake, args=(child, kind, serial), daemon=True)
+        self._proc = ctx.Process(target=_serve_fake, args=(child, kind, serial, access), daemon=True)
         self._proc.start()
         self.port, self.installer_port, self.password = self._conn.recv()
         self.host = "127.0.0.1"

@@ -141,3 +141,29 @@ def test_installer_pages_screenshots_and_console(far_daemon: Daemon, far_devbox:
     got = wait_for(lambda: (d := far_daemon.ok("GET", base + "/dev/logs?lines=5000")["lines"])
                    and len(d) >= 2000 and d, timeout=30, what="2000 console lines")
     assert [ln["text"] for ln in got] == lines
+
+
+def test_limited_mode_session_across_the_link(far_daemon: Daemon, link: shapedlink.ShapedLink) -> None:
+    """A Roku in Limited mode across the link: every key over the ecp-2 session, once and in order,
+    the app list (a base64 frame of many segments) and the state too."""
+    roku = FakeRoku("tcl", host=link.device_ip, netns=link.device_ns).start()
+    roku.access = "limited"
+    try:
+        dev = far_daemon.add(roku)
+        assert (dev["access_mode"], dev["wire"]) == ("limited", "session")
+        base = f"/v1/devices/{dev['id']}"
+        roku.clear()
+        names = ["up", "down", "left", "right", "select", "back", "home", "info"]
+        for name in names:
+            far_daemon.ok("POST", base + "/remote/key", json={"key": name})
+        far_daemon.ok("POST", base + "/remote/key", json={"key": "literal:a/é😀"})
+        assert [(w, a, k) for w, a, k in roku.key_events()] == [
+            *[("ws", "press", k) for k in ("Up", "Down", "Left", "Right", "Select", "Back", "Home", "Info")],
+            ("ws", "press", "Lit_a"), ("ws", "press", "Lit_/"), ("ws", "press", "Lit_é"), ("ws", "press", "Lit_😀")]
+        apps = far_daemon.ok("POST", base + "/apps/refresh")["apps"]
+        assert "Netflix" in {a["name"] for a in apps}
+        far_daemon.ok("POST", base + "/apps/launch", json={"app": "Netflix"})
+        state = far_daemon.ok("GET", base + "/state")["state"]
+        assert state["active_app"]["name"] == "Netflix" and state["wire"] == "session"
+    finally:
+        roku.stop()

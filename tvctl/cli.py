@@ -261,7 +261,9 @@ def cmd_state(c: Client, a: argparse.Namespace) -> None:
     if media:
         pos = media.get("position_ms")
         lines.append(f"media    {media['state']}" + (f" at {pos / 1000:.0f} s" if pos is not None else ""))
-    shown = {"power", "power_mode", "active_app", "media", "tv", "unavailable"}
+    if s.get("control_note"):
+        lines.append(f"control  {s['control_note']}")
+    shown = {"power", "power_mode", "active_app", "media", "tv", "unavailable", "control_note"}
     for k, v in s.items():  # what else the platform reports: plain values, and readings
         if k in shown or v is None:
             continue

@@ -43,6 +43,9 @@ class DeviceInfo:
     wake_mac: str | None = None
     developer_enabled: bool = False
     tls_fingerprint: str | None = None  # SHA-256 of the certificate the device served, to pin
+    # Who the device lets control it, in the platform's words (a TV's own setting for remote
+    # control apps, e.g. enabled | limited | disabled); None when it does not say.
+    access_mode: str | None = None
 
     def display_name(self) -> str:
         return self.user_name or f"{self.vendor} {self.model_name}".strip() or self.serial
@@ -115,6 +118,11 @@ class Device:
     has_credentials: bool = False  # whether credentials are kept for it (never what they are)
     # per-device options the platform declares (Adapter.options), e.g. a KVM target's keyboard layout
     options: dict[str, str] = field(default_factory=dict, hash=False)
+    # The access mode the device reports (DeviceInfo.access_mode), as probed or as a refusal since showed.
+    access_mode: str | None = None
+    # The connection commands take now, in the platform's words (e.g. http or session); None
+    # for platforms with only one. Worked out when the device is shown, never stored.
+    wire: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -209,6 +217,9 @@ class DeviceState:
     media: MediaState | None
     tv: TvChannel | None
     unavailable: list[Unavailable]
+    # One line a person should read with the state, e.g. how the device is controlled when its
+    # settings refuse the usual way ("Limited mode — controlled through the mobile-app session").
+    control_note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,6 +96,8 @@ class AdapterContext:
     cache_dir: Path
     # a device's credentials by id: the fields the platform declares that the user has set
     credentials: Callable[[str], Mapping[str, str]] = lambda _device_id: {}
+    # told (device id, mode) when a device shows another access mode than it was probed with
+    access_learned: Callable[[str, str], None] = lambda _device_id, _mode: None
 
 
 class Adapter:
@@ -150,6 +152,12 @@ class Adapter:
     @classmethod
     def capabilities_for(cls, info: DeviceInfo) -> tuple[str, ...]:
         return ()
+
+    @classmethod
+    def wire_for(cls, device: Device, settings: SettingsView) -> str | None:
+        """The connection ``device``'s commands take now, in the platform's words (shown as the
+        device's ``wire``); None for a platform with only one."""
+        return None
 
     # -- checks that need no device -----------------------------------------------------------
     @classmethod

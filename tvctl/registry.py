@@ -42,11 +42,16 @@ def device_id(platform: str, serial: str) -> str:
 
 class Registry:
     def __init__(self, path: Path, online: set[str] | None = None,
-                 has_credentials: Callable[[str], bool] = lambda _device_id: False) -> None:
+                 has_credentials: Callable[[str], bool] = lambda _device_id: False,
+                 access: dict[str, str] | None = None,
+                 wire_of: Callable[[Device], str | None] = lambda _device: None) -> None:
         self.path = path
         self._devices: dict[str, Device] = {}  # the records as persisted (online is False in them)
         self._online: set[str] = online if online is not None else set()
         self.has_credentials = has_credentials  # runtime, like online: the credentials file knows
+        # access modes a device showed since its last probe (a refusal), by id: runtime, like online
+        self._access: dict[str, str] = access if access is not None else {}
+        self.wire_of = wire_of  # the connection a device's commands take now (its platform decides)
 
     # -- persistence -------------------------------------------------------------------------
     def load(self) -> None:
@@ -58,7 +63,8 @@ class Registry:
                                  lambda doc: [Device.from_dict(d) for d in doc["devices"]])
         if devices is None:
             return
-        self._devices = {d.id: d.evolve(online=False, has_credentials=False, wake_mac=usable_mac(d.wake_mac))
+        self._devices = {d.id: d.evolve(online=False, has_credentials=False, wire=None,
+                                         wake_mac=usable_mac(d.wake_mac))
                          for d in devices}
 
     def save(self) -> None:
@@ -68,7 +74,7 @@ class Registry:
 
     def draft(self) -> Registry:
         """A copy to change; ``adopt`` it once it is saved."""
-        copy = Registry(self.path, self._online, self.has_credentials)
+        copy = Registry(self.path, self._online, self.has_credentials, self._access, self.wire_of)
         copy._devices = dict(self._devices)
         return copy
 
@@ -78,9 +84,11 @@ class Registry:
     # -- queries ------------------------------------------------------------------------------
     def _view(self, d: Device) -> Device:
         online, creds = d.id in self._online, self.has_credentials(d.id)
-        if online == d.online and creds == d.has_credentials:
-            return d
-        return d.evolve(online=online, has_credentials=creds)
+        access = self._access.get(d.id, d.access_mode)
+        if online != d.online or creds != d.has_credentials or access != d.access_mode:
+            d = d.evolve(online=online, has_credentials=creds, access_mode=access)
+        wire = self.wire_of(d)
+        return d if wire == d.wire else d.evolve(wire=wire)
 
     def all(self) -> list[Device]:
         return [self._view(d) for d in self._devices.values()]
@@ -125,6 +133,17 @@ class Registry:
             self._online.discard(dev_id)
         return self._view(self._devices[dev_id])
 
+    def learn_access(self, dev_id: str, mode: str) -> Device | None:
+        """A device showed another access mode than its record says (a refusal, a state read); the
+        device as it now shows if that changed anything, else None. Its next probe replaces it."""
+        if dev_id not in self._devices or self._access.get(dev_id, self._devices[dev_id].access_mode) == mode:
+            return None
+        if self._devices[dev_id].access_mode == mode:
+            self._access.pop(dev_id, None)
+        else:
+            self._access[dev_id] = mode
+        return self._view(self._devices[dev_id])
+
     # -- changes (on a draft) -----------------------------------------------------------------
     def _unique_name(self, base: str, exclude: str | None = None) -> str:
         base = base or "tv"
@@ -154,7 +173,10 @@ class Registry:
             "developer_enabled": info.developer_enabled,
             "capabilities": capabilities,
             "tls_fingerprint": info.tls_fingerprint or (existing.tls_fingerprint if existing else None),
+            "access_mode": info.access_mode,
         }
+        if existing is not None:
+            self._access.pop(existing.id, None)  # probed just now: what it said replaces what it showed
         if existing is None:
             dev = Device(
                 id=device_id(info.platform, info.serial),

@@ -91,8 +91,9 @@ class DeviceService:
         self.bus = bus
         self.credentials = CredentialStore(state_dir / "credentials.json")
         registry.has_credentials = self.credentials.has
+        registry.wire_of = self._wire_of
         self.ctx = AdapterContext(settings=settings, state_dir=state_dir, cache_dir=cache_dir,
-                                  credentials=self.credentials.of)
+                                  credentials=self.credentials.of, access_learned=self._access_learned)
         self.app_cache = AppCache(cache_dir)
         self.icon_cache = IconCache(cache_dir)
         self.archives = ArchiveStore(state_dir / "dev", self._delete_later)
@@ -190,6 +191,16 @@ class DeviceService:
             raise DeviceBusy(f"The client left before its command reached {dev.name}; it was not sent.")
         raise DeviceBusy(f"The command was not sent: {dev.name} was still busy with earlier commands after "
                          f"{bound:g} s (daemon.queue_wait_s).")
+
+    def _wire_of(self, dev: Device) -> str | None:
+        cls = self.adapter_classes.get(dev.platform)
+        return cls.wire_for(dev, self.settings()) if cls is not None else None
+
+    def _access_learned(self, dev_id: str, mode: str) -> None:
+        changed = self.registry.learn_access(dev_id, mode)
+        if changed is not None:
+            _LOGGER.info("%s: access mode is now %s; commands go over %s", changed.name, mode, changed.wire or "-")
+            self.bus.publish("device_updated", changed.to_dict())
 
     def _mark(self, dev: Device, online: bool) -> None:
         changed = self.registry.set_online(dev.id, online)

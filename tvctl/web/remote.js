@@ -103,6 +103,7 @@ function showState(state, online) {
   }
   const parts = [device.name, online === false ? "offline" : "online"];
   if (app) parts.push(app + media);
+  if (state.control_note) parts.push(state.control_note);
   sayState(parts.join(" · "));
 }
 

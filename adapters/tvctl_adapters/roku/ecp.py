@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 import socket
@@ -15,11 +16,13 @@ from typing import ClassVar
 from urllib.parse import quote, unquote, urlencode
 
 import msgspec
+from msgspec import json as mjson
 from tvctl_adapters.roku import parse
 from tvctl_adapters.roku.devinstall import Installer
 from tvctl_adapters.roku.devlog import DevConsole
-from tvctl_adapters.roku.errors import DevModeDisabled, DevNotKeyed, DevPasswordMissing
+from tvctl_adapters.roku.errors import DevModeDisabled, DevNotKeyed, DevPasswordMissing, EcpLimitedMode
 from tvctl_adapters.roku.search import load_steps
+from tvctl_adapters.roku.session import OPEN_TIMEOUT_S, EcpSession
 from tvctl_adapters.roku.transport import (
     MAX_APPS,
     MAX_COMMAND_REPLY,
@@ -45,7 +48,7 @@ from tvctl.errors import (
 from tvctl.fields import Field, Section, ipv4_address, setting
 from tvctl.keys import Key, unknown_key_hint
 from tvctl.models import ActiveApp, App, Device, DeviceInfo, MdnsService, Sighting, SsdpReply, Unavailable, usable_mac
-from tvctl.platform import NO_CREDENTIALS, Adapter, AdapterContext, Capability
+from tvctl.platform import NO_CREDENTIALS, Adapter, AdapterContext, Capability, SettingsView
 from tvctl.results import (
     ChannelInfo,
     DeleteResult,
@@ -156,6 +159,30 @@ def magic_packet(mac: str) -> bytes:
     return b"\xff" * 6 + raw * 16
 
 
+# Queries the ecp-2 session carries: the HTTP path and the session's request name.
+SESSION_QUERIES: dict[str, str] = {
+    "/query/device-info": "query-device-info", "/query/active-app": "query-active-app",
+    "/query/apps": "query-apps", "/query/media-player": "query-media-player",
+    "/query/tv-channels": "query-tv-channels", "/query/tv-active-channel": "query-tv-active-channel",
+    "/query/audio-device": "query-audio-device",
+}  # fmt: skip
+SESSION_KEY_REQUESTS = {"keypress": "key-press", "keydown": "key-down", "keyup": "key-up"}
+# Access modes in which plain ECP refuses keys and most queries, so the session carries them.
+RESTRICTED_MODES = ("limited", "disabled")
+CONTROLS = ("auto", "http", "session")
+CONTROL_DOC = ("How commands reach a Roku: auto (plain ECP over HTTP while the set allows it, the "
+               "authenticated ecp-2 session of Roku's mobile app once it is in Limited or Disabled mode), "
+               "http (plain ECP only) or session (always the ecp-2 session).")
+
+
+def _control(value: str) -> str | None:
+    return None if value in CONTROLS else "expected auto, http or session"
+
+
+def _control_option(value: str) -> str | None:
+    return None if value in ("", *CONTROLS) else "expected auto, http or session (empty: the roku.control setting)"
+
+
 SSDP_ST = "roku:ecp"
 WAKEUP_MAC_RE = re.compile(r"MAC=([0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5})")
 @dataclass(frozen=True, slots=True)
@@ -175,9 +202,15 @@ class RokuSettings(Section):
                                      "(see search_steps.toml in the package).")
     dev_password: str = setting("", "Developer-mode password (user rokudev) of every Roku that has none of its own "
                                 "(set one per device with tvctl device credentials).", secret=True)
+    control: str = setting("auto", CONTROL_DOC + " A device's own control option overrides it.", check=_control)
 
 CREDENTIALS: dict[str, Field] = {
     "dev_password": Field(str, "", "Developer-mode password (user rokudev) of this Roku.", secret=True),
+}
+
+
+OPTIONS: dict[str, Field] = {
+    "control": Field(str, "", CONTROL_DOC + " Empty: the roku.control setting.", check=_control_option),
 }
 
 
@@ -191,6 +224,7 @@ class RokuAdapter(Adapter):
     probe_order: ClassVar[int] = 0
     settings: ClassVar[type[Section] | None] = RokuSettings
     credentials: ClassVar[dict[str, Field]] = CREDENTIALS
+    options: ClassVar[dict[str, Field]] = OPTIONS
     renamed_settings: ClassVar[dict[str, str]] = {"dev.roku_password": "roku.dev_password"}
     key_names: ClassVar[frozenset[str] | None] = frozenset(ECP_KEYS)
     ssdp_search_targets: ClassVar[tuple[str, ...]] = (SSDP_ST,)
@@ -205,11 +239,57 @@ class RokuAdapter(Adapter):
     def __init__(self, ctx: AdapterContext, device: Device) -> None:
         super().__init__(ctx, device)
         self.ecp = EcpTransport(device.host, device.port, self._roku().request_timeout_s, device.name)
+        self.session = EcpSession(device.host, device.port, device.name)
         self._console: DevConsole | None = None
 
     def update_device(self, device: Device) -> None:
         super().update_device(device)
         self.ecp.host, self.ecp.port, self.ecp.label = device.host, device.port, device.name
+        if (self.session.host, self.session.port) != (device.host, device.port):
+            self.session.host, self.session.port = device.host, device.port
+            if self.session.is_open:  # the old address: the next command opens a session to the new one
+                asyncio.get_running_loop().create_task(self.session.close())
+        self.session.label = device.name
+
+    # -- which wire ---------------------------------------------------------------------------
+    @classmethod
+    def control_of(cls, device: Device, settings: SettingsView) -> str:
+        """auto | http | session: the device's control option, else roku.control."""
+        return device.options.get("control") or settings.section(RokuSettings).control
+
+    @classmethod
+    def wire_for(cls, device: Device, settings: SettingsView) -> str | None:
+        control = cls.control_of(device, settings)
+        if control != "auto":
+            return control
+        return "session" if device.access_mode in RESTRICTED_MODES else "http"
+
+    def _wire(self) -> str:
+        return self.wire_for(self.device, self.ctx.settings()) or "http"
+
+    def _learn(self, mode: str | None) -> None:
+        """The device showed its access mode (device-info, or a refusal): remember it until its next probe."""
+        if mode and mode != self.device.access_mode:
+            _LOGGER.info("%s: ECP network access is %s", self.device.name, mode)
+            self.device = self.device.evolve(access_mode=mode)
+            self.ctx.access_learned(self.device.id, mode)
+
+    def _switches(self, refusal: EcpLimitedMode) -> bool:
+        """Whether a plain-ECP refusal moves this command to the session (control auto), having
+        learned the mode it shows. With control http the refusal is the answer."""
+        self._learn(refusal.mode)
+        return self.control_of(self.device, self.ctx.settings()) == "auto"
+
+    def _http_only(self, what: str) -> None:
+        """Refuse at once what only plain ECP carries when the set's access mode refuses plain ECP."""
+        mode = self.device.access_mode
+        if mode in RESTRICTED_MODES:
+            raise EcpLimitedMode(f"{self.device.name} cannot {what} while its ECP network access is {mode}: only "
+                                 "plain ECP carries it, and the mobile-app session tvctl uses in this mode does "
+                                 "not.", details={"mode": mode})
+
+    def _timeout(self) -> float:
+        return self._roku().request_timeout_s
 
     def close_streams(self) -> None:
         if self._console is not None:
@@ -218,18 +298,99 @@ class RokuAdapter(Adapter):
     async def close(self) -> None:
         if self._console is not None:
             await self._console.close()
+        await self.session.close()
         await self.ecp.close()
 
     async def _get(self, path: str, limit: int) -> bytes:
-        self.ecp.timeout_s = self._roku().request_timeout_s
+        """A query, over the wire in use; a plain-ECP refusal moves it to the session (control auto)."""
+        request = SESSION_QUERIES.get(path)
+        if request is not None and self._wire() == "session":
+            return await self._session_query(request, limit)
+        try:
+            return await self._http_get(path, limit)
+        except EcpLimitedMode as refusal:
+            if request is None or not self._switches(refusal):
+                raise
+        return await self._session_query(request, limit)
+
+    async def _session_query(self, request: str, limit: int) -> bytes:
+        reply = await self.session.request(request, timeout_s=self._timeout())
+        if not reply.ok:
+            status = int(reply.status) if reply.status.isdigit() else 0
+            raise DeviceBadResponse(f"{self.device.name} answered ecp-2 {request} with status {reply.status} "
+                                    f"{reply.status_msg}".rstrip() + ".", details={"status": status})
+        body = reply.body()
+        if len(body) > limit:
+            raise DeviceBadResponse(f"{self.device.name}'s ecp-2 reply to {request} is over {limit} bytes.")
+        return body
+
+    async def _http_get(self, path: str, limit: int) -> bytes:
+        self.ecp.timeout_s = self._timeout()
         resp = await self.ecp.request("GET", path, limit=limit)
         if resp.status != 200:
             raise DeviceBadResponse(f"{self.device.name} answered GET {path} with HTTP {resp.status}.",
                                     details={"status": resp.status})
         return resp.body
 
+    async def _key(self, action: str, key: str, *, literal: bool = False, timeout_s: float | None = None) -> int:
+        """Press (keypress), hold (keydown) or release (keyup) an ECP key code, or one character
+        (``literal``), over the wire in use; a plain-ECP refusal moves it to the session (control
+        auto): a refused key was not pressed, so it is sent once, on the session."""
+        if self._wire() == "session":
+            return await self._session_key(action, key, literal, timeout_s)
+        try:
+            return await self._post(f"/{action}/{literal_path(key) if literal else key}", timeout_s=timeout_s)
+        except EcpLimitedMode as refusal:
+            if not self._switches(refusal):
+                raise
+        return await self._session_key(action, key, literal, timeout_s)
+
+    async def _session_key(self, action: str, key: str, literal: bool, timeout_s: float | None) -> int:
+        name = "Lit_" + key if literal else key  # nothing is percent-encoded on this wire
+        request = SESSION_KEY_REQUESTS[action]
+        timeout = timeout_s if timeout_s is not None else self._timeout()
+        reply = await self.session.request(request, {"param-key": name}, timeout_s=timeout,
+                                           open_timeout_s=min(OPEN_TIMEOUT_S, max(timeout, 1.0)))
+        if reply.status == "400":
+            raise InvalidKey(f"{self.device.name} rejected the key {name!r} ({reply.status_msg or 'status 400'}).")
+        if not reply.ok:
+            raise DeviceBadResponse(f"{self.device.name} answered ecp-2 {request} {name!r} with status "
+                                    f"{reply.status} {reply.status_msg}".rstrip() + ".")
+        return int(reply.status) if reply.status.isdigit() else 200
+
+    async def _launch(self, app_id: str, params: Mapping[str, str]) -> int:
+        """Launch an app (with deep-link ``params``) over the wire in use."""
+        if self._wire() == "session":
+            return await self._session_launch(app_id, params)
+        path = f"/launch/{quote(app_id, safe='')}"
+        if params:
+            path += "?" + urlencode(dict(params), quote_via=quote)
+        try:
+            return await self._post(path)
+        except EcpLimitedMode as refusal:
+            if not self._switches(refusal):
+                raise
+        return await self._session_launch(app_id, params)
+
+    async def _session_launch(self, app_id: str, params: Mapping[str, str]) -> int:
+        # Deep-link parameters travel as one JSON object in a string (as Roku's own clients send them).
+        frame = {"param-channel-id": app_id}
+        if params:
+            frame["param-params"] = mjson.encode(dict(params)).decode()
+        reply = await self.session.request("launch", frame, timeout_s=self._timeout())
+        if reply.status == "400" and params:
+            says = reply.status_msg or "status 400"
+            raise UnsupportedOperation(
+                f"{self.device.name} refused launch parameters over the mobile-app session ({says}).",
+                hint="Launch without parameters, or set Network access to Enabled on the Roku so they go over "
+                     "plain ECP.")
+        if not reply.ok:
+            raise DeviceBadResponse(f"{self.device.name} answered ecp-2 launch {app_id} with status {reply.status} "
+                                    f"{reply.status_msg}".rstrip() + ".")
+        return int(reply.status) if reply.status.isdigit() else 200
+
     async def _post(self, path: str, *, timeout_s: float | None = None) -> int:
-        self.ecp.timeout_s = self._roku().request_timeout_s
+        self.ecp.timeout_s = self._timeout()
         resp = await self.ecp.request("POST", path, timeout_s=timeout_s, limit=MAX_COMMAND_REPLY)
         if resp.status == 400 and path.startswith(("/keypress/", "/keydown/", "/keyup/")):
             raise InvalidKey(f"{self.device.name} rejected the key in {path}.")
@@ -280,6 +441,8 @@ class RokuAdapter(Adapter):
         transport = EcpTransport(host, port, timeout_s)
         try:
             resp = await transport.request("GET", "/query/device-info", limit=MAX_DEVICE_INFO)
+        except EcpLimitedMode:  # Disabled mode: plain ECP answers 401 to every query
+            return await cls._probe_disabled(transport, host, port, timeout_s)
         finally:
             await transport.close()
         if resp.status != 200:
@@ -287,6 +450,40 @@ class RokuAdapter(Adapter):
                                     hint=f"Nothing answered as a Roku at {host}:{port}. Check the address, that "
                                     "the TV is on, and that 'Control by mobile apps' is not Disabled.")
         return parse.device_info(resp.body)
+
+    @classmethod
+    async def _probe_disabled(cls, transport: EcpTransport, host: str, port: int, timeout_s: float) -> parse.RokuInfo:
+        """Who a Roku in Disabled mode is: device-info over the ecp-2 session, else what its UPnP
+        description (GET /, which that mode still answers) tells."""
+        session = EcpSession(host, port)
+        try:
+            reply = await session.request("query-device-info", timeout_s=timeout_s,
+                                          open_timeout_s=min(OPEN_TIMEOUT_S, timeout_s))
+            if reply.ok:
+                info = parse.device_info(reply.body())
+                return info if info.access_mode else dataclasses.replace(info, access_mode="disabled")
+            first: TvctlError = DeviceBadResponse(f"{host}:{port} answered ecp-2 query-device-info with status "
+                                                  f"{reply.status}.")
+        except TvctlError as exc:
+            first = exc
+        finally:
+            await session.close()
+        _LOGGER.info("%s:%d: no device-info over the ecp-2 session (%s); reading its UPnP description",
+                     host, port, first.message)
+        try:
+            resp = await transport.request("GET", "/", limit=MAX_DEVICE_INFO)
+            desc = parse.upnp_description(resp.body) if resp.status == 200 else None
+        except TvctlError:
+            desc = None
+        if desc is None or not desc.serial:
+            raise first.restated(hint=f"{host}:{port} is a Roku whose ECP network access is Disabled, and its "
+                                      f"mobile-app session failed too. {first.hint}") from first
+        is_tv = "roku tv" in (desc.friendly_name or "").lower()  # the description has no is-tv
+        return parse.RokuInfo(
+            platform="roku", serial=desc.serial, udn=(desc.udn or "").removeprefix("uuid:") or None,
+            model=desc.model_number or "", model_name=desc.model_name or "", vendor=desc.manufacturer or "Roku",
+            user_name=None, kind="tv" if is_tv else "box", is_tv=is_tv, access_mode="disabled",
+            ecp_mode="disabled")
 
     @classmethod
     def capabilities_for(cls, info: DeviceInfo) -> tuple[str, ...]:
@@ -323,12 +520,12 @@ class RokuAdapter(Adapter):
             raise InvalidKey(f"Unknown key {key.given or key.name!r} for roku devices.")
         key = read
         if key.name in EXTRA_ECP_CODES:  # an ECP code with no common name: sent as it is
-            await self._post(f"/keypress/{key.name}")
+            await self._key("keypress", key.name)
             return RokuKeyResult(device=self.device.name, key=key.name, ecp=key.name)
         if key.name == "literal":
             for i, ch in enumerate(key.text):
                 try:
-                    await self._post(f"/keypress/{literal_path(ch)}")
+                    await self._key("keypress", ch, literal=True)
                 except TvctlError as exc:
                     raise exc.restated(f"{exc.message} ({i} of {len(key.text)} characters were sent.)",
                                        sent=i, total=len(key.text)) from exc
@@ -344,14 +541,14 @@ class RokuAdapter(Adapter):
                 return RokuKeyResult(device=self.device.name, key=key.name, skipped=skip)
         code = ECP_KEYS[key.name]
         if hold_ms > 0:
-            await self._post(f"/keydown/{code}")
+            await self._key("keydown", code)
             try:
                 await asyncio.sleep(hold_ms / 1000)
             finally:
                 # Always release, even when cancelled: a missing keyup leaves the key held.
-                await asyncio.shield(self._post(f"/keyup/{code}"))
+                await asyncio.shield(self._key("keyup", code))
             return RokuKeyResult(device=self.device.name, key=key.name, ecp=code, hold_ms=hold_ms)
-        await self._post(f"/keypress/{code}")
+        await self._key("keypress", code)
         return RokuKeyResult(device=self.device.name, key=key.name, ecp=code)
 
     async def _play_pause_noop(self, want: str) -> str | None:
@@ -368,7 +565,7 @@ class RokuAdapter(Adapter):
 
     async def _power_on(self) -> KeyResult:
         try:
-            await self._post("/keypress/PowerOn")
+            await self._key("keypress", "PowerOn")
             return RokuKeyResult(device=self.device.name, key="power-on", ecp="PowerOn", wol=False)
         except (DeviceUnreachable, DeviceTimeout) as exc:
             first: TvctlError = exc
@@ -385,7 +582,7 @@ class RokuAdapter(Adapter):
             self._send_wol(mac, settings.wol_broadcast, settings.wol_port)
             await asyncio.sleep(0.2)  # give the NIC a moment before knocking again
             try:
-                await self._post("/keypress/PowerOn", timeout_s=WAKE_ATTEMPT_TIMEOUT_S)
+                await self._key("keypress", "PowerOn", timeout_s=WAKE_ATTEMPT_TIMEOUT_S)
                 return RokuKeyResult(device=self.device.name, key="power-on", ecp="PowerOn", wol=True, mac=mac)
             except (DeviceUnreachable, DeviceTimeout) as exc:
                 last = exc
@@ -407,17 +604,14 @@ class RokuAdapter(Adapter):
         return parse.apps(await self._get("/query/apps", MAX_APPS))
 
     async def launch(self, app: App, params: dict[str, str]) -> LaunchResult:
-        path = f"/launch/{quote(app.platform_id, safe='')}"
-        if params:
-            path += "?" + urlencode(params, quote_via=quote)
-        status = await self._post(path)
+        status = await self._launch(app.platform_id, params)
         return LaunchResult(device=self.device.name, launched=app, params=params, already_running=status == 202)
 
     async def stop_app(self) -> StopResult:
         active = await self._active()
         if active.kind in ("home", "screensaver"):
             return StopResult(device=self.device.name, method="none", stopped=None, note="already on the home screen")
-        if self.device.developer_enabled and active.platform_id:
+        if self.device.developer_enabled and active.platform_id and self._wire() == "http":
             # exit-app needs OS 13 + dev mode + Enabled; a 2xx means it worked, anything else → Home.
             try:
                 resp = await self.ecp.request("POST", f"/exit-app/{quote(active.platform_id, safe='')}",
@@ -426,11 +620,12 @@ class RokuAdapter(Adapter):
                     return StopResult(device=self.device.name, method="exit-app", stopped=active)
             except DeviceError as exc:
                 _LOGGER.debug("%s: exit-app failed (%s), falling back to Home", self.device.name, exc.message)
-        await self._post("/keypress/Home")
+        await self._key("keypress", "Home")
         return StopResult(device=self.device.name, method="home", stopped=active,
                           note="returned to the home screen; apps with Instant Resume stay suspended")
 
     async def icon(self, platform_id: str) -> tuple[bytes, str]:
+        self._http_only("serve app icons")
         resp = await self.ecp.request("GET", f"/query/icon/{quote(platform_id, safe='')}", limit=MAX_ICON)
         if resp.status != 200 or not resp.body:
             raise DeviceBadResponse(f"{self.device.name} has no icon for app {platform_id}.")
@@ -460,21 +655,36 @@ class RokuAdapter(Adapter):
         info = parse.device_info(info_b) if info_b else None
         active = parse.active_app(active_b) if active_b else None
         power_on = info is None or info.power_mode in (None, "PowerOn")
+        if info is not None:
+            self._learn(info.access_mode)  # a set switched between modes is seen at the next state read
         media = tv = None
+        audio = parse.AudioDevice(None, None)
         tasks: dict[str, asyncio.Task[bytes | None]] = {}
         async with asyncio.TaskGroup() as tg:
             if power_on and not (active and active.kind == "tv-input"):
                 tasks["media"] = tg.create_task(part("media", "/query/media-player", MAX_SMALL_QUERY))
             if info and info.is_tv and active and active.platform_id == "tvinput.dtv":
                 tasks["tv"] = tg.create_task(part("tv", "/query/tv-active-channel", MAX_SMALL_QUERY))
+            if power_on and info and info.access_mode is not None:
+                # Firmware that reports its access mode (OS 14.1+) has query/audio-device; older does not.
+                tasks["audio"] = tg.create_task(part("audio", "/query/audio-device", MAX_SMALL_QUERY))
         if (b := tasks.get("media")) and b.result():
             media = parse.media_player(b.result() or b"")
         if (b := tasks.get("tv")) and b.result():
             tv = parse.tv_active_channel(b.result() or b"")
+        if (b := tasks.get("audio")) and b.result():
+            audio = parse.audio_device(b.result() or b"")
         if not power_on:
             unavailable.append(Unavailable("media", "standby", "device is in standby"))
         if info is not None:
             self.device = self.device.evolve(developer_enabled=info.developer_enabled)
+        wire = self._wire()
+        mode = self.device.access_mode
+        note = None
+        if wire == "session" and mode in RESTRICTED_MODES:
+            note = f"{mode.capitalize()} mode — controlled through the mobile-app session"
+        elif wire == "session":
+            note = "controlled through the mobile-app session"
         return parse.RokuState(
             power=None if info is None else ("on" if info.power_mode in (None, "PowerOn") else "standby"),
             power_mode=info.power_mode if info else None,
@@ -482,7 +692,11 @@ class RokuAdapter(Adapter):
             media=media,
             tv=tv,
             unavailable=unavailable,
-            ecp_mode=info.ecp_mode if info else None,
+            ecp_mode=info.ecp_mode if info else mode,
+            wire=wire,
+            volume=audio.volume,
+            muted=audio.muted,
+            control_note=note,
         )
 
     # -- developer mode -----------------------------------------------------------------------
@@ -538,8 +752,7 @@ class RokuAdapter(Adapter):
 
     async def _launch_dev(self, params: Mapping[str, str]) -> None:
         """Launch the dev channel (with deep-link ``params``) and wait until it is in front."""
-        query = "?" + urlencode(dict(params), quote_via=quote) if params else ""
-        await self._post(f"/launch/dev{query}")
+        await self._launch("dev", params)
         _, started = await self._wait_until(lambda a: a.platform_id == "dev", RELOAD_START_S)
         if not started:
             raise DeviceTimeout(f"The dev channel on {self.device.name} did not start within {RELOAD_START_S:g} s.",
@@ -555,11 +768,11 @@ class RokuAdapter(Adapter):
         left = "not-running"
         if await self._active_id() == "dev":
             left = "home"
-            if self.device.developer_enabled:
+            if self.device.developer_enabled and self._wire() == "http":
                 resp = await self.ecp.request("POST", "/exit-app/dev", limit=MAX_SMALL_QUERY)
                 left = "exit-app" if 200 <= resp.status < 300 else "home"
             if left == "home":
-                await self._post("/keypress/Home")
+                await self._key("keypress", "Home")
             _, left_it = await self._wait_until(lambda a: a.platform_id != "dev", RELOAD_LEAVE_S)
             if not left_it:
                 raise DeviceTimeout(f"The dev channel on {self.device.name} did not stop within {RELOAD_LEAVE_S:g} s.")
@@ -569,6 +782,7 @@ class RokuAdapter(Adapter):
 
     async def dev_registry(self) -> DevRegistry:
         """The sideloaded channel's registry (query/registry/dev: OS 12+, developer mode)."""
+        self._http_only("read the developer registry")
         try:
             reply = parse.dev_registry(await self._get("/query/registry/dev", MAX_SMALL_QUERY))
         except DeviceBadResponse as exc:
@@ -609,6 +823,7 @@ class RokuAdapter(Adapter):
     # -- search, live TV, media -----------------------------------------------------------------
     async def search(self, request: SearchRequest) -> SearchResult:
         """ECP search/browse, the app's own search (steps from data), or browse then in-app (auto)."""
+        self._http_only("search")
         settings = self._roku()
         app = request.app
         steps = None
@@ -651,7 +866,7 @@ class RokuAdapter(Adapter):
                 return msgspec.structs.replace(result, note=note) if note else result
         assert app is not None and steps is not None
         tried.append("in-app")
-        await self._post(f"/launch/{quote(app.platform_id, safe='')}")
+        await self._launch(app.platform_id, {})
         _, in_front = await self._wait_until(lambda a: a.platform_id == app.platform_id, RELOAD_START_S)
         if not in_front:
             raise DeviceTimeout(f"{app.name} did not come to the front on {self.device.name} within "
@@ -680,12 +895,12 @@ class RokuAdapter(Adapter):
             name = next((c.name for c in await self.tv_channels() if c.number == channel), None)
         except DeviceError as exc:  # the line-up only names the channel; tuning goes on without it
             _LOGGER.debug("%s: no channel line-up (%s)", self.device.name, exc.message)
-        query = urlencode({"ch": channel, "chan": channel, "lcn": channel})
-        await self._post(f"/launch/{TUNER_INPUT}?{query}")
+        await self._launch(TUNER_INPUT, {"ch": channel, "chan": channel, "lcn": channel})
         return TuneResult(device=self.device.name, channel=channel, name=name, input=TUNER_INPUT)
 
     async def play_media(self, request: PlayRequest) -> PlayResult:
         """Play a URL through the Play on Roku input (input/15985)."""
+        self._http_only("play a URL (Play on Roku)")
         query = {"t": MEDIA_TYPE_CODE[request.type], "u": request.url}
         if request.type == "video":
             query |= {"videoName": request.title} if request.title else {}

@@ -9,9 +9,27 @@ SETTING = "Settings > System > Advanced system settings > Control by mobile apps
 
 
 class EcpLimitedMode(DeviceError):
+    """Plain ECP refused by the device's access setting (Limited or Disabled), or an operation that
+    only plain ECP carries asked of a device in such a mode."""
+
     code = "ecp_limited_mode"
     default_hint = (
         f"On the Roku: {SETTING}, set it to Enabled (or Permissive)."
+    )
+
+    @property
+    def mode(self) -> str:
+        """The access mode the refusal shows: limited or disabled."""
+        return str((self.details or {}).get("mode", "limited"))
+
+
+class EcpSessionRefused(DeviceError):
+    """The authenticated ecp-2 session could not be opened: the device refused the handshake."""
+
+    code = "ecp_session_refused"
+    default_hint = (
+        f"The Roku refused tvctl's mobile-app session (a firmware update may have changed it). On the Roku: "
+        f"{SETTING}, set it to Enabled; tvctl then controls it over plain ECP."
     )
 
 

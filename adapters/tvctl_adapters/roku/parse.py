@@ -60,6 +60,25 @@ class RokuInfo(DeviceInfo):
 @dataclass(frozen=True, slots=True)
 class RokuState(DeviceState):
     ecp_mode: str | None = None  # enabled | limited | … (OS 14.1+), what "Control by mobile apps" allows
+    wire: str | None = None  # http | session: how tvctl reached the device for this state
+    volume: int | None = None  # the audio device's global volume, where the set reports it
+    muted: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AudioDevice:
+    volume: int | None
+    muted: bool | None
+
+
+def audio_device(body: bytes) -> AudioDevice:
+    """query/audio-device: the global volume and mute (Roku TVs and audio products, OS 14+)."""
+    el = parse_xml(body, "audio-device", "audio-device")
+    g = el.find("global")
+    if g is None:
+        return AudioDevice(None, None)
+    vol = _text(g, "volume")
+    return AudioDevice(volume=int(vol) if vol is not None and vol.isdigit() else None, muted=_flag(g, "muted"))
 
 
 def device_info(body: bytes) -> RokuInfo:
@@ -89,6 +108,7 @@ def device_info(body: bytes) -> RokuInfo:
         is_stick=is_stick,
         power_mode=_text(el, "power-mode"),
         ecp_mode=(_text(el, "ecp-setting-mode") or None),
+        access_mode=(_text(el, "ecp-setting-mode") or None),
         developer_enabled=_bool(el, "developer-enabled"),
         wake_mac=mac,
         supports_find_remote=_bool(el, "supports-find-remote"),

@@ -2,7 +2,8 @@
 
 * connection refused / reset / unreachable host  → DeviceUnreachable
 * no answer within the timeout                   → DeviceTimeout
-* 403 "not allowed in Limited mode"              → EcpLimitedMode
+* 403 "not allowed in Limited mode", or a 403 with no body to a key → EcpLimitedMode (mode limited)
+* 401                                            → EcpLimitedMode (mode disabled: ECP access is off)
 * any other 403                                  → DeviceForbidden
 * a reply over its size limit, one cut short, or an unexpected status → DeviceBadResponse
 
@@ -47,6 +48,7 @@ MAX_COMMAND_REPLY = 64 << 10  # keypress/launch answers carry no body worth read
 # never written onto a socket the device already closed (we do not retry POSTs).
 KEEPALIVE_S = 4.0
 LIMITED_MARKER = b"limited mode"
+KEY_PATHS = ("/keypress/", "/keydown/", "/keyup/")
 
 
 class Response:
@@ -131,8 +133,12 @@ class EcpTransport:
         except aiohttp.ClientError as exc:
             raise DeviceBadResponse(f"{self.label} sent an unreadable reply: {exc}.") from exc
         _LOGGER.debug("%s %s %s -> %s (%d bytes)", self.label, method, url.raw_path, status, len(body))
+        if status == 401:
+            raise EcpLimitedMode(f"{self.label} refused {url.raw_path}: its ECP network access is Disabled.",
+                                 details={"mode": "disabled"})
         if status == 403:
-            if LIMITED_MARKER in body.lower():
-                raise EcpLimitedMode(f"{self.label} refused {url.raw_path}: ECP is in Limited mode.")
+            if LIMITED_MARKER in body.lower() or (not body.strip() and url.raw_path.startswith(KEY_PATHS)):
+                raise EcpLimitedMode(f"{self.label} refused {url.raw_path}: ECP is in Limited mode.",
+                                     details={"mode": "limited"})
             raise DeviceForbidden(f"{self.label} refused {url.raw_path} (HTTP 403).")
         return Response(status, body, ctype)

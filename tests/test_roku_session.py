@@ -52,6 +52,8 @@ def test_every_operation_in_each_mode(shared_daemon: Daemon, tcl: FakeRoku, mode
     wire = "http" if mode == "enabled" else "session"
     assert (dev["access_mode"], dev["wire"]) == (mode, wire)
     assert dev["serial"] == "X02000EM0025" and dev["kind"] == "tv"
+    plain_only = {"search", "play-media", "app-icons"}  # shown only where plain ECP carries them
+    assert plain_only <= set(dev["capabilities"]) if mode == "enabled" else not plain_only & set(dev["capabilities"])
     url = f"/v1/devices/{dev['id']}"
     tcl.clear()
     sent = ws_keys if wire == "session" else http_keys
@@ -152,12 +154,14 @@ def test_switching_modes_moves_the_wire(shared_daemon: Daemon, tcl: FakeRoku) ->
     assert ws_keys(tcl) == [("press", "Home")] and http_keys(tcl) == []
     shown = d.ok("GET", url)
     assert (shown["access_mode"], shown["wire"], shown["id"]) == ("limited", "session", dev["id"])
+    assert "search" not in shown["capabilities"]
     tcl.access = "disabled"
     again = add(d, tcl)  # probed again: identity from the session, same id
     assert (again["id"], again["access_mode"], again["wire"]) == (dev["id"], "disabled", "session")
     tcl.access = "enabled"  # back to Enabled: the state read sees it and HTTP is used again
     d.ok("GET", url + "/state")
-    assert d.ok("GET", url)["wire"] == "http"
+    back = d.ok("GET", url)
+    assert back["wire"] == "http" and "search" in back["capabilities"]
     tcl.clear()
     d.ok("POST", url + "/remote/key", json={"key": "back"})
     assert http_keys(tcl) == [("press", "Back")] and ws_keys(tcl) == []

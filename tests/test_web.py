@@ -75,6 +75,24 @@ async def test_state_line_follows_another_client(daemon: Daemon, roku: FakeRoku,
     assert page.errors == []
 
 
+async def test_limited_mode_tv_works_and_the_state_line_says_how(daemon: Daemon, browser: Browser) -> None:
+    tcl = FakeRoku("tcl").start()
+    tcl.access = "limited"
+    try:
+        daemon.add(tcl)
+        page = await browser.open(f"{daemon.url}/")
+        await page.wait("document.getElementById('status').textContent"
+                        ".includes('Limited mode — controlled through the mobile-app session')", timeout=15)
+        tcl.clear()
+        await page.click("[data-key=up]")
+        await page.wait("document.getElementById('feedback').textContent.includes('sent up')")
+        assert tcl.key_events() == [("ws", "press", "Up")]
+        await page.wait("document.querySelectorAll('#grid button').length > 0")  # the app list, over the session
+        assert page.errors == []
+    finally:
+        tcl.stop()
+
+
 async def test_screenshot_panel_shows_the_screen(daemon: Daemon, browser: Browser, tmp_path: Path) -> None:
     pilot = FakeTinyPilot(tmp_path / "tls").start()
     pilot.screen = (PNG_1X1, "image/png")

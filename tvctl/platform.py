@@ -62,6 +62,7 @@ class Capability(StrEnum):
     DEV_SCREENSHOT = "dev-screenshot"
     SEARCH = "search"
     PLAY_MEDIA = "play-media"
+    APP_ICONS = "app-icons"
 
 
 class SettingsView(Protocol):
@@ -154,10 +155,11 @@ class Adapter:
         return ()
 
     @classmethod
-    def wire_for(cls, device: Device, settings: SettingsView) -> str | None:
-        """The connection ``device``'s commands take now, in the platform's words (shown as the
-        device's ``wire``); None for a platform with only one."""
-        return None
+    def present(cls, device: Device, settings: SettingsView) -> Device:
+        """``device`` as it is shown now: what the settings or an access mode it showed since its
+        probe change about it (the ``wire`` its commands take, capabilities that mode takes away).
+        The stored record keeps what the probe found."""
+        return device
 
     # -- checks that need no device -----------------------------------------------------------
     @classmethod

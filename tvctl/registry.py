@@ -44,14 +44,14 @@ class Registry:
     def __init__(self, path: Path, online: set[str] | None = None,
                  has_credentials: Callable[[str], bool] = lambda _device_id: False,
                  access: dict[str, str] | None = None,
-                 wire_of: Callable[[Device], str | None] = lambda _device: None) -> None:
+                 present: Callable[[Device], Device] = lambda device: device) -> None:
         self.path = path
         self._devices: dict[str, Device] = {}  # the records as persisted (online is False in them)
         self._online: set[str] = online if online is not None else set()
         self.has_credentials = has_credentials  # runtime, like online: the credentials file knows
         # access modes a device showed since its last probe (a refusal), by id: runtime, like online
         self._access: dict[str, str] = access if access is not None else {}
-        self.wire_of = wire_of  # the connection a device's commands take now (its platform decides)
+        self.present = present  # the device as its platform shows it now (Adapter.present)
 
     # -- persistence -------------------------------------------------------------------------
     def load(self) -> None:
@@ -74,7 +74,7 @@ class Registry:
 
     def draft(self) -> Registry:
         """A copy to change; ``adopt`` it once it is saved."""
-        copy = Registry(self.path, self._online, self.has_credentials, self._access, self.wire_of)
+        copy = Registry(self.path, self._online, self.has_credentials, self._access, self.present)
         copy._devices = dict(self._devices)
         return copy
 
@@ -87,8 +87,7 @@ class Registry:
         access = self._access.get(d.id, d.access_mode)
         if online != d.online or creds != d.has_credentials or access != d.access_mode:
             d = d.evolve(online=online, has_credentials=creds, access_mode=access)
-        wire = self.wire_of(d)
-        return d if wire == d.wire else d.evolve(wire=wire)
+        return self.present(d)
 
     def all(self) -> list[Device]:
         return [self._view(d) for d in self._devices.values()]

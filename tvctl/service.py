@@ -91,7 +91,7 @@ class DeviceService:
         self.bus = bus
         self.credentials = CredentialStore(state_dir / "credentials.json")
         registry.has_credentials = self.credentials.has
-        registry.wire_of = self._wire_of
+        registry.present = self._present
         self.ctx = AdapterContext(settings=settings, state_dir=state_dir, cache_dir=cache_dir,
                                   credentials=self.credentials.of, access_learned=self._access_learned)
         self.app_cache = AppCache(cache_dir)
@@ -192,9 +192,9 @@ class DeviceService:
         raise DeviceBusy(f"The command was not sent: {dev.name} was still busy with earlier commands after "
                          f"{bound:g} s (daemon.queue_wait_s).")
 
-    def _wire_of(self, dev: Device) -> str | None:
+    def _present(self, dev: Device) -> Device:
         cls = self.adapter_classes.get(dev.platform)
-        return cls.wire_for(dev, self.settings()) if cls is not None else None
+        return cls.present(dev, self.settings()) if cls is not None else dev
 
     def _access_learned(self, dev_id: str, mode: str) -> None:
         changed = self.registry.learn_access(dev_id, mode)

@@ -65,7 +65,9 @@ async function loadApps() {
       const img = document.createElement("img");
       img.alt = "";
       img.loading = "lazy";
-      img.src = `${base()}/apps/${encodeURIComponent(app.platform_id)}/icon`;
+      if (device.capabilities.includes("app-icons")) {
+        img.src = `${base()}/apps/${encodeURIComponent(app.platform_id)}/icon`;
+      }
       const label = document.createElement("span");
       label.textContent = app.name;
       b.append(img, label);

@@ -170,6 +170,8 @@ SESSION_KEY_REQUESTS = {"keypress": "key-press", "keydown": "key-down", "keyup":
 # Access modes in which plain ECP refuses keys and most queries, so the session carries them.
 RESTRICTED_MODES = ("limited", "disabled")
 CONTROLS = ("auto", "http", "session")
+# What only plain ECP carries: a device in a restricted mode is shown without these capabilities.
+PLAIN_ECP_ONLY = frozenset({Capability.SEARCH.value, Capability.PLAY_MEDIA.value, Capability.APP_ICONS.value})
 CONTROL_DOC = ("How commands reach a Roku: auto (plain ECP over HTTP while the set allows it, the "
                "authenticated ecp-2 session of Roku's mobile app once it is in Limited or Disabled mode), "
                "http (plain ECP only) or session (always the ecp-2 session).")
@@ -258,14 +260,26 @@ class RokuAdapter(Adapter):
         return device.options.get("control") or settings.section(RokuSettings).control
 
     @classmethod
-    def wire_for(cls, device: Device, settings: SettingsView) -> str | None:
+    def wire_for(cls, device: Device, settings: SettingsView) -> str:
+        """http | session: the connection ``device``'s commands take now."""
         control = cls.control_of(device, settings)
         if control != "auto":
             return control
         return "session" if device.access_mode in RESTRICTED_MODES else "http"
 
+    @classmethod
+    def present(cls, device: Device, settings: SettingsView) -> Device:
+        """With its wire; in Limited or Disabled mode without what only plain ECP carries."""
+        caps = device.capabilities
+        if device.access_mode in RESTRICTED_MODES:
+            caps = tuple(c for c in caps if c not in PLAIN_ECP_ONLY)
+        wire = cls.wire_for(device, settings)
+        if (wire, caps) == (device.wire, device.capabilities):
+            return device
+        return device.evolve(wire=wire, capabilities=caps)
+
     def _wire(self) -> str:
-        return self.wire_for(self.device, self.ctx.settings()) or "http"
+        return self.wire_for(self.device, self.ctx.settings())
 
     def _learn(self, mode: str | None) -> None:
         """The device showed its access mode (device-info, or a refusal): remember it until its next probe."""
@@ -490,7 +504,7 @@ class RokuAdapter(Adapter):
         if not isinstance(info, parse.RokuInfo):
             raise TypeError(f"expected what RokuAdapter.probe returns, got {type(info).__name__}")
         caps = [Capability.KEYS, Capability.TEXT, Capability.APPS, Capability.STATE, Capability.SEARCH,
-                Capability.PLAY_MEDIA]
+                Capability.PLAY_MEDIA, Capability.APP_ICONS]
         if info.is_tv:
             caps += [Capability.INPUTS, Capability.CHANNELS]
         # Refused only when the device says it cannot: when it says nothing (older firmware,

@@ -17,9 +17,10 @@ from tests.conftest import LOOPBACK_CONFIG, Daemon  # noqa: E402
 from tests.fakeroku import FakeRoku  # noqa: E402
 
 
-def _serve_fake(conn: Any, kind: str, serial: str | None, access: str) -> None:
+def _serve_fake(conn: Any, kind: str, serial: str | None, access: str, delay_s: float) -> None:
     roku = FakeRoku(kind, serial=serial).start()
     roku.access = access
+    roku.delay_s = delay_s
     conn.send((roku.port, roku.installer_port, roku.password))
     conn.recv()  # until the parent says stop
     roku.stop()
@@ -28,10 +29,12 @@ def _serve_fake(conn: Any, kind: str, serial: str | None, access: str) -> None:
 class FakeProc:
     """A FakeRoku in a child process, so it does not share the benchmark's GIL."""
 
-    def __init__(self, kind: str = "tv", serial: str | None = None, access: str = "enabled") -> None:
+    def __init__(self, kind: str = "tv", serial: str | None = None, access: str = "enabled",
+                 delay_s: float = 0.0) -> None:
         ctx = mp.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve_fake, args=(child, kind, serial, access), daemon=True)
+        self._proc = ctx.Process(target=_serve_fake, args=(child, kind, serial, access, delay_s),
+                                 daemon=True)
         self._proc.start()
         self.port, self.installer_port, self.password = self._conn.recv()
         self.host = "127.0.0.1"

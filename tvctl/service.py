@@ -36,6 +36,7 @@ from tvctl.errors import (
     BadRequest,
     DeviceBusy,
     DeviceError,
+    DeviceNotFound,
     DeviceUnreachable,
     TvctlError,
     UnsupportedOperation,
@@ -71,8 +72,14 @@ _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 
 NO_PARAMS: Mapping[str, str] = NO_CREDENTIALS  # an empty read-only mapping
-# A TV waking its network stack may need several seconds for its first answer.
+# A TV waking its network stack may need several seconds for its first answer. This bounds each
+# request of a probe; a GET whose connection is dropped is asked once more (a stale keep-alive),
+# so a probe may take up to twice this, and its timeout error then says how long it took.
 ADD_PROBE_TIMEOUT_S = 4.0
+# At start every known device is probed once, this many at a time, each within this long, so the
+# list shows who answers now instead of "offline" until each device is used.
+START_CHECK_CONCURRENCY = 8
+START_CHECK_TIMEOUT_S = 3.0
 
 
 class Caller(Protocol):
@@ -102,6 +109,10 @@ class DeviceService:
         self._locks: dict[str, asyncio.Lock] = {}
         self._save_lock = asyncio.Lock()
         self._probing: dict[tuple[str, str, int], asyncio.Task[Device | None]] = {}
+        # commands and state reads running now, by device: removal stops them before it closes the adapter
+        self._inflight: dict[str, set[asyncio.Task[Any]]] = {}
+        # one state read in flight per device, shared by everyone who asks meanwhile (a busy dashboard)
+        self._state_reads: dict[str, asyncio.Task[StateReport]] = {}
         self.poller = StatePoller(self.state, lambda: [d.id for d in self.registry.all()], bus, settings,
                                   self.spawn)
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -153,6 +164,8 @@ class DeviceService:
         return cls
 
     def adapter(self, dev: Device) -> Adapter:
+        if not self.registry.has(dev.id):  # removed while its command waited: nothing may reach it now
+            raise DeviceNotFound(f"{dev.name} was removed; the command was not sent.")
         a = self._adapters.get(dev.id)
         if a is None:
             a = self._adapters[dev.id] = self.platform_of(dev)(self.ctx, dev)
@@ -216,7 +229,7 @@ class DeviceService:
         try:
             await self._acquire(dev, caller)
             try:
-                result = await coro_fn(adapter)
+                result = await self._tracked(dev, coro_fn(adapter))
             finally:
                 self.lock(dev).release()
         except DeviceUnreachable:
@@ -226,6 +239,35 @@ class DeviceService:
             self._mark(dev, True)
         self.poller.after_command(dev)
         return result
+
+    async def _tracked(self, dev: Device, work: Awaitable[T]) -> T:
+        """Run ``work`` as a task removal can stop; stopped that way, it is device_not_found."""
+        task: asyncio.Task[T] = asyncio.ensure_future(work)
+        running = self._inflight.setdefault(dev.id, set())
+        running.add(task)
+        try:
+            return await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if task.cancelled() and dev.id not in self._adapters and (current is None or not current.cancelling()):
+                raise DeviceNotFound(f"{dev.name} was removed while the command ran; it was stopped.",
+                                     hint="Add it again: tvctl device add <ip>.") from None
+            raise
+        finally:
+            running.discard(task)
+
+    async def check_all(self) -> None:
+        """Probe every known device once (bounded, a few at a time): marks who answers online."""
+        gate = asyncio.Semaphore(START_CHECK_CONCURRENCY)
+
+        async def check(dev: Device) -> None:
+            async with gate:
+                source = dev.sources[0] if dev.sources else "manual"
+                cand = Candidate(platform=dev.platform, host=dev.host, port=dev.port, source=source)
+                if cand.platform in self.adapter_classes and await self.confirm(cand, START_CHECK_TIMEOUT_S) is None:
+                    _LOGGER.info("%s did not answer at %s:%d at start", dev.name, dev.host, dev.port)
+
+        await asyncio.gather(*(check(d) for d in self.registry.all()), return_exceptions=True)
 
     # -- discovery ----------------------------------------------------------------------------
     async def confirm(self, cand: Candidate, timeout_s: float) -> Device | None:
@@ -285,8 +327,10 @@ class DeviceService:
     async def add_by_address(self, host: str, port: int | None, platform: str | None = None,
                              credentials: Mapping[str, str] | None = None) -> Device:
         """Probe ``host`` as each installed platform in turn (or only ``platform``); the first that
-        confirms is added. When none does, the first one's error says what was tried. With
-        ``credentials``, only platforms that take every one of those fields are tried."""
+        confirms is added. When none does, the first one's error says what was tried, unless a
+        platform answered and refused the credentials (device_auth_failed): that is the answer then,
+        not "nothing answered". With ``credentials``, only platforms that take every one of those
+        fields are tried."""
         if platform is not None and platform not in self.adapter_classes:
             raise BadRequest(f"No platform {platform!r} is installed.",
                              hint="Installed: " + ", ".join(self.adapter_classes))
@@ -300,17 +344,23 @@ class DeviceService:
                                  hint=f"Credentials by platform: {takes}.")
             classes = fitting
         first: DeviceError | None = None
+        refused: DeviceAuthFailed | None = None  # a platform that answered and refused the credentials
         tried: list[str] = []
         for cls in classes:
             cand = Candidate(platform=cls.platform, host=host, port=port or cls.default_port, source="manual")
             tried.append(f"{cls.platform} at {cand.host}:{cand.port}")
             try:
                 dev = await self._confirm(cand, ADD_PROBE_TIMEOUT_S, raise_errors=True, credentials=credentials)
+            except DeviceAuthFailed as exc:
+                refused = refused or exc
+                continue
             except DeviceError as exc:
                 first = first or exc
                 continue
             assert dev is not None
             return dev
+        if refused is not None:
+            raise refused
         if first is None:
             raise BadRequest("No platform is installed.", hint="Install tvctl with its adapters package.")
         raise first.restated(hint=f"Nothing answered as {' or as '.join(tried)}. Check the address and that the "
@@ -325,8 +375,13 @@ class DeviceService:
             _LOGGER.warning("%s was removed but its credentials were not: %s", dev.name, exc.message)
         self.registry.set_online(dev.id, False)
         adapter = self._adapters.pop(dev.id, None)
+        running = list(self._inflight.pop(dev.id, ()))
+        for task in running:  # its commands and reads stop before what they use is closed
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
         if adapter is not None:
             await adapter.close()
+        self._locks.pop(dev.id, None)
         self.bus.publish("device_removed", dev.to_dict())
         return dev
 
@@ -539,10 +594,26 @@ class DeviceService:
 
     # -- state --------------------------------------------------------------------------------
     async def state(self, ident: str) -> StateReport:
+        """The device's state now. Readers that ask while a read is in flight share it: sixteen
+        dashboards polling one TV cost the TV one read, and keys never queue behind them."""
         dev = self.resolve(ident)
+        running = self._state_reads.get(dev.id)
+        if running is None:
+            running = asyncio.get_running_loop().create_task(self._read_state(dev))
+            self._state_reads[dev.id] = running
+            running.add_done_callback(lambda t: self._state_read_done(dev.id, t))
+        return await asyncio.shield(running)
+
+    def _state_read_done(self, dev_id: str, task: asyncio.Task[StateReport]) -> None:
+        if self._state_reads.get(dev_id) is task:
+            del self._state_reads[dev_id]
+        if not task.cancelled():
+            task.exception()  # retrieved here too: every reader may have left before it ended
+
+    async def _read_state(self, dev: Device) -> StateReport:
         adapter = self.adapter(dev)
         try:
-            state = await adapter.state()
+            state = await self._tracked(dev, adapter.state())
         except DeviceUnreachable:
             self._mark(dev, False)
             raise

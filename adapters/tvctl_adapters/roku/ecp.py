@@ -241,12 +241,16 @@ class RokuAdapter(Adapter):
     def __init__(self, ctx: AdapterContext, device: Device) -> None:
         super().__init__(ctx, device)
         self.ecp = EcpTransport(device.host, device.port, self._roku().request_timeout_s, device.name)
+        # Commands (keys, launches) have connections of their own: a person pressing a key never
+        # waits behind the queries a busy dashboard keeps in flight.
+        self.commands = EcpTransport(device.host, device.port, self._roku().request_timeout_s, device.name)
         self.session = EcpSession(device.host, device.port, device.name)
         self._console: DevConsole | None = None
 
     def update_device(self, device: Device) -> None:
         super().update_device(device)
-        self.ecp.host, self.ecp.port, self.ecp.label = device.host, device.port, device.name
+        for t in (self.ecp, self.commands):
+            t.host, t.port, t.label = device.host, device.port, device.name
         if (self.session.host, self.session.port) != (device.host, device.port):
             self.session.host, self.session.port = device.host, device.port
             if self.session.is_open:  # the old address: the next command opens a session to the new one
@@ -314,6 +318,7 @@ class RokuAdapter(Adapter):
             await self._console.close()
         await self.session.close()
         await self.ecp.close()
+        await self.commands.close()
 
     async def _get(self, path: str, limit: int) -> bytes:
         """A query, over the wire in use; a plain-ECP refusal moves it to the session (control auto)."""
@@ -404,8 +409,8 @@ class RokuAdapter(Adapter):
         return int(reply.status) if reply.status.isdigit() else 200
 
     async def _post(self, path: str, *, timeout_s: float | None = None) -> int:
-        self.ecp.timeout_s = self._timeout()
-        resp = await self.ecp.request("POST", path, timeout_s=timeout_s, limit=MAX_COMMAND_REPLY)
+        self.commands.timeout_s = self._timeout()
+        resp = await self.commands.request("POST", path, timeout_s=timeout_s, limit=MAX_COMMAND_REPLY)
         if resp.status == 400 and path.startswith(("/keypress/", "/keydown/", "/keyup/")):
             raise InvalidKey(f"{self.device.name} rejected the key in {path}.")
         if not 200 <= resp.status < 300:
@@ -628,7 +633,7 @@ class RokuAdapter(Adapter):
         if self.device.developer_enabled and active.platform_id and self._wire() == "http":
             # exit-app needs OS 13 + dev mode + Enabled; a 2xx means it worked, anything else → Home.
             try:
-                resp = await self.ecp.request("POST", f"/exit-app/{quote(active.platform_id, safe='')}",
+                resp = await self.commands.request("POST", f"/exit-app/{quote(active.platform_id, safe='')}",
                                               limit=MAX_SMALL_QUERY)
                 if 200 <= resp.status < 300 and b"FAILED" not in resp.body:
                     return StopResult(device=self.device.name, method="exit-app", stopped=active)
@@ -783,7 +788,7 @@ class RokuAdapter(Adapter):
         if await self._active_id() == "dev":
             left = "home"
             if self.device.developer_enabled and self._wire() == "http":
-                resp = await self.ecp.request("POST", "/exit-app/dev", limit=MAX_SMALL_QUERY)
+                resp = await self.commands.request("POST", "/exit-app/dev", limit=MAX_SMALL_QUERY)
                 left = "exit-app" if 200 <= resp.status < 300 else "home"
             if left == "home":
                 await self._key("keypress", "Home")

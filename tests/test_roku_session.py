@@ -196,14 +196,17 @@ def test_removed_device_leaves_no_session_open(shared_daemon: Daemon, tcl: FakeR
     wait_for(lambda: tcl.sessions_open == 0, what="the session closed after removal")
 
 
-def test_disabled_tv_found_by_discovery(daemon: Daemon, tcl: FakeRoku, ssdp_responder: FakeSsdp) -> None:
-    tcl.access = "disabled"
+@pytest.mark.parametrize("mode", MODES)
+def test_found_by_discovery_in_each_mode(daemon: Daemon, tcl: FakeRoku, ssdp_responder: FakeSsdp, mode: str) -> None:
+    tcl.access = mode
+    wire = "http" if mode == "enabled" else "session"
     ssdp_responder.add_device(tcl)
     daemon.ok("PATCH", "/v1/config", json={"discovery.ssdp_target": f"127.0.0.1:{ssdp_responder.port}"})
     found = daemon.ok("POST", "/v1/devices/discover")["devices"]
-    assert [(f["serial"], f["access_mode"], f["wire"]) for f in found] == [("X02000EM0025", "disabled", "session")]
+    assert [(f["serial"], f["access_mode"], f["wire"]) for f in found] == [("X02000EM0025", mode, wire)]
+    tcl.clear()
     daemon.ok("POST", f"/v1/devices/{found[0]['id']}/remote/key", json={"key": "home"})
-    assert ws_keys(tcl) == [("press", "Home")]
+    assert (ws_keys if wire == "session" else http_keys)(tcl) == [("press", "Home")]
 
 
 def test_cli_shows_mode_and_wire(shared_daemon: Daemon, tcl: FakeRoku) -> None:

@@ -1,5 +1,6 @@
 """`tvctl mcp` started by the MCP SDK's own stdio client, against the real daemon and fake devices:
-the tools listed per tier, each called, an error path, and the read-only tier."""
+the tools listed per tier, each called (results are JSON objects), an error path, the read-only
+tier, its help, the message without the extra, and the README's registration entry."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import asyncio
 import base64
 import json
 import os
+import re
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,6 +28,7 @@ from mcp.client.session import ClientSession  # noqa: E402
 from mcp.client.stdio import StdioServerParameters, stdio_client  # noqa: E402
 
 TVCTL = str(Path(sys.executable).with_name("tvctl"))
+ROOT = Path(__file__).resolve().parents[1]
 READ_TOOLS = {"list_devices", "device_state", "list_apps", "screenshot"}
 CONTROL_TOOLS = READ_TOOLS | {"press_keys", "type_text", "launch_app", "stop_app"}
 DEV_TOOLS = CONTROL_TOOLS | {"dev_logs", "dev_reload"}
@@ -60,7 +64,7 @@ async def test_tools_per_tier(daemon: Daemon, tier: str | None, tools: set[str])
 async def test_every_control_tool_reaches_the_device(daemon: Daemon, roku: FakeRoku) -> None:
     dev = daemon.add(roku)
     async with session(daemon) as s:
-        devices = json.loads(text(await s.call_tool("list_devices", {})))
+        devices = json.loads(text(await s.call_tool("list_devices", {})))["devices"]
         assert [d["id"] for d in devices] == [dev["id"]]
         state = json.loads(text(await s.call_tool("device_state", {"device": dev["name"]})))
         assert state["device"]["id"] == dev["id"] and "power" in state["state"]
@@ -89,7 +93,10 @@ async def test_errors_carry_the_message_and_hint(daemon: Daemon, roku: FakeRoku)
         assert r.is_error is True and "dev_mode_disabled: Nothing answers on" in text(r)  # a platform's code
         r = await s.call_tool("press_keys", {"device": "nobody", "keys": ["home"]})
         assert r.is_error is True
-        assert "device_not_found: No known device matched 'nobody'. Hint: Run tvctl device list" in text(r)
+        assert text(r).endswith("device_not_found: No known device matched 'nobody'. Hint: Call the list_devices "
+                                "tool for the known devices' ids and names.")
+        r = await s.call_tool("launch_app", {"device": "default", "app": "no-such-app"})
+        assert r.is_error is True and "Hint: Call the list_apps tool" in text(r) and "tvctl apps" not in text(r)
         r = await s.call_tool("screenshot", {"device": "default"})  # no developer mode on this Roku
         assert r.is_error is True and "unsupported_operation" in text(r)
 
@@ -134,3 +141,74 @@ async def test_dev_tools(daemon: Daemon) -> None:
                     logs = text(await s.call_tool("dev_logs", {"device": dev["name"]}))
     finally:
         roku.stop()
+
+
+async def test_results_are_json_objects(daemon: Daemon, roku: FakeRoku) -> None:
+    """structuredContent is the daemon's data as an object (not a JSON string in one), and the text
+    content says the same."""
+    dev = daemon.add(roku)
+    async with session(daemon) as s:
+        tools = {t.name: t for t in (await s.list_tools()).tools}
+        for name in ("list_devices", "device_state", "list_apps", "press_keys", "launch_app"):
+            schema = tools[name].output_schema
+            assert schema is not None and schema["type"] == "object", (name, schema)
+        r = await s.call_tool("list_devices", {})
+        assert isinstance(r.structured_content, dict) and set(r.structured_content) == {"devices"}
+        assert [d["name"] for d in r.structured_content["devices"]] == [dev["name"]]
+        assert json.loads(text(r)) == r.structured_content
+        r = await s.call_tool("device_state", {"device": dev["name"]})
+        assert isinstance(r.structured_content, dict) and r.structured_content["device"]["id"] == dev["id"]
+        roku.clear()
+        r = await s.call_tool("press_keys", {"device": dev["name"], "keys": ["home"]})
+        assert r.structured_content == {"device": dev["name"], "key": "home", "repeat": 1, "ecp": "Home"}
+        assert roku.paths() == ["/keypress/Home"]
+
+
+def test_help_says_the_daemon_must_run_and_how_to_register() -> None:
+    p = subprocess.run([TVCTL, "mcp", "--help"], capture_output=True, text=True, env={**os.environ, "COLUMNS": "100"})
+    assert p.returncode == 0 and p.stderr == ""
+    assert "The tvctl daemon must be running (tvctl daemon, or systemctl --user start tvctl)" in p.stdout
+    entry = json.dumps({"mcpServers": {"tvctl": {"command": TVCTL, "args": ["mcp"]}}})
+    assert f"\n  {entry}\n" in p.stdout  # this tvctl's own full path, ready to paste
+    assert f"\n  claude mcp add tvctl -- {TVCTL} mcp\n" in p.stdout
+    assert "--tier {read,control,dev}" in p.stdout
+
+
+def test_without_the_extra_it_says_how_to_install_it(tmp_path: Path) -> None:
+    """As after a plain `pipx install .`: the mcp package cannot be imported (a stand-in that fails
+    as a missing package does, first on the path)."""
+    shim = tmp_path / "shim" / "mcp"
+    shim.mkdir(parents=True)
+    (shim / "__init__.py").write_text('raise ModuleNotFoundError("No module named \'mcp\'", name="mcp")\n')
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "shim")}
+    p = subprocess.run([TVCTL, "mcp"], capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)
+    assert p.returncode == 2 and p.stdout == ""
+    assert p.stderr.splitlines() == [
+        "tvctl: the MCP server needs the optional extra tvctl[mcp] (mcp is not installed)",
+        "hint: install the extra into tvctl's environment: pip install 'tvctl[mcp]'; installed with pipx: "
+        "pipx install --force 'tvctl[mcp]' or pipx inject tvctl mcp",
+    ]
+
+
+async def test_the_readme_entry_works_with_the_readmes_venv(daemon: Daemon, roku: FakeRoku) -> None:
+    """The README's command prints the entry for the repository's .venv; an MCP client started with
+    nothing of this venv on its PATH (as clients start servers) runs it, against the daemon at the
+    default socket place."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## AI assistants (MCP)"):]
+    section = section[: section.index("\n## ", 1)]
+    [command] = re.findall(r"```sh\n(printf .+?)\n```", section, re.S)
+    printed = subprocess.run(["bash", "-c", command], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    entry = json.loads(printed)
+    server = entry["mcpServers"]["tvctl"]
+    assert server == {"command": str(ROOT / ".venv" / "bin" / "tvctl"), "args": ["mcp"]}
+    [example] = re.findall(r"```json\n(.+?)\n```", section, re.S)
+    assert json.loads(example) == json.loads(printed.replace(str(ROOT), "/home/me/tvctl"))
+    dev = daemon.add(roku)
+    params = StdioServerParameters(command=server["command"], args=server["args"],
+                                   env={"PATH": "/usr/bin:/bin", "XDG_RUNTIME_DIR": str(daemon.runtime)})
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as s:
+        await s.initialize()
+        r = await s.call_tool("list_devices", {})
+        assert r.is_error is False
+        assert r.structured_content == {"devices": [daemon.ok("GET", f"/v1/devices/{dev['id']}")]}

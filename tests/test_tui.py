@@ -1,5 +1,10 @@
 """`tvctl remote` in a real terminal: tmux runs it, the test sends keys and reads the screen, and
-checks what reached the fake Roku and that the terminal is given back on quit."""
+checks what reached the fake Roku and that the terminal is given back on quit.
+
+Every tmux call goes to a tmux server of the test's own (``tmux -L <unique name>``, no config
+file, killed at the end), started with the test daemon's environment: a tmux server the person
+running the tests already has is never used (its sessions would run the remote with *their*
+environment, and so against their own daemon) and never touched."""
 
 from __future__ import annotations
 
@@ -18,30 +23,46 @@ from tests.fakeroku import FakeRoku
 from tests.helpers import wait_for
 
 TVCTL = str(Path(sys.executable).with_name("tvctl"))
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+# The shell tmux runs commands with: bash, whatever the person's login shell is (fish has no $?,
+# and dash quits on Ctrl-C even when the remote, which handles it, exits normally).
+BASH = shutil.which("bash") or "/bin/bash"
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None or shutil.which("bash") is None,
+                                reason="needs tmux and bash")
 
 
 class Tmux:
     def __init__(self, daemon: Daemon) -> None:
-        self.name = f"tvctl-{uuid.uuid4().hex[:8]}"
-        self.env = {**os.environ, "XDG_RUNTIME_DIR": str(daemon.runtime), "TERM": "xterm-256color"}
+        self.server = f"tvctl-test-{uuid.uuid4().hex[:12]}"  # tmux -L: a server (and socket) of our own
+        self.name = "remote"
+        self.socket_path: Path | None = None
+        own = {k: v for k, v in daemon.env.items() if k.startswith("XDG_")}  # the test daemon's folders
+        env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+        self.env = {**env, **own, "TVCTL_SOCKET": str(daemon.socket), "TERM": "xterm-256color", "SHELL": BASH}
 
-    def start(self, command: str) -> None:
-        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", "90", "-y", "24", command],
-                       env=self.env, check=True)
+    def tmux(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["tmux", "-L", self.server, "-f", "/dev/null", *args], env=self.env, check=check,
+                              capture_output=True, text=True)
+
+    def start(self, command: str, width: int = 90, height: int = 24) -> None:
+        self.tmux("new-session", "-d", "-s", self.name, "-x", str(width), "-y", str(height), command)
+        self.socket_path = Path(self.tmux("display-message", "-p", "#{socket_path}").stdout.strip())
 
     def keys(self, *keys: str) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+        self.tmux("send-keys", "-t", self.name, *keys)
 
     def screen(self) -> str:
-        out = subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, text=True)
-        return out.stdout
+        return self.tmux("capture-pane", "-p", "-t", self.name, check=False).stdout
+
+    def lines(self) -> list[str]:
+        return [line.rstrip() for line in self.screen().splitlines()]
 
     def resize(self, width: int, height: int) -> None:
-        subprocess.run(["tmux", "resize-window", "-t", self.name, "-x", str(width), "-y", str(height)], check=True)
+        self.tmux("resize-window", "-t", self.name, "-x", str(width), "-y", str(height))
 
     def kill(self) -> None:
-        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+        self.tmux("kill-server", check=False)
+        if self.socket_path is not None:  # tmux leaves its socket file behind
+            self.socket_path.unlink(missing_ok=True)
 
 
 @pytest.fixture
@@ -53,7 +74,8 @@ def tmux(daemon: Daemon) -> Iterator[Tmux]:
         t.kill()
 
 
-def test_remote_keys_text_apps_and_a_clean_exit(daemon: Daemon, roku: FakeRoku, tmux: Tmux) -> None:
+def drive_the_remote(daemon: Daemon, roku: FakeRoku, tmux: Tmux) -> None:
+    """Keys, text, an app launch, a resize and a clean quit, checked on the fake Roku."""
     dev = daemon.add(roku)
     roku.clear()
     tmux.start(f"echo BEFORE; {TVCTL} remote; echo EXIT=$?; sleep 30")
@@ -76,12 +98,17 @@ def test_remote_keys_text_apps_and_a_clean_exit(daemon: Daemon, roku: FakeRoku, 
     roku.clear()
     tmux.keys("a")
     wait_for(lambda: "Apps (arrows" in tmux.screen(), what="the app picker")
-    tmux.keys("Enter")  # the first app in the list
-    wait_for(lambda: any(p.startswith("/launch/") for p in roku.paths()), what="the launch")
+    tmux.keys("Down", "Down", "Down", "Down", "Enter")  # the fifth app in the list: Netflix, id 12
+    wait_for(lambda: roku.paths() == ["/launch/12"], what="the launch")
+    wait_for(lambda: "sent: launched Netflix" in tmux.screen(), what="the app named in the status line")
     tmux.keys("q")
     wait_for(lambda: "EXIT=0" in tmux.screen(), what="the remote to quit")
     screen = tmux.screen()
     assert "BEFORE" in screen and "tvctl remote:" not in screen  # the normal screen is back
+
+
+def test_remote_keys_text_apps_and_a_clean_exit(daemon: Daemon, roku: FakeRoku, tmux: Tmux) -> None:
+    drive_the_remote(daemon, roku, tmux)
 
 
 def test_errors_show_in_the_status_line(daemon: Daemon, roku: FakeRoku, tmux: Tmux) -> None:
@@ -93,3 +120,124 @@ def test_errors_show_in_the_status_line(daemon: Daemon, roku: FakeRoku, tmux: Tm
     wait_for(lambda: "error: device_unreachable" in tmux.screen(), what="the error in the status line")
     tmux.keys("C-c")
     wait_for(lambda: "EXIT=0" in tmux.screen(), what="Ctrl-C to quit cleanly")
+
+
+@pytest.mark.parametrize(("width", "footer"), [
+    (100, ["arrows move  Enter OK  Bksp/Esc back  h home  space play/pause  +/- volume  m mute  t type  a apps",
+           "d device  ? help  q quit"]),
+    (60, ["arrows move  Enter OK  Bksp/Esc back  h home",
+          "space play/pause  +/- volume  m mute  ? help  q quit"]),
+    (140, ["arrows move  Enter OK  Bksp/Esc back  h home  space play/pause  +/- volume  m mute  t type  a apps  "
+           "d device  ? help  q quit", ""]),
+])  # fmt: skip
+def test_the_footer_fits_the_width_and_always_shows_quit(daemon: Daemon, roku: FakeRoku, tmux: Tmux, width: int,
+                                                         footer: list[str]) -> None:
+    daemon.add(roku)
+    tmux.start(f"{TVCTL} remote; echo EXIT=$?; sleep 30", width=width, height=24)
+    wait_for(lambda: "ready" in tmux.screen(), what="the remote to draw")
+    lines = tmux.lines()
+    assert lines[-3:-1] == footer and lines[-1] == "ready"
+    tmux.keys("q")
+    wait_for(lambda: "EXIT=0" in tmux.screen(), what="q to quit")
+
+
+def test_an_unbound_key_says_so_and_question_mark_lists_every_key(daemon: Daemon, roku: FakeRoku,
+                                                                   tmux: Tmux) -> None:
+    daemon.add(roku)
+    roku.clear()
+    tmux.start(f"{TVCTL} remote; echo EXIT=$?; sleep 30")
+    wait_for(lambda: "ready" in tmux.screen(), what="the remote to draw")
+    tmux.keys("x")
+    wait_for(lambda: tmux.lines()[-1] == "x: not bound — ? for help", what="the unbound key named")
+    tmux.keys("F5")
+    wait_for(lambda: tmux.lines()[-1] == "F5: not bound — ? for help", what="a function key named")
+    tmux.keys("?")
+    wait_for(lambda: "tvctl remote: keys (any key returns)" in tmux.screen(), what="the help screen")
+    assert "  r, f         rewind, fast-forward" in tmux.lines()
+    assert "  q, Ctrl-C    quit" in tmux.lines()
+    tmux.keys("x")  # any key returns, and is not sent
+    wait_for(lambda: "tvctl remote: 58-onn-roku-tv" in tmux.screen(), what="the remote again")
+    tmux.keys("h")
+    wait_for(lambda: tmux.lines()[-1] == "sent: home", what="a bound key clears the note")
+    assert roku.paths() == ["/keypress/Home"]
+
+
+def test_the_device_picker_starts_on_the_current_device(daemon: Daemon, tmux: Tmux) -> None:
+    first, second = FakeRoku("tv", serial="PICK-A").start(), FakeRoku("stick", serial="PICK-B").start()
+    try:
+        a, b = daemon.add(first), daemon.add(second)
+        daemon.ok("PATCH", f"/v1/devices/{a['id']}", json={"name": "den"})
+        daemon.ok("PATCH", f"/v1/devices/{b['id']}", json={"name": "kitchen"})  # second in the list
+        tmux.start(f"{TVCTL} remote kitchen; echo EXIT=$?; sleep 30")
+        wait_for(lambda: "tvctl remote: kitchen" in tmux.screen(), what="the remote to draw")
+        tmux.keys("d")
+        wait_for(lambda: "Devices (arrows" in tmux.screen(), what="the device picker")
+        tmux.keys("Enter")  # the row it starts on is the device in use
+        wait_for(lambda: "tvctl remote: kitchen" in tmux.screen(), what="the remote again")
+        second.clear()
+        tmux.keys("h")
+        wait_for(lambda: second.paths() == ["/keypress/Home"], what="the key to reach the same device")
+        assert first.paths() == []
+        tmux.keys("d")
+        wait_for(lambda: "Devices (arrows" in tmux.screen(), what="the device picker")
+        tmux.keys("Up", "Enter")
+        wait_for(lambda: "tvctl remote: den" in tmux.screen(), what="the other device")
+        tmux.keys("q")
+        wait_for(lambda: "EXIT=0" in tmux.screen(), what="q to quit")
+    finally:
+        first.stop()
+        second.stop()
+
+
+def test_an_unknown_device_exits_1_with_the_message(daemon: Daemon, roku: FakeRoku, tmux: Tmux) -> None:
+    daemon.add(roku)
+    tmux.start(f"{TVCTL} remote kitchen; echo EXIT=$?; sleep 30")
+    wait_for(lambda: "EXIT=" in tmux.screen(), what="the remote to exit")
+    assert [line for line in tmux.lines() if line] == [
+        "tvctl: No known device matched 'kitchen'.",
+        "hint: Run tvctl device list to see known devices.",
+        "EXIT=1",
+    ]
+
+
+def test_a_tmux_server_the_person_already_runs_is_left_alone(
+        daemon: Daemon, roku: FakeRoku, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The person running the tests has a tmux server on the default socket name, started with
+    their own environment (their own daemon's socket), and the tests may run inside it ($TMUX). The
+    remote test still drives the test daemon, and the person's server, session, screen and daemon
+    are as they were. TMUX_TMPDIR keeps all of it in a temp folder: the real user's tmux is never
+    involved."""
+    monkeypatch.setenv("TMUX_TMPDIR", str(tmp_path / "tmux"))
+    (tmp_path / "tmux").mkdir(mode=0o700)
+    person = Daemon(tmp_path / "person").start()
+    their_roku = FakeRoku("box", serial="THE-PERSONS").start()
+    person_env = {**{k: v for k, v in person.env.items() if k not in ("TMUX", "TMUX_PANE")},
+                  "TVCTL_SOCKET": str(person.socket), "SHELL": BASH, "TERM": "xterm-256color"}
+
+    def decoy(*args: str) -> str:  # the person's own tmux: default socket name, no -L
+        return subprocess.run(["tmux", "-f", "/dev/null", *args], env=person_env, check=True,
+                              capture_output=True, text=True).stdout
+    tmux = None
+    try:
+        person.add(their_roku)
+        their_roku.clear()
+        decoy("new-session", "-d", "-s", "person", "-x", "80", "-y", "10", "echo the-persons-shell; sleep 600")
+        wait_for(lambda: "the-persons-shell" in decoy("capture-pane", "-p", "-t", "person"), what="the decoy")
+        before = (decoy("list-sessions", "-F", "#{session_name} #{pid} #{session_windows}"),
+                  decoy("capture-pane", "-p", "-t", "person"), decoy("show-environment", "-g"))
+        socket_path = decoy("display-message", "-p", "#{socket_path}").strip()
+        assert socket_path == str(tmp_path / "tmux" / f"tmux-{os.getuid()}" / "default")
+        monkeypatch.setenv("TMUX", f"{socket_path},{before[0].split()[1]},0")  # as if run inside it
+        tmux = Tmux(daemon)
+        drive_the_remote(daemon, roku, tmux)
+        assert their_roku.paths() == [] and their_roku.paths("GET") == []  # their TV saw nothing
+        after = (decoy("list-sessions", "-F", "#{session_name} #{pid} #{session_windows}"),
+                 decoy("capture-pane", "-p", "-t", "person"), decoy("show-environment", "-g"))
+        assert after == before
+    finally:
+        if tmux is not None:
+            tmux.kill()
+        subprocess.run(["tmux", "-f", "/dev/null", "kill-server"], env=person_env, capture_output=True)
+        (tmp_path / "tmux" / f"tmux-{os.getuid()}" / "default").unlink(missing_ok=True)
+        person.stop()
+        their_roku.stop()

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 from tvctl.paths import atomic_write, read_json_file
 
@@ -27,11 +28,36 @@ class CredentialStore:
         self._by_device: dict[str, dict[str, str]] = {}
 
     def load(self) -> None:
-        """Read the file (blocking; called before the loop serves). Corrupt → moved aside."""
-        loaded = read_json_file(self.path, "the credentials file", lambda doc: {
-            str(dev): {str(k): str(v) for k, v in fields.items()} for dev, fields in doc["devices"].items()})
+        """Read the file (blocking; called before the loop serves). Corrupt, or of another file
+        version → moved aside (kept, and logged). A field whose value is not a string is left
+        out, with a log line naming the device and the field (never the value)."""
+        loaded = read_json_file(self.path, "the credentials file", self._parse, version=FILE_VERSION)
         if loaded is not None:
             self._by_device = loaded
+
+    def _parse(self, doc: Any) -> dict[str, dict[str, str]]:
+        """The file's ``devices``. Only a string is a secret: ``5`` is not taken for ``"5"``, since
+        nothing can tell what was meant, and a value is never guessed at. One such field is dropped
+        rather than the whole file set aside, so every other secret (of this device and the
+        others) keeps working; the file itself stays as it is until the next change is written."""
+        devices = doc["devices"]
+        if not isinstance(devices, dict):
+            raise TypeError('"devices" is not an object')
+        out: dict[str, dict[str, str]] = {}
+        for dev, fields in devices.items():
+            if not isinstance(fields, dict):
+                raise TypeError(f"the entry of device {dev} is not an object")
+            kept: dict[str, str] = {}
+            for name, value in fields.items():
+                if isinstance(value, str):
+                    kept[name] = value
+                else:
+                    _LOGGER.warning("the credentials file %s: %s of device %s is %s, not a string; left it out "
+                                    "(set it again: tvctl -d %s device credentials --set %s)",
+                                    self.path, name, dev, _json_type(value), dev, name)
+            if kept:
+                out[dev] = kept
+        return out
 
     def of(self, device_id: str) -> Mapping[str, str]:
         fields = self._by_device.get(device_id)
@@ -77,3 +103,14 @@ class CredentialStore:
     def _write(self, by_device: dict[str, dict[str, str]]) -> None:
         atomic_write(self.path, json.dumps({"version": FILE_VERSION, "devices": by_device}, indent=1).encode(),
                      mode=0o600)
+
+
+def _json_type(value: object) -> str:
+    """What JSON calls the type of ``value`` (a secret's value itself is never shown)."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if value is None:
+        return "null"
+    return "a list" if isinstance(value, list) else "an object"

@@ -3,27 +3,36 @@
 A thin client of the daemon's Unix-socket API (``tvctl.client``): every tool is one or two API
 calls and no device logic lives here. Tools come in tiers chosen with ``--tier``: ``read``
 (devices, state, apps, screenshots), ``control`` (the default: also keys, text, launching and
-stopping apps) and ``dev`` (also developer logs and reload). A daemon error comes back as a tool
-error carrying the envelope's message and hint. Needs the optional extra ``tvctl[mcp]`` (the
-official ``mcp`` SDK, 2.x); nothing else imports this module.
+stopping apps) and ``dev`` (also developer logs and reload). A tool's result is the daemon's data
+as a JSON object (``structuredContent``, and the same as text). A daemon error comes back as a
+tool error carrying the envelope's code, message and hint, the hint pointing at the tools where
+the CLI's would point at a command.
+
+Needs the optional extra ``tvctl[mcp]`` (the official ``mcp`` SDK, 2.x), imported only when the
+server starts: this module's help text and the message for a missing extra need nothing beyond
+the standard library, so the CLI can use them without the SDK installed.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: the SDK reads the tools' annotations with
+# inspect.signature(eval_str=True) against this module's globals, and the tools' types (Image)
+# are imported inside build(), so the annotations must already be objects.
 
 import json
+import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-import anyio.to_thread
-from mcp.server.mcpserver import Image, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
 
 from tvctl.client import Client, DaemonUnreachable
 from tvctl.errors import TvctlError
 
+if TYPE_CHECKING:
+    import argparse
+
+    from mcp.server.mcpserver import MCPServer
+
 TIERS = ("read", "control", "dev")
+EXIT_MISSING_EXTRA = 2  # as a usage error: nothing ran
 INSTRUCTIONS = """\
 tvctl controls the screens on this LAN (TVs and streaming players, KVM-over-IP boxes, signage PCs)
 through the local tvctl daemon.
@@ -38,79 +47,145 @@ power, power-on, power-off, backspace, enter. Keyboard platforms (KVMs) also tak
 KeyboardEvent.code names (KeyA, Digit1, F5, Escape) with modifiers: ctrl+alt+Delete.
 To type text use type_text (it sends literal:<text>), not one key per letter.
 """
+# Where the daemon's hint sends a person to a CLI command, an assistant has a tool for it.
+TOOL_HINTS = {
+    "device_not_found": "Call the list_devices tool for the known devices' ids and names.",
+    "no_default_device": "Name the device: the list_devices tool gives every known device's id and name.",
+    "app_not_found": "Call the list_apps tool for the apps installed on the device.",
+}
+DESCRIPTION = ("serve the daemon's devices to an AI assistant over MCP (Model Context Protocol, on stdio; "
+               "needs tvctl[mcp])")
+MISSING_EXTRA_HINT = ("install the extra into tvctl's environment: pip install 'tvctl[mcp]'; "
+                      "installed with pipx: pipx install --force 'tvctl[mcp]' or pipx inject tvctl mcp")
 
 
-def _call(client: Client, fn: Callable[[], Any]) -> Any:
+def _own_command() -> str:
+    """The full path of the ``tvctl`` command being run, for the registration example (not
+    resolved: pipx's link in ~/.local/bin stays right across upgrades). os.path, not pathlib: the
+    CLI builds this help on its start-up path."""
+    import os
+
+    argv0 = sys.argv[0] if sys.argv else ""
+    if os.path.basename(argv0) == "tvctl":  # noqa: PTH119
+        return os.path.abspath(argv0)  # noqa: PTH100
+    return "/full/path/to/tvctl"
+
+
+def epilog() -> str:
+    """``tvctl mcp --help`` after the options: what it needs, how to register it, examples."""
+    command = _own_command()
+    entry = json.dumps({"mcpServers": {"tvctl": {"command": command, "args": ["mcp"]}}})
+    return f"""\
+The tvctl daemon must be running (tvctl daemon, or systemctl --user start tvctl): this server
+only talks to it, over its socket ($TVCTL_SOCKET, or tvctl --socket PATH mcp). Tools: read
+(list_devices, device_state, list_apps, screenshot); control, the default, adds press_keys,
+type_text, launch_app, stop_app; dev adds dev_logs, dev_reload.
+
+Register it with an MCP client as a stdio server, by this tvctl's full path (a client does not
+start it from your shell, so a venv's bin folder is not on its PATH), e.g. in the client's JSON:
+  {entry}
+or for Claude Code:
+  claude mcp add tvctl -- {command} mcp
+
+examples:
+  tvctl mcp
+  tvctl mcp --tier read
+  tvctl --socket /run/user/1000/tvctl.sock mcp --tier dev"""
+
+
+def add_arguments(sp: "argparse.ArgumentParser") -> None:
+    """Set up the ``tvctl mcp`` subcommand's parser: its option, description and help text."""
+    sp.add_argument("--tier", choices=list(TIERS), default="control",
+                    help="which tools: read only, control (default), or dev as well")
+    sp.description = DESCRIPTION
+    sp.epilog = epilog()
+
+
+def _call(fn: Callable[[], Any]) -> Any:
+    from mcp.server.mcpserver.exceptions import ToolError
+
     try:
         return fn()
     except TvctlError as exc:
-        raise ToolError(f"{exc.code}: {exc.message} Hint: {exc.hint}") from exc
+        hint = TOOL_HINTS.get(exc.code, exc.hint)
+        raise ToolError(f"{exc.code}: {exc.message} Hint: {hint}") from exc
     except DaemonUnreachable as exc:
-        raise ToolError(f"{exc}. Hint: start the daemon (tvctl daemon, or systemctl --user start tvctl).") from exc
+        raise ToolError(f"{exc}. Hint: the tvctl daemon is not running; ask the user to start it (tvctl daemon, "
+                        "or systemctl --user start tvctl).") from exc
 
 
-def build(client: Client, tier: str = "control") -> MCPServer:
+def build(client: Client, tier: str = "control") -> "MCPServer":
     """The server with the tools of ``tier`` and those below it."""
+    import anyio.to_thread
+    from mcp.server.mcpserver import Image, MCPServer
+    from mcp.types import ToolAnnotations
+
     level = TIERS.index(tier)
     server = MCPServer("tvctl", instructions=INSTRUCTIONS)
     read_only = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False)
     acts = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
 
     async def api(method: str, url: str, payload: Any = None) -> Any:
-        return await anyio.to_thread.run_sync(lambda: _call(client, lambda: client.request(method, url, payload)))
+        return await anyio.to_thread.run_sync(lambda: _call(lambda: client.request(method, url, payload)))
 
     def dev(device: str) -> str:
         return "/v1/devices/" + quote(device, safe="")
 
-    async def list_devices() -> str:
-        """Every known device: id, name, platform, model, address, online, capabilities."""
-        return json.dumps(await api("GET", "/v1/devices"), indent=1)
+    async def list_devices() -> dict[str, Any]:
+        """Every known device (under "devices"): id, name, platform, model, address, online, capabilities."""
+        return {"devices": await api("GET", "/v1/devices")}
 
-    async def device_state(device: str) -> str:
+    async def device_state(device: str) -> dict[str, Any]:
         """What the device tells now: power, active app, media, and what its platform adds."""
-        return json.dumps(await api("GET", dev(device) + "/state"), indent=1)
+        out: dict[str, Any] = await api("GET", dev(device) + "/state")
+        return out
 
-    async def list_apps(device: str) -> str:
-        """The apps installed on the device (id, name, platform_id)."""
-        return json.dumps(await api("GET", dev(device) + "/apps"), indent=1)
+    async def list_apps(device: str) -> dict[str, Any]:
+        """The apps installed on the device (under "apps": id, name, platform_id)."""
+        out: dict[str, Any] = await api("GET", dev(device) + "/apps")
+        return out
 
     async def screenshot(device: str, display: int = 0) -> Image:
         """What the device's screen shows, as an image (devices with the screenshot capability)."""
         raw, ctype = await anyio.to_thread.run_sync(lambda: _call(
-            client, lambda: client.request_bytes("GET", f"{dev(device)}/screenshot?display={display}")))
+            lambda: client.request_bytes("GET", f"{dev(device)}/screenshot?display={display}")))
         return Image(data=raw, format=ctype.removeprefix("image/") or "png")
 
-    async def press_keys(device: str, keys: list[str], delay_ms: int = 200) -> str:
+    async def press_keys(device: str, keys: list[str], delay_ms: int = 200) -> dict[str, Any]:
         """Press keys in order (one key or a sequence, delay_ms apart)."""
         if len(keys) == 1:
-            out = await api("POST", dev(device) + "/remote/key", {"key": keys[0]})
+            out: dict[str, Any] = await api("POST", dev(device) + "/remote/key", {"key": keys[0]})
         else:
             out = await api("POST", dev(device) + "/remote/sequence", {"keys": keys, "delay_ms": delay_ms})
-        return json.dumps(out)
+        return out
 
-    async def type_text(device: str, text: str) -> str:
+    async def type_text(device: str, text: str) -> dict[str, Any]:
         """Type text into the focused field of the device (an on-screen keyboard, a search box)."""
-        return json.dumps(await api("POST", dev(device) + "/remote/key", {"key": f"literal:{text}"}))
+        out: dict[str, Any] = await api("POST", dev(device) + "/remote/key", {"key": f"literal:{text}"})
+        return out
 
-    async def launch_app(device: str, app: str, params: dict[str, str] | None = None) -> str:
+    async def launch_app(device: str, app: str, params: dict[str, str] | None = None) -> dict[str, Any]:
         """Launch an app by id, name or platform id; params are deep-link parameters (contentId, …)."""
         body: dict[str, Any] = {"app": app}
         if params:
             body["params"] = params
-        return json.dumps(await api("POST", dev(device) + "/apps/launch", body))
+        out: dict[str, Any] = await api("POST", dev(device) + "/apps/launch", body)
+        return out
 
-    async def stop_app(device: str) -> str:
+    async def stop_app(device: str) -> dict[str, Any]:
         """Leave the app in front (back to the home screen)."""
-        return json.dumps(await api("POST", dev(device) + "/apps/stop"))
+        out: dict[str, Any] = await api("POST", dev(device) + "/apps/stop")
+        return out
 
-    async def dev_logs(device: str, lines: int = 100) -> str:
-        """The latest lines of the device's developer console (a device in developer mode)."""
+    async def dev_logs(device: str, lines: int = 100) -> dict[str, Any]:
+        """The latest lines of the device's developer console (a device in developer mode), oldest first."""
         out = await api("GET", f"{dev(device)}/dev/logs?lines={lines}")
-        return "\n".join(line["text"] for line in out["lines"])
+        return {"device": out["device"], "lines": [line["text"] for line in out["lines"]]}
 
-    async def dev_reload(device: str) -> str:
+    async def dev_reload(device: str) -> dict[str, Any]:
         """Restart the sideloaded developer channel."""
-        return json.dumps(await api("POST", dev(device) + "/dev/reload"))
+        out: dict[str, Any] = await api("POST", dev(device) + "/dev/reload")
+        return out
 
     tools: list[tuple[int, Callable[..., Any], ToolAnnotations]] = [
         (0, list_devices, read_only), (0, device_state, read_only), (0, list_apps, read_only),
@@ -126,5 +201,15 @@ def build(client: Client, tier: str = "control") -> MCPServer:
 
 
 def run(socket_path: str, tier: str) -> int:
+    """Serve on stdio until the client closes it. Without the SDK: a message and the ways to
+    install it, on stderr, and ``EXIT_MISSING_EXTRA``."""
+    try:
+        import anyio.to_thread  # noqa: F401  (what build() needs, checked before anything starts)
+        import mcp.server.mcpserver  # noqa: F401
+    except ImportError as exc:
+        print(f"tvctl: the MCP server needs the optional extra tvctl[mcp] ({exc.name or 'mcp'} is not installed)",
+              file=sys.stderr)
+        print(f"hint: {MISSING_EXTRA_HINT}", file=sys.stderr)
+        return EXIT_MISSING_EXTRA
     build(Client(socket_path, timeout=None), tier).run("stdio")
     return 0

@@ -111,14 +111,14 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
         pass
 
 
-def read_json_file(path: Path, what: str, parse: Callable[[Any], T]) -> T | None:
+def read_json_file(path: Path, what: str, parse: Callable[[Any], T], *, version: int | None = None) -> T | None:
     """``parse`` of the JSON file at ``path`` (blocking); None when there is none. A file that
-    is not what ``parse`` expects is moved aside (``<name>.corrupt-<time>``, logged) and None
-    returned, so the daemon starts empty rather than not at all. StorageFailed when it cannot be
-    read, or is corrupt and cannot be moved."""
+    is not what ``parse`` expects (or, with ``version``, whose ``"version"`` is another) is moved
+    aside (``<name>.corrupt-<time>``, or ``<name>.version-<found>-<time>``; logged) and None
+    returned, so the daemon starts empty rather than not at all, and the original is kept for
+    whoever can read it. StorageFailed when it cannot be read, or cannot be moved aside."""
     import json
     import logging
-    import time
 
     from tvctl.errors import StorageFailed
 
@@ -129,17 +129,47 @@ def read_json_file(path: Path, what: str, parse: Callable[[Any], T]) -> T | None
     except OSError as exc:
         raise StorageFailed(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
     try:
-        return parse(json.loads(raw))
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
-        try:
-            path.replace(aside)
-        except OSError as move_exc:
-            raise StorageFailed(f"{what} {path} is corrupt ({exc}) and cannot be moved aside "
-                                f"({move_exc.strerror or move_exc}); fix or remove it") from move_exc
+        doc = json.loads(raw)
+        if version is not None:
+            found = doc.get("version") if isinstance(doc, dict) else None
+            if found is None or isinstance(found, bool) or not isinstance(found, int):
+                raise ValueError('it has no "version" number')
+            if found != version:
+                aside = _move_aside(path, f"version-{found}", what,
+                                    f"is version {found} (this daemon reads {version})")
+                logging.getLogger(__name__).warning(
+                    "%s %s is version %d; this daemon reads version %d. Moved it to %s (kept as it was) and "
+                    "started empty; a tvctl that reads version %d can use it again", what, path, found, version,
+                    aside, found)
+                return None
+        return parse(doc)
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        # RecursionError: JSON nested deeper than Python's stack (a hostile or broken file)
+        reason = "it is nested too deeply to read" if isinstance(exc, RecursionError) else str(exc)
+        aside = _move_aside(path, "corrupt", what, f"is corrupt ({reason})")
         logging.getLogger(__name__).warning("%s %s is corrupt (%s); moved it to %s and started empty",
-                                            what, path, exc, aside)
+                                            what, path, reason, aside)
         return None
+
+
+def _move_aside(path: Path, tag: str, what: str, problem: str) -> Path:
+    """Rename ``path`` to ``<name>.<tag>-<time>`` (a free name: an earlier one is never replaced)."""
+    import time
+
+    from tvctl.errors import StorageFailed
+
+    stamp = int(time.time())
+    aside = path.with_name(f"{path.name}.{tag}-{stamp}")
+    n = 1
+    while aside.exists():
+        aside = path.with_name(f"{path.name}.{tag}-{stamp}-{n}")
+        n += 1
+    try:
+        path.replace(aside)
+    except OSError as move_exc:
+        raise StorageFailed(f"{what} {path} {problem} and cannot be moved aside "
+                            f"({move_exc.strerror or move_exc}); fix or remove it") from move_exc
+    return aside
 
 
 # What atomic_write's temp files are called; a crash mid-write leaves one behind.

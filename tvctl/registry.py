@@ -34,6 +34,7 @@ _LOGGER = logging.getLogger(__name__)
 FILE_VERSION = 1
 # Device ids are UUIDv5 names in this namespace: "<platform>:<serial>".
 ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_DNS, "devices.tvctl.invalid")
+ADD_ONE = "Add one: tvctl device add <ip> (or tvctl device discover)"
 
 
 def device_id(platform: str, serial: str) -> str:
@@ -55,12 +56,13 @@ class Registry:
 
     # -- persistence -------------------------------------------------------------------------
     def load(self) -> None:
-        """Read the file (blocking; called before the loop serves). Corrupt → moved aside.
+        """Read the file (blocking; called before the loop serves). Corrupt, or of another file
+        version than ``FILE_VERSION`` → moved aside (kept, and logged) and the registry starts empty.
 
         Raises StorageFailed when the file cannot be read, or is corrupt and cannot be moved.
         """
         devices = read_json_file(self.path, "the device registry",
-                                 lambda doc: [Device.from_dict(d) for d in doc["devices"]])
+                                 lambda doc: [Device.from_dict(d) for d in doc["devices"]], version=FILE_VERSION)
         if devices is None:
             return
         self._devices = {d.id: d.evolve(online=False, has_credentials=False, wire=None,
@@ -109,17 +111,27 @@ class Registry:
                 return self.resolve(default)
             if len(self._devices) == 1:
                 return self._view(next(iter(self._devices.values())))
-            raise NoDefaultDevice(
-                "No default device is set and "
-                + ("no device is known." if not self._devices else f"{len(self._devices)} devices are known.")
-            )
+            if not self._devices:
+                raise NoDefaultDevice("No device is known yet.", hint=ADD_ONE)
+            raise NoDefaultDevice(f"No default device is set and {len(self._devices)} devices are known.")
         if ident in self._devices:
             return self._view(self._devices[ident])
         low = ident.lower()
         for d in self._devices.values():
             if d.name == low or d.id.lower() == low:
                 return self._view(d)
-        raise DeviceNotFound(f"No known device matched {ident!r}.")
+        raise DeviceNotFound(f"No known device matched {ident!r}.", hint=self._not_found_hint(low))
+
+    def _not_found_hint(self, low: str) -> str | None:
+        """Add one when none is known; the names most like ``low``; else the error's own hint."""
+        if not self._devices:
+            return f"No device is known yet. {ADD_ONE}"
+        import difflib  # only for a name that matched nothing
+
+        near = difflib.get_close_matches(low, sorted(d.name for d in self._devices.values()), n=3, cutoff=0.7)
+        if near:
+            return "Did you mean " + " or ".join(near) + "? (tvctl device list shows every device.)"
+        return None
 
     # -- runtime state (never written) ----------------------------------------------------------
     def set_online(self, dev_id: str, online: bool) -> Device | None:

@@ -34,6 +34,7 @@ from tvctl.errors import (
     AmbiguousApp,
     AppNotFound,
     BadRequest,
+    DeviceAuthFailed,
     DeviceBusy,
     DeviceError,
     DeviceNotFound,
@@ -328,9 +329,9 @@ class DeviceService:
                              credentials: Mapping[str, str] | None = None) -> Device:
         """Probe ``host`` as each installed platform in turn (or only ``platform``); the first that
         confirms is added. When none does, the first one's error says what was tried, unless a
-        platform answered and refused the credentials (device_auth_failed): that is the answer then,
-        not "nothing answered". With ``credentials``, only platforms that take every one of those
-        fields are tried."""
+        platform answered and refused the credentials given (device_auth_failed): that is the answer
+        then, not "nothing answered". With ``credentials``, only platforms that take every one of
+        those fields are tried."""
         if platform is not None and platform not in self.adapter_classes:
             raise BadRequest(f"No platform {platform!r} is installed.",
                              hint="Installed: " + ", ".join(self.adapter_classes))
@@ -352,7 +353,9 @@ class DeviceService:
             try:
                 dev = await self._confirm(cand, ADD_PROBE_TIMEOUT_S, raise_errors=True, credentials=credentials)
             except DeviceAuthFailed as exc:
-                refused = refused or exc
+                if credentials:  # without any, a platform that needs them says so before it asks anything
+                    refused = refused or exc
+                first = first or exc
                 continue
             except DeviceError as exc:
                 first = first or exc

@@ -12,7 +12,9 @@ end within a named limit.
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
+import os
 import ssl
 from collections.abc import Mapping
 from typing import Any
@@ -54,6 +56,29 @@ async def read_body(resp: aiohttp.ClientResponse, limit: int, what: str) -> byte
     return bytes(buf)
 
 
+def connect_failure(exc: BaseException, host: str | None, port: int | None) -> str:
+    """A failed connection in plain words, for people: "nothing is listening at 10.0.0.5:8060
+    (connection refused)" rather than aiohttp's "Cannot connect to host … ssl:default [Connect call
+    failed …]". ``exc`` is what aiohttp or asyncio raised."""
+    where = f"{host}:{port}" if port else f"{host}"
+    os_error = exc.os_error if isinstance(exc, aiohttp.ClientConnectorError) else exc
+    code = os_error.errno if isinstance(os_error, OSError) else None
+    if code == errno.ECONNREFUSED:
+        return f"nothing is listening at {where} (connection refused)"
+    if code in (errno.EHOSTUNREACH, errno.EHOSTDOWN):
+        return f"no route to {host} (host unreachable)"
+    if code == errno.ENETUNREACH:
+        return f"no network route to {host} (network unreachable)"
+    if code == errno.ETIMEDOUT:
+        return f"{where} did not accept the connection (timed out)"
+    if code in (errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE) or isinstance(
+            exc, aiohttp.ServerDisconnectedError | ConnectionError):
+        return f"{where} closed the connection without answering"
+    if code:
+        return f"cannot connect to {where}: {os.strerror(code).lower()}"
+    return f"cannot connect to {where}: {exc or type(exc).__name__}"
+
+
 def _no_verify() -> ssl.SSLContext:
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
@@ -73,7 +98,7 @@ async def peer_fingerprint(host: str, port: int, timeout_s: float, label: str) -
         raise DeviceUnreachable(f"{label} does not speak TLS: {exc.reason or exc}.",
                                 hint="Check the port; the device serves HTTPS on 443.") from exc
     except OSError as exc:
-        raise DeviceUnreachable(f"{label} is unreachable: {exc.strerror or exc}.") from exc
+        raise DeviceUnreachable(f"{label} is unreachable: {connect_failure(exc, host, port)}.") from exc
     try:
         ssl_object = writer.get_extra_info("ssl_object")
         der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
@@ -150,7 +175,8 @@ class DeviceHttp:
         except aiohttp.ClientPayloadError as exc:
             raise DeviceBadResponse(f"{self.label}'s reply to {method} {path} was cut short: {exc}.") from exc
         except aiohttp.ClientConnectorError as exc:
-            raise DeviceUnreachable(f"{self.label} is unreachable: {exc.os_error.strerror or exc}.") from exc
+            raise DeviceUnreachable(f"{self.label} is unreachable: {connect_failure(exc, exc.host, exc.port)}.") \
+                from exc
         except aiohttp.ClientError as exc:
             raise DeviceUnreachable(f"{self.label}: {exc}.") from exc
 

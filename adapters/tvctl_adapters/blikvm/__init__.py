@@ -21,7 +21,14 @@ from tvctl_adapters import keyboard
 from tvctl_adapters.httpio import MAX_IMAGE, DeviceHttp, Reply
 from tvctl_adapters.keyboard import KeystrokeFailed, KvmState
 
-from tvctl.errors import DeviceAuthFailed, DeviceBadResponse, NoVideo, UnsupportedOperation
+from tvctl.errors import (
+    DeviceAuthFailed,
+    DeviceBadResponse,
+    DeviceTimeout,
+    DeviceUnreachable,
+    NoVideo,
+    UnsupportedOperation,
+)
 from tvctl.fields import Field, Section, setting
 from tvctl.keys import Key
 from tvctl.models import Device, DeviceInfo, DeviceState
@@ -65,7 +72,8 @@ class BliKvmAdapter(Adapter):
         super().__init__(ctx, device)
         s = ctx.settings().section(BliKvmSettings)
         self.http = DeviceHttp(f"http://{device.host}:{device.port}", s.request_timeout_s, device.name)
-        self.snap = DeviceHttp(f"http://{device.host}:{s.snapshot_port}", s.request_timeout_s, device.name)
+        self.snap = DeviceHttp(f"http://{device.host}:{s.snapshot_port}", s.request_timeout_s,
+                               f"{device.name}'s video streamer")
         self._token: str | None = None
         self._method = "GET"  # as the document says; POST once the server answers 405
 
@@ -123,7 +131,7 @@ class BliKvmAdapter(Adapter):
 
     def update_device(self, device: Device) -> None:
         super().update_device(device)
-        self.http.label = self.snap.label = device.name
+        self.http.label, self.snap.label = device.name, f"{device.name}'s video streamer"
         self.http.base = f"http://{device.host}:{device.port}"  # it may have moved (a new address)
 
     async def close(self) -> None:
@@ -170,7 +178,14 @@ class BliKvmAdapter(Adapter):
     async def screenshot(self, display: int = 0) -> tuple[bytes, str]:
         s = self.ctx.settings().section(BliKvmSettings)
         self.snap.base = f"http://{self.device.host}:{s.snapshot_port}"
-        reply = await self.snap.request("GET", "/snapshot", limit=MAX_IMAGE)
+        try:
+            reply = await self.snap.request("GET", "/snapshot", limit=MAX_IMAGE)
+        except (DeviceUnreachable, DeviceTimeout) as exc:
+            # The streamer has a port of its own: the usual "is the TV powered" hint would point the wrong way.
+            raise exc.restated(
+                hint=f"Snapshots come from the BliKVM's video streamer at port {s.snapshot_port} "
+                     "(blikvm.snapshot_port). If the BliKVM is on and serves them on another port: "
+                     "tvctl config set blikvm.snapshot_port PORT.") from exc
         if reply.status != 200 or not reply.body:
             raise NoVideo(f"{self.device.name}'s streamer gave no picture (HTTP {reply.status}).")
         if not reply.content_type.startswith("image/"):

@@ -656,23 +656,33 @@ class RokuAdapter(Adapter):
     # -- state --------------------------------------------------------------------------------
     async def state(self) -> parse.RokuState:
         unavailable: list[Unavailable] = []
+        failed: dict[str, DeviceError] = {}
 
         async def part(name: str, path: str, limit: int) -> bytes | None:
             try:
                 return await self._get(path, limit)
             except DeviceError as exc:
                 unavailable.append(Unavailable(name, exc.code, exc.message))
+                failed[name] = exc
                 return None
 
         info_b, active_b = await asyncio.gather(part("device", "/query/device-info", MAX_DEVICE_INFO),
                                                 part("active_app", "/query/active-app", MAX_SMALL_QUERY))
-        if info_b is None and active_b is None and all(
-            u.code in ("device_unreachable", "device_timeout") for u in unavailable
-        ):
-            err = DeviceTimeout if unavailable[0].code == "device_timeout" else DeviceUnreachable
-            raise err(unavailable[0].reason)
-        info = parse.device_info(info_b) if info_b else None
-        active = parse.active_app(active_b) if active_b else None
+        # A reply that came but cannot be read is an unavailable part like one cut short or over its
+        # limit; only when neither device-info nor active-app could be had is the read an error.
+        info = active = None
+        try:
+            info = parse.device_info(info_b) if info_b else None
+        except DeviceBadResponse as exc:
+            unavailable.append(Unavailable("device", exc.code, exc.message))
+            failed["device"] = exc
+        try:
+            active = parse.active_app(active_b) if active_b else None
+        except DeviceBadResponse as exc:
+            unavailable.append(Unavailable("active_app", exc.code, exc.message))
+            failed["active_app"] = exc
+        if "device" in failed and "active_app" in failed:
+            raise failed["device"]
         power_on = info is None or info.power_mode in (None, "PowerOn")
         if info is not None:
             self._learn(info.access_mode)  # a set switched between modes is seen at the next state read

@@ -1,7 +1,9 @@
 """The only module that does ECP HTTP I/O (aiohttp). Foreign errors are mapped here, once:
 
-* connection refused / reset / unreachable host  → DeviceUnreachable
-* no answer within the timeout                   → DeviceTimeout
+* connection refused / reset / unreachable host  → DeviceUnreachable, in plain words ("nothing is
+  listening at 10.0.0.5:8060 (connection refused)")
+* no answer within the timeout                   → DeviceTimeout (a GET retried after a dropped
+  connection says how long both attempts took, which is up to twice the timeout)
 * 403 "not allowed in Limited mode", or a 403 with no body to a key → EcpLimitedMode (mode limited)
 * 401                                            → EcpLimitedMode (mode disabled: ECP access is off)
 * any other 403                                  → DeviceForbidden
@@ -22,9 +24,10 @@ import asyncio
 import ipaddress
 import logging
 import socket
+import time
 
 import aiohttp
-from tvctl_adapters.httpio import read_body
+from tvctl_adapters.httpio import connect_failure, read_body
 from tvctl_adapters.roku.errors import EcpLimitedMode
 from yarl import URL
 
@@ -106,13 +109,25 @@ class EcpTransport:
         url = URL(f"http://{self._resolved[1]}:{self.port}{path}", encoded=True)
         timeout = timeout_s if timeout_s is not None else self.timeout_s
         attempts = 2 if method == "GET" else 1  # a GET may be retried after a reset; a POST never
+        started = time.monotonic()
+        dropped: tuple[float, DeviceUnreachable] | None = None  # when and why the first attempt failed
         for attempt in range(attempts):
             try:
                 return await self._once(method, url, timeout, limit)
-            except DeviceUnreachable:
+            except DeviceUnreachable as exc:
                 self._resolved = None  # a name may point elsewhere now; look it up again next time
                 if attempt + 1 == attempts:
                     raise
+                dropped = (time.monotonic() - started, exc)
+            except DeviceTimeout as exc:
+                if dropped is None:
+                    raise
+                # Each attempt has its own timeout: say how long it all took, not just the last wait.
+                after, first = dropped
+                raise DeviceTimeout(
+                    f"{self.label} did not answer {method} {url.raw_path} in {time.monotonic() - started:.1f} s: "
+                    f"the first attempt failed after {after:.1f} s ({first.message.rstrip('.')}), and asked "
+                    f"again it did not answer within {timeout:g} s.") from exc
         raise AssertionError("unreachable")
 
     async def _once(self, method: str, url: URL, timeout: float, limit: int) -> Response:
@@ -126,8 +141,8 @@ class EcpTransport:
         except TimeoutError as exc:
             raise DeviceTimeout(f"{self.label} did not answer {method} {url.raw_path} within {timeout:g} s.") from exc
         except (aiohttp.ClientConnectionError, OSError) as exc:
-            reason = str(exc) or type(exc).__name__
-            raise DeviceUnreachable(f"{self.label} ({url.host}:{url.port}) is unreachable: {reason}.") from exc
+            raise DeviceUnreachable(f"{self.label} is unreachable: {connect_failure(exc, url.host, url.port)}.") \
+                from exc
         except aiohttp.ClientPayloadError as exc:
             raise DeviceBadResponse(f"{self.label}'s reply to {method} {url.raw_path} was cut short: {exc}.") from exc
         except aiohttp.ClientError as exc:

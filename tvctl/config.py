@@ -57,6 +57,15 @@ class DaemonSettings(Section):
     queue_wait_s: float = setting(10.0, "How long a device command may wait behind earlier commands to the same "
                                   "device; after that it is refused unsent (device_busy).", min=0.1, max=600)
     max_body_kb: int = setting(64, "Largest JSON request body, in KiB.", min=1, max=10240)
+    header_timeout_s: float = setting(10.0, "A connection whose request line and headers have not all arrived this "
+                                      "many seconds after it opened (or after its next request began) is closed.",
+                                      min=0.2, max=300)
+    session_lifetime_s: int = setting(604800, "How long a web remote session cookie is taken, in seconds "
+                                      "(604800: a week).", min=1, max=31_536_000)
+    auth_fail_limit: int = setting(20, "Wrong API tokens (Bearer or web sign-in) in a row, each within "
+                                   "auth_fail_window_s of the one before, after which token checks are refused "
+                                   "(too_many_attempts, 429) for auth_fail_window_s.", min=1, max=100_000)
+    auth_fail_window_s: float = setting(60.0, "See auth_fail_limit, in seconds.", min=0.1, max=3600)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,14 +135,24 @@ def _type_name(t: type) -> str:
     return {bool: "boolean", int: "integer", float: "number", str: "string", list: "list of strings"}[t]
 
 
+def unknown_key_hint(key: str) -> str:
+    """The keys most like ``key`` (a slip of the keyboard, a key under the wrong section), else all of them."""
+    import difflib
+
+    keys = sorted(schema())
+    name = key.rpartition(".")[2]
+    near = [k for k in keys if k.rpartition(".")[2] == name]  # the right name in another section
+    near = near or difflib.get_close_matches(key, keys, n=3, cutoff=0.8)
+    if near:
+        return "Did you mean " + " or ".join(near) + "? (tvctl config show lists every key.)"
+    return "Valid keys: " + ", ".join(keys)
+
+
 def coerce(key: str, value: Any) -> Any:
     """Validate one value for ``key``; return it in canonical form or raise."""
     field = schema().get(key)
     if field is None:
-        raise UnknownConfigKey(
-            f"Unknown config key {key!r}.",
-            hint="Valid keys: " + ", ".join(sorted(schema())),
-        )
+        raise UnknownConfigKey(f"Unknown config key {key!r}.", hint=unknown_key_hint(key))
     if value is None:
         return field.default
     want = field.type
@@ -234,9 +253,9 @@ def settings_from_document(doc: Mapping[str, Any]) -> Settings:
 def read_document(path: Path, *, allow_empty: bool = True) -> tomlkit.TOMLDocument:
     """Parse the config file (missing file: empty document). Errors name the line or key.
 
-    A running daemon refuses a 0-byte file (``allow_empty=False``): that is what an editor or a
-    full disk leaves mid-save, and reading it as "all defaults" would drop the API token and the
-    CORS origins without a word.
+    The daemon refuses a 0-byte file (``allow_empty=False``), at start as at a reload: that is what
+    an editor or a full disk leaves mid-save, and reading it as "all defaults" would drop the API
+    token and the CORS origins without a word.
     """
     try:
         text = path.read_text(encoding="utf-8")
@@ -253,6 +272,14 @@ def read_document(path: Path, *, allow_empty: bool = True) -> tomlkit.TOMLDocume
         raise ConfigFileInvalid(f"{path}: TOML syntax error at line {exc.line}, column {exc.col}: {exc}.") from exc
     except tomlkit.exceptions.TOMLKitError as exc:  # e.g. KeyAlreadyPresent: a key given twice
         raise ConfigFileInvalid(f"{path}: {exc}") from exc
+
+
+def is_empty_file(path: Path) -> bool:
+    """Whether ``path`` is a file of 0 bytes (a missing one is not: that means the defaults)."""
+    try:
+        return path.is_file() and path.stat().st_size == 0
+    except OSError:
+        return False
 
 
 def load(path: Path, *, allow_empty: bool = True) -> tuple[tomlkit.TOMLDocument, Settings]:

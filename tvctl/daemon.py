@@ -4,6 +4,11 @@ on the Unix socket and (unless disabled) loopback TCP at once.
 Signals: SIGTERM/SIGINT shut down gracefully (in-flight requests get up to
 GRACEFUL_SHUTDOWN_S; event streams are closed first), SIGHUP reloads the config. Under
 systemd (``Type=notify``) READY=1 is sent once both listeners accept, STOPPING=1 on the way out.
+
+Clients that hold connections without finishing a request are bounded three ways: the request
+head must arrive within ``daemon.header_timeout_s`` (``HttpProtocol``), connections are capped
+below the open-file limit (``listeners.CappedListener``), and accept failures are logged at
+most once every few seconds (``on_loop_error``).
 """
 
 from __future__ import annotations
@@ -16,20 +21,34 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.server import ServerState
 
 from tvctl import config, paths
 from tvctl.api.app import create_app
+from tvctl.api.security import REQUEST_TARGET
+from tvctl.api.sessions import Sessions
 from tvctl.config import DaemonSettings, DiscoverySettings
 from tvctl.errors import TvctlError
 from tvctl.events import EventBus
-from tvctl.listeners import StartupError, bind_tcp, bind_unix, inherited_sockets, sd_notify
+from tvctl.listeners import (
+    CappedListener,
+    Connections,
+    StartupError,
+    Throttled,
+    bind_tcp,
+    bind_unix,
+    connection_cap,
+    inherited_sockets,
+    open_file_limit,
+    sd_notify,
+)
 from tvctl.registry import Registry
 from tvctl.runtime import Runtime
 from tvctl.service import DeviceService
@@ -82,18 +101,97 @@ def setup_logging(verbose: bool) -> None:
 # when the request ends, so small requests are read exactly as before.
 UPLOAD_READ_SIZE = 1 << 20
 
+_LOG_HEAD_TIMEOUT = Throttled(_LOGGER, logging.INFO)
+_LOG_ACCEPT_FAILED = Throttled(_LOGGER, logging.WARNING)
+
+
+class ServerConfig(uvicorn.Config):
+    """uvicorn's Config, carrying what ``HttpProtocol`` takes from the daemon: the connection
+    registry of the capped listeners and the live request-head timeout."""
+
+    def __init__(self, app: Any, *, connections: Connections, header_timeout_s: Callable[[], float],
+                 **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self.connections = connections
+        self.header_timeout_s = header_timeout_s
+
 
 class HttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, tuned for streaming large request bodies (channel uploads).
+    """uvicorn's httptools protocol, tuned for streaming large request bodies (channel uploads),
+    with a deadline for request heads.
 
     Since uvicorn 0.42 each body chunk is appended to a bytearray and copied again into ``bytes``
     for ``receive()``: two extra copies of every byte, which made receiving a 50 MiB upload cost
     about three times the CPU of uvicorn 0.41. When nothing is waiting in the buffer, the parser's
     own ``bytes`` object is handed over as it is (``bytes(b)`` returns ``b`` itself); otherwise
     uvicorn appends as usual. Flow control is unchanged.
+
+    uvicorn closes idle keep-alive connections but never one whose request head does not finish
+    (it has no such timeout): a timer armed when the connection is made, and when a later request
+    on it begins, closes it unless the head is complete first. While it waits for a head the
+    connection is registered as one that may be dropped to make room at the connection cap. A
+    request target in absolute form (``GET http://host/path``) is passed to the guard in the
+    scope's ``extensions`` (uvicorn keeps only its path).
     """
 
     _big_reads = False
+    _head_timer: asyncio.TimerHandle | None = None
+
+    def __init__(self, config: uvicorn.Config, server_state: ServerState, app_state: dict[str, Any],
+                 _loop: asyncio.AbstractEventLoop | None = None) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        self.daemon_config = config if isinstance(config, ServerConfig) else None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if self.daemon_config is not None:
+            self.daemon_config.connections.waiting(self)
+            self._arm_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_head_timer()
+        if self.daemon_config is not None:
+            self.daemon_config.connections.released(self)
+        super().connection_lost(exc)
+
+    def drop(self) -> None:
+        """Close at once, discarding anything unsent (the connection cap or the head timeout)."""
+        self._disarm_head_timer()
+        self.transport.abort()
+
+    def _arm_head_timer(self) -> None:
+        if self.daemon_config is not None and self._head_timer is None:
+            self._head_timer = self.loop.call_later(self.daemon_config.header_timeout_s(), self._head_timed_out)
+
+    def _disarm_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if not self.transport.is_closing():
+            assert self.daemon_config is not None
+            _LOG_HEAD_TIMEOUT("closed a connection whose request head did not arrive within %g s "
+                              "(daemon.header_timeout_s)", self.daemon_config.header_timeout_s())
+            self.drop()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._arm_head_timer()  # a later request on a kept-alive connection (the first one's is armed)
+
+    def on_headers_complete(self) -> None:
+        self._disarm_head_timer()
+        if self.daemon_config is not None:
+            self.daemon_config.connections.busy(self)
+        if not self.url.startswith(b"/"):  # absolute form (or "*"): the guard decides
+            self.scope["extensions"] = {REQUEST_TARGET: {"target": bytes(self.url)}}
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self.daemon_config is not None and self.timeout_keep_alive_task is not None:
+            self.daemon_config.connections.waiting(self)  # idle until the next request
 
     def on_body(self, body: bytes) -> None:
         if len(body) > HIGH_WATER_LIMIT and not self._big_reads and hasattr(self.transport, "max_size"):
@@ -127,9 +225,10 @@ def watchdog_interval() -> float | None:
 
 
 class Server(uvicorn.Server):
-    def __init__(self, cfg: uvicorn.Config, runtime: Runtime) -> None:
+    def __init__(self, cfg: uvicorn.Config, runtime: Runtime, sessions: Sessions) -> None:
         super().__init__(cfg)
         self.runtime = runtime
+        self.sessions = sessions
 
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
@@ -149,6 +248,7 @@ class Server(uvicorn.Server):
             sd_notify("RELOADING=1")
             try:
                 result = await self.runtime.reload()
+                self.sessions.observe()  # a changed api_token ends the web sessions at once
                 _LOGGER.info("SIGHUP: config reloaded (restart required for: %s)",
                              ", ".join(result["restart_required"]) or "nothing")
             except TvctlError as exc:
@@ -181,7 +281,19 @@ class Server(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-async def serve(runtime: Runtime, sockets: list[socket.socket]) -> None:
+def on_loop_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """asyncio logs every failed accept() with a traceback, many per loop turn when the process is
+    out of descriptors (136,310 tracebacks in 20 s, seen); say it once every few seconds instead."""
+    exc = context.get("exception")
+    if context.get("message") == "socket.accept() out of system resource" and isinstance(exc, OSError):
+        _LOG_ACCEPT_FAILED("not accepting connections for a second: %s (open-file limit %d)",
+                           exc.strerror or exc, open_file_limit())
+        return
+    loop.default_exception_handler(context)
+
+
+async def serve(runtime: Runtime, sockets: list[socket.socket], connections: Connections | None = None) -> None:
+    asyncio.get_running_loop().set_exception_handler(on_loop_error)
     s = runtime.settings
     for folder in (paths.state_dir(), paths.cache_dir(), runtime.config_path.parent):
         removed = await asyncio.to_thread(paths.remove_temp_files, folder)
@@ -201,10 +313,12 @@ async def serve(runtime: Runtime, sockets: list[socket.socket]) -> None:
     runtime.service = service
     app = create_app(runtime)
     # proxy_headers off: no proxy sits in front of a loopback daemon, and X-Forwarded-For must not be trusted.
-    cfg = uvicorn.Config(app, http=HttpProtocol, lifespan="off", log_config=None, access_log=False, server_header=False,
-                         proxy_headers=False,
-                         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S, timeout_keep_alive=30)
-    server = Server(cfg, runtime)
+    cfg = ServerConfig(app, connections=connections or Connections(connection_cap(open_file_limit())),
+                       header_timeout_s=lambda: runtime.settings.section(DaemonSettings).header_timeout_s,
+                       http=HttpProtocol, lifespan="off", log_config=None, access_log=False, server_header=False,
+                       proxy_headers=False,
+                       timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S, timeout_keep_alive=30)
+    server = Server(cfg, runtime, app.state.sessions)
     background: list[Any] = []
     try:
         service.spawn(service.poller.run())
@@ -246,10 +360,16 @@ def run(config_path: Path | None, verbose: bool) -> int:
     setup_logging(verbose)
     config_path = config_path or paths.config_file()
     try:
-        _doc, settings = config.load(config_path)
+        # A 0-byte file is refused here as at a reload: it is what an editor or a full disk leaves
+        # mid-save, and reading it as "all defaults" would drop daemon.api_token without a word.
+        _doc, settings = config.load(config_path, allow_empty=False)
     except TvctlError as exc:
-        print(f"tvctl daemon: {exc.message}\nhint: fix the file (every key is documented in "
-              "config.example.toml) and start the daemon again", file=sys.stderr)
+        if config.is_empty_file(config_path):
+            print(f"tvctl daemon: {config_path} is empty (0 bytes): fix it, or delete it to start with the defaults",
+                  file=sys.stderr)
+        else:
+            print(f"tvctl daemon: {exc.message}\nhint: fix the file (every key is documented in "
+                  "config.example.toml) and start the daemon again", file=sys.stderr)
         return 2
     host = settings.section(DaemonSettings).http_host
     if settings.section(DaemonSettings).http_enabled and not ipaddress.IPv4Address(host).is_loopback \
@@ -275,7 +395,11 @@ def run(config_path: Path | None, verbose: bool) -> int:
             sockets.append(tcp)
         runtime = Runtime(config_path=config_path, settings=settings, bus=EventBus(), socket_path=socket_path,
                           http_port=tcp.getsockname()[1] if tcp is not None else 0)
-        asyncio.run(serve(runtime, sockets))
+        open_files = open_file_limit()
+        connections = Connections(connection_cap(open_files))
+        _LOGGER.debug("open-file limit %d: at most %d client connections", open_files, connections.cap)
+        sockets = [CappedListener.wrap(sock, connections) for sock in sockets]
+        asyncio.run(serve(runtime, sockets, connections))
     except StartupError as exc:
         print(f"tvctl daemon: {exc}", file=sys.stderr)
         return 1

@@ -6,6 +6,7 @@ Callers react by group, so the tree is grouped the way they react::
     ├── StorageFailed               storage_failed          500
     ├── BadRequest                  invalid_payload         400
     │   ├── InvalidJson             invalid_json
+    │   ├── InvalidRequest          invalid_request
     │   ├── InvalidKey              invalid_key
     │   ├── InvalidQuery            invalid_query
     │   ├── AmbiguousApp            ambiguous_app
@@ -29,6 +30,7 @@ Callers react by group, so the tree is grouped the way they react::
     ├── MethodNotAllowed            method_not_allowed      405
     ├── PayloadTooLarge             payload_too_large       413
     ├── UnsupportedMediaType        unsupported_media_type  415
+    ├── TooManyAttempts             too_many_attempts       429
     └── DeviceError                 device_error            500
         ├── DeviceUnreachable       device_unreachable
         ├── DeviceTimeout           device_timeout
@@ -95,6 +97,11 @@ class BadRequest(TvctlError):
 class InvalidJson(BadRequest):
     code = "invalid_json"
     default_hint = "Send a JSON object with Content-Type: application/json."
+
+
+class InvalidRequest(BadRequest):
+    code = "invalid_request"
+    default_hint = "Send one of each header and the path alone as the request target (GET /v1/devices HTTP/1.1)."
 
 
 class InvalidKey(BadRequest):
@@ -222,6 +229,12 @@ class UnsupportedMediaType(TvctlError):
     code = "unsupported_media_type"
     status = 415
     default_hint = "Send the body with Content-Type: application/json."
+
+
+class TooManyAttempts(TvctlError):
+    code = "too_many_attempts"
+    status = 429
+    default_hint = "Wait the seconds the Retry-After header gives, then send the right daemon.api_token."
 
 
 class DeviceError(TvctlError):

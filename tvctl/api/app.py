@@ -71,7 +71,8 @@ from tvctl.api.remote import (
     tv_channels,
     tv_tune,
 )
-from tvctl.api.security import GuardMiddleware
+from tvctl.api.security import GuardMiddleware, retry_after
+from tvctl.api.sessions import Sessions
 from tvctl.api.system import (
     events,
     get_config,
@@ -213,7 +214,8 @@ ROUTES: list[Endpoint] = [
 # -- exception handlers ---------------------------------------------------------------------------
 async def on_tvctl_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, TvctlError)
-    return envelope.error(exc)
+    retry = retry_after(exc)
+    return envelope.error(exc, headers={"Retry-After": retry} if retry is not None else None)
 
 
 async def on_http_exception(request: Request, exc: Exception) -> Response:
@@ -250,12 +252,14 @@ def build_routes(endpoints: list[Endpoint]) -> list[Route]:
 
 
 def create_app(runtime: Runtime) -> Starlette:
+    sessions = Sessions(runtime.get_settings)
     app = Starlette(
         routes=build_routes(ROUTES),
         middleware=[Middleware(GuardMiddleware, settings=runtime.get_settings,
-                               bound_port=lambda: runtime.http_port, sessions=runtime.web_sessions)],
+                               bound_port=lambda: runtime.http_port, sessions=sessions)],
         exception_handlers={TvctlError: on_tvctl_error, HTTPException: on_http_exception},
     )
     app.state.rt = runtime
     app.state.routes = ROUTES
+    app.state.sessions = sessions  # the web remote's sessions and the token brake (web, security)
     return app

@@ -141,7 +141,8 @@ def check_media_url(url: str) -> str:
     """An absolute http(s) URL with a host and nothing a request line could be split on."""
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https"):
-        raise InvalidUrl(f"Only http:// and https:// URLs can be played, not {parts.scheme or 'a relative'} URLs.")
+        raise InvalidUrl("Only http:// and https:// URLs can be played, not "
+                         + (f"{parts.scheme} URLs." if parts.scheme else "a relative URL."))
     if not parts.hostname:
         raise InvalidUrl(f"The URL {url!r} names no host.")
     if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):

@@ -19,6 +19,15 @@ ENVELOPE_OK = {
     "type": "object", "required": ["ok", "data"],
     "properties": {"ok": {"const": True}, "data": {}},
 }
+# The default listener; a running daemon names the address it is actually bound to.
+DEFAULT_SERVER = "http://127.0.0.1:7272"
+
+
+def server_url(host: str, port: int) -> str:
+    """The base URL of a TCP listener on ``host``:``port`` (a wildcard address is reached on loopback)."""
+    return f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}"
+
+
 def codes_by_status() -> dict[int, list[str]]:
     """Every error code of the core and of the installed platforms, by HTTP status."""
     from tvctl.platforms import installed
@@ -62,10 +71,11 @@ def _written_out(t: object) -> bool:
     return isinstance(t, dict) or inspect.isfunction(t)
 
 
-def build(routes: list[Endpoint]) -> dict[str, Any]:
+def build(routes: list[Endpoint], server: str | None = DEFAULT_SERVER) -> dict[str, Any]:
     """The document. Success payloads, request bodies and query parameters are generated from the
     types the handlers take and return (``Endpoint.response``, ``.body``, ``.query``), so the
-    schemas are those types and nothing written beside them."""
+    schemas are those types and nothing written beside them. ``server`` is the TCP listener's
+    base URL; None (HTTP disabled: only the Unix socket serves) leaves ``servers`` out."""
     types: list[Any] = []
     for e in routes:
         types += [t for t in (e.response, e.body, e.query) if t is not None and not _written_out(t)]
@@ -112,7 +122,7 @@ def build(routes: list[Endpoint]) -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "tvctl local API", "version": __version__,
                  "description": "Loopback HTTP and Unix-socket API of the tvctl daemon. See docs/api.md."},
-        "servers": [{"url": "http://127.0.0.1:7272"}],
+        **({"servers": [{"url": server}]} if server else {}),
         "paths": paths,
         # Needed on TCP only when daemon.api_token is set; the Unix socket never needs it.
         "security": [{}, {"bearer": []}],

@@ -24,6 +24,12 @@ from tvctl.errors import (
 )
 from tvctl.runtime import Runtime
 
+# Deeper than any body the API takes (a launch's params object is three levels down). Python's
+# decoder and everything that walks a decoded body recurse, so a body of 1,000 nested arrays
+# would otherwise end in a RecursionError (an internal_error) somewhere past this check.
+MAX_JSON_DEPTH = 32
+_DEPTH_HINT = f"Nest JSON at most {MAX_JSON_DEPTH} levels deep; request bodies are flat objects (docs/api.md)."
+
 
 def rt(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.rt
@@ -49,6 +55,11 @@ async def read_json(request: Request, *, optional: bool = False) -> dict[str, An
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidJson(f"The body is not valid JSON: {exc}.") from exc
+    except RecursionError:
+        raise InvalidJson("The body nests JSON arrays or objects too deeply.", hint=_DEPTH_HINT) from None
+    if json_depth(body) > MAX_JSON_DEPTH:
+        raise InvalidJson(f"The body nests JSON arrays or objects more than {MAX_JSON_DEPTH} levels deep.",
+                          hint=_DEPTH_HINT)
     if b"\\u" in raw and not encodes_as_utf8(body):
         # JSON allows "\ud800" on its own; Python then holds a string no file, URL or socket can take.
         raise InvalidJson("The body holds an unpaired surrogate escape (like \\ud800), which is not text.",
@@ -94,6 +105,21 @@ async def client_presence(request: Request) -> AsyncIterator[ClientPresence]:
         yield presence
     finally:
         presence.close()
+
+
+def json_depth(value: Any) -> int:
+    """How deeply arrays and objects nest in a decoded JSON value (a scalar is 0), without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            depth += 1
+            deepest = max(deepest, depth)
+            stack.extend((x, depth) for x in item if isinstance(x, dict | list))
+    return deepest
 
 
 def encodes_as_utf8(value: Any) -> bool:

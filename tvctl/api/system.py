@@ -12,6 +12,7 @@ from tvctl.api.requests import (
     read_json,
     rt,
 )
+from tvctl.config import DaemonSettings
 from tvctl.errors import (
     BadRequest,
 )
@@ -39,11 +40,15 @@ async def patch_config(request: Request) -> Response:
     body = await read_json(request)
     if not body:
         raise BadRequest("The patch is empty.", hint='Example: {"daemon.cors_enabled": true}')
-    return envelope.ok(await rt(request).patch(body))
+    result = await rt(request).patch(body)
+    request.app.state.sessions.observe()  # a changed api_token ends the web sessions at once
+    return envelope.ok(result)
 
 
 async def reload_config(request: Request) -> Response:
-    return envelope.ok(await rt(request).reload())
+    result = await rt(request).reload()
+    request.app.state.sessions.observe()
+    return envelope.ok(result)
 
 
 async def events(request: Request) -> Response:
@@ -55,6 +60,9 @@ async def events(request: Request) -> Response:
 
 
 async def openapi(request: Request) -> Response:
-    from tvctl.api.openapi import build
+    from tvctl.api.openapi import build, server_url
 
-    return Response(json.dumps(build(request.app.state.routes)), media_type="application/json")
+    runtime = rt(request)
+    daemon = runtime.settings.section(DaemonSettings)
+    url = server_url(daemon.http_host, runtime.http_port) if daemon.http_enabled and runtime.http_port else None
+    return Response(json.dumps(build(request.app.state.routes, server=url)), media_type="application/json")

@@ -6,14 +6,13 @@ scripts, styles and connections only; no inline script). A browser cannot send a
 ``Authorization`` header on an ``EventSource``, so ``POST /v1/session`` with the token sets an
 ``HttpOnly; SameSite=Strict`` cookie; the guard (``security``) takes that cookie only on requests
 the browser marks as coming from this same origin, never from another page, even one on another
-port of the same host (which SameSite alone would let through).
+port of the same host (which SameSite alone would let through). Sessions expire, are capped, end
+when the token changes, and wrong tokens are braked (``sessions``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import secrets
 from functools import cache
 from importlib.resources import files
 
@@ -22,8 +21,8 @@ from starlette.responses import Response
 
 from tvctl.api import envelope
 from tvctl.api.bodies import SessionLogin
-from tvctl.api.requests import read_body, rt
-from tvctl.config import DaemonSettings
+from tvctl.api.requests import read_body
+from tvctl.api.sessions import Sessions
 from tvctl.errors import Unauthorized
 
 COOKIE = "tvctl_session"
@@ -46,20 +45,17 @@ async def page(request: Request) -> Response:
         "Cache-Control": "no-cache"})
 
 
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 async def create_session(request: Request) -> Response:
     """Trade the API token for a session cookie (HttpOnly, SameSite=Strict, this origin only)."""
     body = await read_body(request, SessionLogin)
-    runtime = rt(request)
-    token = runtime.settings.section(DaemonSettings).api_token
-    if not token or not hmac.compare_digest(body.token.encode(), token.encode()):
-        raise Unauthorized("That is not the daemon's API token." if token else "No API token is set; no session "
-                           "is needed.")
-    session = secrets.token_urlsafe(32)
-    runtime.web_sessions[session] = token_digest(token)  # void once the token changes
+    sessions: Sessions = request.app.state.sessions
+    token = sessions.observe()
+    if not token:
+        raise Unauthorized("No API token is set; no session is needed.")
+    sessions.brake.check()
+    if not hmac.compare_digest(body.token.encode(), token.encode()):
+        sessions.brake.failed()
+        raise Unauthorized("That is not the daemon's API token.")
     response = envelope.ok({"session": "created"})
-    response.set_cookie(COOKIE, session, httponly=True, samesite="strict", path="/")
+    response.set_cookie(COOKIE, sessions.issue(), httponly=True, samesite="strict", path="/")
     return response

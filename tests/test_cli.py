@@ -145,7 +145,8 @@ def test_exit_codes_and_hints(daemon: Daemon, tmp_path: Path) -> None:
     p = run(daemon, "-d", "ghost", "key", "home")
     assert p.returncode == 1
     assert p.stderr.splitlines() == ["tvctl: No known device matched 'ghost'.",
-                                     "hint: Run tvctl device list to see known devices."]
+                                     "hint: No device is known yet. Add one: tvctl device add <ip> "
+                                     "(or tvctl device discover)"]
     assert run(daemon, "key").returncode == 2
     assert run(daemon, "device", "add").returncode == 2
     assert run(daemon, "frobnicate").returncode == 2

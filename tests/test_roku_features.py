@@ -237,7 +237,7 @@ def test_play_a_url(tv: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
 @pytest.mark.parametrize(("body", "code", "says"), [
     ({"url": "ftp://host/film.mp4"}, "invalid_url", "not ftp URLs"),
     ({"url": "file:///etc/passwd"}, "invalid_url", "not file URLs"),
-    ({"url": "/film.mp4"}, "invalid_url", "not a relative URLs"),
+    ({"url": "/film.mp4"}, "invalid_url", "not a relative URL."),
     ({"url": "http:///film.mp4"}, "invalid_url", "names no host"),
     ({"url": "http://host/a film.mp4"}, "invalid_url", "spaces or control characters"),
     ({"url": "http://host/a\r\nX: y"}, "invalid_url", "spaces or control characters"),

@@ -142,7 +142,7 @@ def test_the_cli_adds_with_a_password_from_stdin_and_shows_health(daemon: Daemon
     assert "p@ssw0rd-9" not in daemon.log()
     p = subprocess.run([TVCTL, "-d", "uno-2484g-673xa", "state"], capture_output=True, text=True, timeout=60, env=env)
     assert p.returncode == 0, p.stderr
-    assert "hostname UNO-2484G-673xA" in p.stdout and "temperatures CPU 50.1 Celsius" in p.stdout
+    assert "hostname     UNO-2484G-673xA" in p.stdout and "temperatures CPU 50.1 Celsius" in p.stdout
     assert "app " not in p.stdout  # a signage PC has no app line
     out = tmp_path / "lobby.png"
     p = subprocess.run([TVCTL, "-d", "uno-2484g-673xa", "screenshot", "--display", "1", "-o", str(out)],

@@ -17,13 +17,76 @@ from tvctl.paths import default_socket_path
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from collections.abc import Callable, Iterable
+    from typing import Any, NoReturn
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+MAX_SEQUENCE = 100  # keys in one sequence (the API's KeySequence bound)
 
 
 class Usage(Exception):
-    pass
+    """A usage error (exit 2); ``hint`` replaces the usual pointer to the command's --help."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+def _did_you_mean(given: str, choices: Iterable[str], cutoff: float = 0.8) -> list[str]:
+    """The choices most like ``given`` (difflib; imported only when something is misspelt)."""
+    import difflib
+
+    return difflib.get_close_matches(given, list(choices), n=3, cutoff=cutoff)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors told the way the rest of the CLI tells them: a misspelt choice gets
+    the closest ones, a number out of bounds names its flag and the bound (exit 2 either way)."""
+
+    def error(self, message: str) -> NoReturn:
+        import re
+
+        choice = re.fullmatch(r"argument (\S+): invalid choice: '?(.*?)'? \(choose from (.*)\)", message)
+        bound = re.fullmatch(r"argument (?:\S+/)?(\S+): (must be .*)", message)
+        if choice:
+            what, given = choice.group(1), choice.group(2)
+            options = [c.strip().strip("'\"") for c in choice.group(3).split(",")]
+            near = _did_you_mean(given, options)
+            if what == "COMMAND":
+                text = f"{given!r} is not a tvctl command"
+                hint = "tvctl --help lists the commands"
+            else:
+                text = f"{given!r} is not a choice for {what} (choose from {', '.join(options)})"
+                hint = f"{self.prog} --help shows how"
+            if near:
+                text += "; did you mean " + " or ".join(near) + "?"
+        elif bound:
+            text, hint = f"{bound.group(1)} {bound.group(2)}", f"{self.prog} --help shows how"
+        else:
+            super().error(message)
+        print(f"tvctl: {text}", file=sys.stderr)
+        print(f"hint: {hint}", file=sys.stderr)
+        self.exit(EXIT_USAGE)
+
+
+def _bounded(lo: int, hi: int, unit: str = "") -> Callable[[str], int]:
+    """An argparse type: a whole number from ``lo`` to ``hi``, the bounds the daemon's API declares
+    (tvctl/api/bodies.py), checked before anything is sent."""
+    of = f" of {unit}" if unit else ""
+    unit = f" {unit}" if unit else ""
+
+    def whole_number(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number{of}, not {text!r}") from None
+        if n < lo:
+            raise argparse.ArgumentTypeError(f"must be at least {lo}{unit} (got {n})")
+        if n > hi:
+            raise argparse.ArgumentTypeError(f"must be at most {hi}{unit} (got {n})")
+        return n
+
+    return whole_number
 
 
 def quote(text: str, safe: str = "") -> str:
@@ -197,8 +260,17 @@ def cmd_device(c: Client, a: argparse.Namespace) -> None:
             creds["api_key"] = _read_secret("api_key", stdin=a.api_key_stdin)
         if creds:
             body["credentials"] = creds
+        before = {k["id"]: k for k in c.request("GET", "/v1/devices")}  # to tell a new device from a known one
         d = c.request("POST", "/v1/devices", body)
-        _print(a, d, f"added {d['name']} ({d['display_name']}, {d['model']}) at {d['host']}:{d['port']}")
+        where = f"{d['host']}:{d['port']}"
+        old = before.get(d["id"])
+        if old is None:
+            human = f"added {d['name']} ({d['display_name']}, {d['model']}) at {where}"
+        else:
+            was = f"{old['host']}:{old['port']}"
+            human = f"already known: {d['name']} ({d['display_name']}, {d['model']}) at {where}" \
+                    + (f" (address updated from {was})" if was != where else "")
+        _print(a, d, human)
     elif a.action == "rename":
         if not a.name or not a.new_name:
             raise Usage("usage: tvctl device rename NAME NEW_NAME")
@@ -250,33 +322,67 @@ def _read_secret(field: str, *, stdin: bool = False) -> str:
 
 def cmd_state(c: Client, a: argparse.Namespace) -> None:
     d = c.request("GET", f"/v1/devices/{_dev(a)}/state")
-    s = d["state"]
+    _print(a, d, _state_lines(d["device"]["name"], d["state"]))
+
+
+# A part of the state the device left out (``unavailable[].part``), by the label its row has.
+PART_LABELS = {"active_app": "app", "device": "info"}
+# A platform's own state fields whose label is not their name less its unit (uptime_s: uptime).
+STATE_LABELS = {"agent_version": "agent"}
+
+
+def _state_lines(name: str, s: dict[str, Any]) -> str:
+    """The state as label/value rows, every value starting in one column."""
     app = s.get("active_app") or {}
     media = s.get("media") or {}
-    lines = [f"device   {d['device']['name']}"]
+    tv = s.get("tv") or {}
+    rows = [("device", name)]
     if s.get("power") or s.get("power_mode"):
-        lines.append(f"power    {s.get('power')} ({s.get('power_mode')})")
+        rows.append(("power", (s.get("power") or "unknown") + (f" ({s['power_mode']})" if s.get("power_mode") else "")))
     if app:
-        lines.append(f"app      {app.get('name', '?')} [{app.get('kind', '?')}]")
+        rows.append(("app", f"{app.get('name', '?')} [{app.get('kind', '?')}]"))
     if media:
         pos = media.get("position_ms")
-        lines.append(f"media    {media['state']}" + (f" at {pos / 1000:.0f} s" if pos is not None else ""))
+        rows.append(("media", f"{media['state']}" + (f" at {pos / 1000:.0f} s" if pos is not None else "")))
+    if tv:
+        channel = " ".join(str(tv[k]) for k in ("number", "name") if tv.get(k)) or "?"
+        if tv.get("program_title"):
+            channel += f" — {tv['program_title']}"
+        if tv.get("signal_state") not in (None, "valid"):
+            channel += f" (signal: {tv['signal_state']})"
+        rows.append(("tv", channel))
     if s.get("control_note"):
-        lines.append(f"control  {s['control_note']}")
+        rows.append(("control", s["control_note"]))
     shown = {"power", "power_mode", "active_app", "media", "tv", "unavailable", "control_note"}
     for k, v in s.items():  # what else the platform reports: plain values, and readings
         if k in shown or v is None:
             continue
+        label = STATE_LABELS.get(k) or k.removesuffix("_mode").removesuffix("_percent").removesuffix("_s")
+        label = label.replace("_", " ")
         if isinstance(v, bool):
-            lines.append(f"{k:8} {'yes' if v else 'no'}")
+            rows.append((label, "yes" if v else "no"))
+        elif isinstance(v, int | float) and k.endswith("_s"):
+            rows.append((label, _span(v)))
+        elif isinstance(v, int | float) and k.endswith("_percent"):
+            rows.append((label, f"{v:g} %"))
         elif isinstance(v, str | int | float):
-            lines.append(f"{k.removesuffix('_mode'):8} {v}")
+            rows.append((label, str(v)))
         elif isinstance(v, list) and all(isinstance(r, dict) and "name" in r for r in v):
-            lines.append(f"{k:8} " + ", ".join(f"{r['name']} {r.get('value')} {r.get('unit', '')}".rstrip()
-                                                 for r in v))
+            rows.append((label, ", ".join(f"{r['name']} {r.get('value')} {r.get('unit', '')}".rstrip() for r in v)))
     for u in s.get("unavailable", []):
-        lines.append(f"n/a      {u['part']}: {u['reason']}")
-    _print(a, d, "\n".join(lines))
+        rows.append((PART_LABELS.get(u["part"], u["part"]), f"unavailable: {u['reason']}"))
+    width = max(8, *(len(label) for label, _ in rows))
+    return "\n".join(f"{label:{width}} {value}" for label, value in rows)
+
+
+def _span(seconds: float) -> str:
+    """A length of time in short units: '9 d 20 h 36 min', '2 h 5 min', '45 s'."""
+    s = int(seconds)
+    if s < 60:
+        return f"{s} s"
+    days, s = divmod(s, 86400)
+    hours, s = divmod(s, 3600)
+    return " ".join(f"{n} {unit}" for n, unit in ((days, "d"), (hours, "h"), (s // 60, "min")) if n)
 
 
 def cmd_apps(c: Client, a: argparse.Namespace) -> None:
@@ -310,11 +416,25 @@ def cmd_key(c: Client, a: argparse.Namespace) -> None:
     if a.repeat:
         body["repeat"] = a.repeat
     d = c.request("POST", f"/v1/devices/{_dev(a)}/remote/key", body)
-    _print(a, d, f"{a.key}: sent" + (f" (skipped: {d['skipped']})" if d.get("skipped") else ""))
+    _print(a, d, _key_line(d))
+
+
+def _key_line(d: dict[str, Any]) -> str:
+    """What a key result says happened: 'sent home 3 times', 'sent right (held 2000 ms)', 'typed 5 characters'."""
+    if d.get("skipped"):
+        return f"did not send {d['key']}: {d['skipped']}"
+    if d.get("sent") is not None:
+        return f"typed {d['sent']} characters"
+    repeat = int(d.get("repeat") or 1)
+    return f"sent {d['key']}" + (f" {repeat} times" if repeat > 1 else "") \
+        + (f" (held {d['hold_ms']} ms)" if d.get("hold_ms") else "")
 
 
 def cmd_seq(c: Client, a: argparse.Namespace) -> None:
     url = f"/v1/devices/{_dev(a)}/remote/sequence"
+    if len(a.keys) > MAX_SEQUENCE:
+        raise Usage(f"a sequence holds at most {MAX_SEQUENCE} keys (got {len(a.keys)})",
+                    f"split it into several tvctl seq commands of {MAX_SEQUENCE} keys or fewer")
     body = {"keys": a.keys, "delay_ms": a.delay}
     if not _shows_progress(a):
         d = c.request("POST", url, body)
@@ -355,18 +475,33 @@ def cmd_power(c: Client, a: argparse.Namespace) -> None:
     if a.action == "on":
         _progress(a, "powering on (a TV in deep standby is woken with Wake-on-LAN; that can take a while)…")
     d = c.request("POST", f"/v1/devices/{_dev(a)}/remote/key", {"key": f"power-{a.action}"})
-    _print(a, d, f"power {a.action}" + (" (woken with Wake-on-LAN)" if d.get("wol") else ""))
+    if d.get("skipped"):
+        human = f"power {a.action}: nothing sent ({d['skipped']})"
+    else:
+        # what the platform says it sent (its own code for the key, where it reports one)
+        code = next((v for k, v in d.items() if k not in ("device", "key", "repeat") and isinstance(v, str)
+                     and v[:1].isupper()), None)
+        sent = f"sent {code}" if code else "sent"
+        if d.get("wol"):
+            human = f"power {a.action}: woke it with Wake-on-LAN" + (f" (to {d['mac']})" if d.get("mac") else "") \
+                    + f", then {sent}"
+        else:
+            human = f"power {a.action}: {sent}"
+    _print(a, d, human)
 
 
 def cmd_config(c: Client, a: argparse.Namespace) -> None:
     action = a.action or "show"
     if action == "get":
-        if len(a.pairs) != 1 or "." not in a.pairs[0]:
-            raise Usage("usage: tvctl config get KEY (e.g. daemon.http_port; a section: tvctl config show SECTION)")
-        section, name = a.pairs[0].split(".", 1)
-        value = _config_pick(c.request("GET", "/v1/config"), a.pairs)[section][name]
-        _print(a, value, _config_value(value))
-        return
+        if len(a.pairs) != 1:
+            raise Usage("usage: tvctl config get KEY (e.g. daemon.http_port) or SECTION (e.g. daemon)")
+        shown = _config_pick(c.request("GET", "/v1/config"), a.pairs)
+        section, _, name = a.pairs[0].partition(".")
+        if name:
+            value = shown[section][name]
+            _print(a, value, _config_value(value))
+            return
+        action = "show"  # a section: shown as show shows it
     if action == "show":
         shown = _config_pick(c.request("GET", "/v1/config"), a.pairs)
         lines = []
@@ -396,12 +531,18 @@ def _config_pick(config: dict[str, Any], wanted: list[str]) -> dict[str, Any]:
     for want in wanted:
         section, _, name = want.partition(".")
         if section not in config or (name and name not in config[section]):
-            raise Usage(f"no config key or section {want!r} (tvctl config show lists them)")
+            known = [*config, *(f"{sec}.{key}" for sec, keys in config.items() for key in keys)]
+            raise Usage(f"no config key or section {want!r}", _config_hint(want, known))
         if name:
             picked.setdefault(section, {})[name] = config[section][name]
         else:
             picked[section] = config[section]
     return picked
+
+
+def _config_hint(given: str, known: Iterable[str]) -> str:
+    near = _did_you_mean(given, known)
+    return ("did you mean " + " or ".join(near) + "? " if near else "") + "tvctl config show lists them"
 
 
 def _config_value(value: Any) -> str:
@@ -427,7 +568,7 @@ def _config_patch(tokens: list[str], schema: dict[str, Any], *, stdin: bool) -> 
         if tok in schema:
             groups.append((tok, []))
         elif not groups:
-            raise Usage(f"unknown config key {tok!r} (tvctl config show lists them)")
+            raise Usage(f"unknown config key {tok!r}", _config_hint(tok, schema))
         else:
             groups[-1][1].append(tok)
     patch: dict[str, Any] = {}
@@ -469,7 +610,7 @@ def _config_reset(tokens: list[str], schema: dict[str, Any]) -> dict[str, Any]:
         raise Usage("usage: tvctl config reset KEY [KEY…]")
     for key in tokens:
         if key not in schema:
-            raise Usage(f"unknown config key {key!r} (tvctl config show lists them)")
+            raise Usage(f"unknown config key {key!r}", _config_hint(key, schema))
     return dict.fromkeys(tokens)
 
 
@@ -486,7 +627,11 @@ def cmd_events(c: Client, a: argparse.Namespace) -> None:
     """Print events until Ctrl-C; the daemon going away ends it with an error (exit 3)."""
     import time
 
-    for event, data in c.stream("/v1/events"):
+    def listening() -> None:  # once the daemon took the stream: a person at a terminal knows it waits
+        if sys.stderr.isatty():
+            print("listening for events from the tvctl daemon; Ctrl-C stops", file=sys.stderr, flush=True)
+
+    for event, data in c.stream("/v1/events", opened=listening):
         if a.json:
             print(json.dumps({"event": event, "data": data}), flush=True)
         else:
@@ -530,7 +675,10 @@ def cmd_dev(c: Client, a: argparse.Namespace) -> None:
                 print(data.get("text", ""), flush=True)
             return
         d = c.request("GET", f"{base}/logs" + (f"?{urlencode(q)}" if q else ""))
-        _print(a, d, "\n".join(line["text"] for line in d["lines"]))
+        if d["lines"] or a.json:
+            _print(a, d, "\n".join(line["text"] for line in d["lines"]))
+        else:
+            print("(no log lines yet)", file=sys.stderr)
     elif a.action == "reload":
         params = _params(a.param)
         d = c.request("POST", f"{base}/reload", {"params": params} if params else None)
@@ -569,6 +717,7 @@ def cmd_search(c: Client, a: argparse.Namespace) -> None:
             body[field] = getattr(a, field)
     if a.launch:
         body["launch"] = True
+    _progress(a, f"searching for {body['keyword']!r} (the device may open an app and type; this can take a while)…")
     d = c.request("POST", f"/v1/devices/{_dev(a)}/search", body)
     where = f" in {d['app']['name']}" if d.get("app") else ""
     front = (d.get("active_app") or {}).get("name")
@@ -752,7 +901,7 @@ def _args_device(sp: argparse.ArgumentParser) -> None:
                     help="what to do (default: list)")
     sp.add_argument("name", nargs="?", help="the device (for add: its address)")
     sp.add_argument("new_name", nargs="?", help="rename: the new name; trust: the fingerprint; option: KEY=VALUE")
-    sp.add_argument("--port", type=int, help="with add: the port (default: the platform's)")
+    sp.add_argument("--port", type=_bounded(1, 65535), help="with add: the port (default: the platform's)")
     sp.add_argument("--platform", help="with add: probe only as this platform (default: each installed one)")
     sp.add_argument("--username", help="with add: the device's user name (the password is asked for)")
     sp.add_argument("--password-stdin", action="store_true", help="with add: read the password from stdin")
@@ -773,13 +922,16 @@ def _args_apps(sp: argparse.ArgumentParser) -> None:
 
 def _args_key(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("key", help="a key name (below), or literal:TEXT to type text")
-    sp.add_argument("--hold", type=int, metavar="MS", help="hold the key down this long")
-    sp.add_argument("--repeat", type=int, metavar="N", help="press it this many times")
+    _args_device_word(sp)
+    sp.add_argument("--hold", type=_bounded(0, 10_000, "ms"), metavar="MS",
+                    help="hold the key down this long (at most 10000)")
+    sp.add_argument("--repeat", type=_bounded(1, 50), metavar="N", help="press it this many times (at most 50)")
 
 
 def _args_seq(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("keys", nargs="+", help="key names, pressed in order")
-    sp.add_argument("--delay", type=int, default=200, metavar="MS", help="pause between keys (default 200)")
+    sp.add_argument("--delay", type=_bounded(0, 10_000, "ms"), default=200, metavar="MS",
+                    help="pause between keys (default 200, at most 10000)")
 
 
 def _args_dev(sp: argparse.ArgumentParser) -> None:
@@ -789,7 +941,7 @@ def _args_dev(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--param", action="append", metavar="KEY=VALUE",
                     help="with install or reload: a launch parameter (contentId=…, mediaType=…); repeatable")
     sp.add_argument("-f", "--follow", action="store_true", help="with logs: keep printing new lines until Ctrl-C")
-    sp.add_argument("--lines", type=int, help="with logs: how many recent lines (default 200)")
+    sp.add_argument("--lines", type=_bounded(1, 1_000_000), help="with logs: how many recent lines (default 200)")
     sp.add_argument("-o", "--output", help="with screenshot: the file to write (default shot.png/.jpg)")
 
 
@@ -797,7 +949,7 @@ def _args_search(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("keyword", nargs="+", help="what to search for")
     sp.add_argument("--app", help="search in this app (its id, name or the start of its name)")
     sp.add_argument("--type", choices=["movie", "tv-show", "person", "channel", "game"], help="what kind of title")
-    sp.add_argument("--season", type=int, help="with --type tv-show: the season")
+    sp.add_argument("--season", type=_bounded(1, 1000), help="with --type tv-show: the season")
     sp.add_argument("--launch", action="store_true", help="browse: start the app on the result")
     sp.add_argument("--strategy", choices=["browse", "in-app", "auto"],
                     help="the device's search, the app's own, or browse then in-app (default auto)")
@@ -818,7 +970,8 @@ def _args_play(sp: argparse.ArgumentParser) -> None:
 def _args_screenshot(sp: argparse.ArgumentParser) -> None:
     _args_device_word(sp)
     sp.add_argument("-o", "--output", help="file to write (default shot.png/.jpg)")
-    sp.add_argument("--display", type=int, help="which display, where a device has several (default 0)")
+    sp.add_argument("--display", type=_bounded(0, 63),
+                    help="which display, where a device has several (default 0)")
 
 
 def _args_config(sp: argparse.ArgumentParser) -> None:
@@ -843,6 +996,12 @@ def _args_power(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("action", nargs="?", choices=["on", "off"], help="on or off (none: show the power state)")
 
 
+def _args_mcp(sp: argparse.ArgumentParser) -> None:
+    from tvctl.mcpserve import add_arguments  # cheap: the MCP SDK loads only when the server starts
+
+    add_arguments(sp)
+
+
 # name -> (handler, help, argument setup); "daemon" and "mcp" take no --json/-d.
 SUBCOMMANDS: dict[str, tuple[Any, str | None, Any]] = {
     "status": (cmd_status, "daemon status", None),
@@ -863,9 +1022,7 @@ SUBCOMMANDS: dict[str, tuple[Any, str | None, Any]] = {
     "events": (cmd_events, "stream daemon events until Ctrl-C", None),
     "remote": (cmd_remote, "a full-screen remote control in the terminal", _args_device_word),
     "daemon": (None, "run the daemon in the foreground", _args_daemon),
-    "mcp": (None, "serve the daemon's devices to an AI assistant over MCP (stdio; needs tvctl[mcp])",
-            lambda sp: sp.add_argument("--tier", choices=["read", "control", "dev"], default="control",
-                                       help="which tools: read only, control (default), or dev as well")),
+    "mcp": (None, "serve the daemon's devices to an AI assistant over MCP (stdio; needs tvctl[mcp])", _args_mcp),
     "completion": (cmd_completion, "print a shell completion script",
                    lambda sp: sp.add_argument("shell", choices=["bash", "zsh", "fish"], help="the shell")),
 }
@@ -879,7 +1036,8 @@ EXAMPLES: dict[str, str] = {
     "state": "tvctl state\ntvctl state living-room\ntvctl --json state living-room",
     "apps": "tvctl apps                            # list\ntvctl apps launch netflix\n"
             "tvctl apps launch you --param contentId=dQw4w9WgXcQ",
-    "key": "tvctl key home\ntvctl key volume-up --repeat 5\ntvctl -d living-room key right --hold 2000",
+    "key": "tvctl key home\ntvctl key home living-room\ntvctl key volume-up --repeat 5\n"
+           "tvctl -d living-room key right --hold 2000",
     "seq": "tvctl seq home down down select\ntvctl seq right right select --delay 500",
     "type": 'tvctl type "star trek"\ntvctl -d living-room type hello',
     "power": "tvctl power                           # is it on?\ntvctl power on\ntvctl -d bedroom power off",
@@ -946,8 +1104,8 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; with ``only``, just that subcommand (building all costs start-up time)."""
-    p = argparse.ArgumentParser(prog="tvctl", description="Control the TVs on your LAN through the tvctl daemon.",
-                                formatter_class=_Formatter)
+    p = _Parser(prog="tvctl", description="Control the TVs on your LAN through the tvctl daemon.",
+                formatter_class=_Formatter)
     from tvctl import __version__
 
     p.add_argument("--version", action="version", version=f"tvctl {__version__}")
@@ -1053,12 +1211,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return run(Path(args.config) if args.config else None, args.verbose)
     if args.command == "mcp":
-        try:
-            from tvctl.mcpserve import run as serve_mcp
-        except ImportError as exc:
-            print(f"tvctl: the MCP server needs the mcp package ({exc.name} is missing)", file=sys.stderr)
-            print("hint: pip install 'tvctl[mcp]'", file=sys.stderr)
-            return EXIT_USAGE
+        from tvctl.mcpserve import run as serve_mcp  # says how to install the SDK when it is missing
+
         return serve_mcp(args.socket or os.environ.get("TVCTL_SOCKET") or default_socket_path(), args.tier)
     if args.command == "completion":  # needs no daemon
         cmd_completion(None, args)
@@ -1068,7 +1222,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.func(client, args)
     except Usage as exc:
-        return _fail(args, EXIT_USAGE, "usage", str(exc), f"tvctl {args.command} --help shows how")
+        return _fail(args, EXIT_USAGE, "usage", str(exc), exc.hint or f"tvctl {args.command} --help shows how")
     except DaemonUnreachable as exc:
         return _fail(args, EXIT_UNREACHABLE, "daemon_unreachable", str(exc),
                      "start it with 'systemctl --user start tvctl' or 'tvctl daemon' (or pass --socket PATH)")

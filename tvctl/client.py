@@ -17,7 +17,7 @@ from tvctl.errors import TvctlError, error_for_code
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from typing import Any, BinaryIO
 
 SOCKET_HOST = "local-tvctl.sock"  # a fixed Host name for socket requests (never a real host)
@@ -208,8 +208,10 @@ class Client:
             decode(resp.status, raw)
         return raw, resp.headers.get("content-type", "")
 
-    def stream(self, url: str, method: str = "GET", payload: Any = None) -> Iterator[tuple[str, Any]]:
-        """Server-Sent Events from ``url`` as (event, data) pairs until the daemon ends the stream."""
+    def stream(self, url: str, method: str = "GET", payload: Any = None,
+               opened: Callable[[], None] | None = None) -> Iterator[tuple[str, Any]]:
+        """Server-Sent Events from ``url`` as (event, data) pairs until the daemon ends the stream;
+        ``opened`` is called once the daemon has taken it (before the first event)."""
         headers = {"Accept": "text/event-stream"}
         body = None
         if payload is not None:
@@ -219,6 +221,8 @@ class Client:
         try:
             if resp.status != 200:
                 decode(resp.status, resp.read())
+            if opened is not None:
+                opened()
             event, pending = "message", b""
             data: list[str] = []
             for chunk in resp.chunks():

@@ -83,7 +83,8 @@ def chord_for(key: Key, platform: str) -> Chord:
             mod = MODIFIERS.get(p.lower())
             if mod is None:
                 raise InvalidKey(f"{p!r} in {given!r} is not a modifier.",
-                                 hint="Modifiers: " + ", ".join(MODIFIERS) + " (r… for the right-hand keys).")
+                                 hint=_did_you_mean(given)
+                                 + "Modifiers: " + ", ".join(MODIFIERS) + " (r… for the right-hand keys).")
             if mod not in mods:
                 mods.append(mod)
         return Chord(code, tuple(mods))
@@ -93,11 +94,56 @@ def chord_for(key: Key, platform: str) -> Chord:
         raise UnsupportedOperation(f"{key.name!r} has no key on a keyboard, so a {platform} box cannot press it.",
                                    hint="Keyboard platforms take up, down, left, right, select, back, home, "
                                         "backspace, enter and KeyboardEvent.code names such as KeyA or F5.")
-    near = closest(code, [*CODES, *COMMON])
     raise InvalidKey(f"{given!r} is not a key of a {platform} keyboard.",
-                     hint=("Did you mean " + " or ".join("+".join([*prefixes, n]) for n in near) + "? " if near else "")
+                     hint=_did_you_mean(given)
                      + "Use a KeyboardEvent.code name (KeyA, Digit1, Enter, ArrowUp, F5, …), optionally with "
                        "modifiers (ctrl+alt+Delete), a common name (home, back, up, …) or literal:<text>.")
+
+
+# What people type for a key or a modifier, by the name a keyboard platform takes.
+ABBREVIATIONS: dict[str, str] = {
+    "del": "Delete", "esc": "Escape", "ins": "Insert", "pgup": "PageUp", "pgdn": "PageDown",
+    "pgdown": "PageDown", "bksp": "Backspace", "return": "Enter", "prtsc": "PrintScreen", "prtscr": "PrintScreen",
+    "caps": "CapsLock", "menu": "ContextMenu", "spacebar": "Space", "tab": "Tab",
+}  # fmt: skip
+MODIFIER_ABBREVIATIONS: dict[str, str] = {
+    "control": "ctrl", "ctl": "ctrl", "option": "alt", "opt": "alt", "altgr": "ralt",
+    "cmd": "meta", "command": "meta", "win": "meta", "windows": "meta", "super": "meta",
+}  # fmt: skip
+
+
+def suggestions(given: str) -> list[str]:
+    """Chords a keyboard platform takes that ``given`` most likely meant (``ctrl+alt+del`` →
+    ``ctrl+alt+Delete``, ``ctrl+c`` → ``ctrl+KeyC``); none when a part has no likely meaning."""
+    *prefixes, code = given.split("+")
+    mods: list[str] = []
+    for p in prefixes:
+        low = p.lower()
+        mod = low if low in MODIFIERS else MODIFIER_ABBREVIATIONS.get(low)
+        if mod is None:
+            near = closest(p, MODIFIERS, n=1)
+            if not near:
+                return []
+            mod = near[0]
+        mods.append(mod)
+    if code in CODES:
+        codes = [code]
+    elif len(code) == 1 and code.isascii() and code.isalpha():
+        codes = [f"Key{code.upper()}"]
+    elif len(code) == 1 and code.isdigit():
+        codes = [f"Digit{code}"]
+    elif code.lower() in ABBREVIATIONS:
+        codes = [ABBREVIATIONS[code.lower()]]
+    else:
+        codes = closest(code, [*CODES, *COMMON] if not prefixes else CODES)
+        if not codes and len(code) >= 3:  # the start of a name: Arrow, Numpad, Page
+            codes = [c for c in CODES if c.lower().startswith(code.lower())][:3]
+    return ["+".join([*mods, c]) for c in codes]
+
+
+def _did_you_mean(given: str) -> str:
+    near = suggestions(given)
+    return "Did you mean " + " or ".join(near) + "? " if near else ""
 
 
 def check_key(key: Key, platform: str, known: frozenset[str] | None = None) -> None:

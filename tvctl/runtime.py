@@ -30,8 +30,6 @@ class Runtime:
     http_port: int = 0  # the bound port (daemon.http_port may be 0)
     started: float = field(default_factory=time.monotonic)
     _config_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    # web remote sessions: cookie value -> digest of the API token it was given for
-    web_sessions: dict[str, str] = field(default_factory=dict)
 
     def get_settings(self) -> Settings:
         return self.settings

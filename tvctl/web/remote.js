@@ -31,7 +31,11 @@ async function signIn(event) {
     method: "POST", credentials: "same-origin",
     headers: { "Content-Type": "application/json" }, body: JSON.stringify({ token: $("token").value }),
   });
-  if (!r.ok) { $("login-error").textContent = "wrong token"; return; }
+  if (!r.ok) {
+    const doc = await r.json().catch(() => null);
+    $("login-error").textContent = r.status === 401 ? "wrong token" : (doc && doc.error ? doc.error.message : `HTTP ${r.status}`);
+    return;
+  }
   $("token").value = "";
   $("login").hidden = true;
   $("login-error").textContent = "";

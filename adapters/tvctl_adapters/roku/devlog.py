@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 
+from tvctl_adapters.httpio import connect_failure
 from tvctl_adapters.roku.errors import DevConsoleBusy, DevModeDisabled
 
 from tvctl.errors import DeviceTimeout
@@ -76,7 +77,7 @@ class DevConsole:
                 async with asyncio.timeout(CONNECT_TIMEOUT_S):
                     reader, writer = await asyncio.open_connection(self.host, self.port())
             except (OSError, TimeoutError) as exc:
-                self.state, self.error = "refused", str(exc) or type(exc).__name__
+                self.state, self.error = "refused", connect_failure(exc, self.host, self.port())
                 self._resolve_first()
             else:
                 try:

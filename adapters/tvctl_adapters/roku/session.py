@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 
 import aiohttp
 import msgspec
+from tvctl_adapters.httpio import connect_failure
 from tvctl_adapters.roku.errors import EcpSessionRefused
 
 from tvctl.errors import DeviceBadResponse, DeviceTimeout, DeviceUnreachable
@@ -180,9 +181,8 @@ class EcpSession:
                                     f"{SESSION_PATH}): its firmware may not offer it.") from exc
         except (aiohttp.ClientConnectionError, OSError) as exc:
             await _discard(ws, http)
-            reason = str(exc) or type(exc).__name__
-            raise DeviceUnreachable(f"{self.label} ({self.host}:{self.port}) is unreachable for the ecp-2 "
-                                    f"session: {reason}.") from exc
+            raise DeviceUnreachable(f"{self.label} is unreachable for the ecp-2 session: "
+                                    f"{connect_failure(exc, self.host, self.port)}.") from exc
         except aiohttp.ClientError as exc:
             await _discard(ws, http)
             raise EcpSessionRefused(f"{self.label} broke off the ecp-2 handshake: {exc}.") from exc

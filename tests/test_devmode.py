@@ -27,7 +27,7 @@ import pytest
 
 from tests.conftest import Daemon
 from tests.fakeroku import FIXTURES, JPEG_STUB, PNG_1X1, FakeRoku
-from tests.helpers import free_port, wait_for
+from tests.helpers import Events, free_port, wait_for
 
 TVCTL = str(Path(sys.executable).with_name("tvctl"))
 
@@ -497,3 +497,24 @@ def test_credentials_given_when_adding_and_replaced_by_patch(daemon: Daemon) -> 
         assert "other" not in daemon.log() and roku.password not in daemon.log()
     finally:
         roku.stop()
+
+
+def test_developer_mode_switched_on_later_shows_at_the_next_poll(daemon: Daemon, roku: FakeRoku) -> None:
+    """No need to add the Roku again: the poll that reads device-info brings its developer
+    capabilities, and switching developer mode off takes them away."""
+    dev = daemon.add(roku)
+    developer = {"screenshot", "dev-install", "dev-logs", "dev-screenshot"}
+    assert dev["developer_enabled"] is False and not developer & set(dev["capabilities"])
+    events = Events(daemon.url + "/v1/events")
+    events.connected.wait(10)
+    daemon.ok("PATCH", "/v1/config", json={"state.poll_interval_s": 0.2})
+    roku.device_info_xml = roku.device_info_xml.replace(b"<developer-enabled>false</developer-enabled>",
+                                                        b"<developer-enabled>true</developer-enabled>")
+    updated = wait_for(lambda: [d for d in events.of("device_updated") if d["id"] == dev["id"]
+                                and d["developer_enabled"]], what="device_updated with developer mode on")[-1]
+    assert developer <= set(updated["capabilities"])
+    assert developer <= set(daemon.ok("GET", f"/v1/devices/{dev['id']}")["capabilities"])
+    roku.device_info_xml = roku.device_info_xml.replace(b"<developer-enabled>true</developer-enabled>",
+                                                        b"<developer-enabled>false</developer-enabled>")
+    wait_for(lambda: not developer & set(daemon.ok("GET", f"/v1/devices/{dev['id']}")["capabilities"]),
+             what="developer capabilities gone")

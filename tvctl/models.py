@@ -94,6 +94,15 @@ class Sighting:
 
 
 @dataclass(frozen=True, slots=True)
+class Observation:
+    """What a device showed of itself since its last probe (a refusal, a state read): kept beside
+    its record until the next probe replaces it. None: not seen."""
+
+    access_mode: str | None = None
+    developer_enabled: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Device:
     id: str
     name: str

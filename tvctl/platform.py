@@ -24,7 +24,17 @@ from typing import ClassVar, Protocol
 from tvctl.errors import InvalidKey, UnsupportedOperation
 from tvctl.fields import Field, S, Section
 from tvctl.keys import KEY_NAMES, Key, unknown_key_hint
-from tvctl.models import App, Device, DeviceInfo, DeviceState, LogLine, MdnsService, Sighting, SsdpReply
+from tvctl.models import (
+    App,
+    Device,
+    DeviceInfo,
+    DeviceState,
+    LogLine,
+    MdnsService,
+    Observation,
+    Sighting,
+    SsdpReply,
+)
 from tvctl.results import (
     ChannelInfo,
     DeleteResult,
@@ -97,8 +107,9 @@ class AdapterContext:
     cache_dir: Path
     # a device's credentials by id: the fields the platform declares that the user has set
     credentials: Callable[[str], Mapping[str, str]] = lambda _device_id: {}
-    # told (device id, mode) when a device shows another access mode than it was probed with
-    access_learned: Callable[[str, str], None] = lambda _device_id, _mode: None
+    # told (device id, what it showed) when a device shows itself otherwise than it was probed:
+    # another access mode, developer mode switched on or off
+    observed: Callable[[str, Observation], None] = lambda _device_id, _seen: None
 
 
 class Adapter:

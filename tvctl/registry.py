@@ -27,7 +27,7 @@ from tvctl.errors import (
     NoDefaultDevice,
     UnsupportedOperation,
 )
-from tvctl.models import NAME_RE, Candidate, Device, DeviceInfo, slugify, usable_mac
+from tvctl.models import NAME_RE, Candidate, Device, DeviceInfo, Observation, slugify, usable_mac
 from tvctl.paths import atomic_write, read_json_file
 
 _LOGGER = logging.getLogger(__name__)
@@ -44,14 +44,14 @@ def device_id(platform: str, serial: str) -> str:
 class Registry:
     def __init__(self, path: Path, online: set[str] | None = None,
                  has_credentials: Callable[[str], bool] = lambda _device_id: False,
-                 access: dict[str, str] | None = None,
+                 observed: dict[str, Observation] | None = None,
                  present: Callable[[Device], Device] = lambda device: device) -> None:
         self.path = path
         self._devices: dict[str, Device] = {}  # the records as persisted (online is False in them)
         self._online: set[str] = online if online is not None else set()
         self.has_credentials = has_credentials  # runtime, like online: the credentials file knows
-        # access modes a device showed since its last probe (a refusal), by id: runtime, like online
-        self._access: dict[str, str] = access if access is not None else {}
+        # what a device showed since its last probe (a refusal, a state read), by id: runtime, like online
+        self._observed: dict[str, Observation] = observed if observed is not None else {}
         self.present = present  # the device as its platform shows it now (Adapter.present)
 
     # -- persistence -------------------------------------------------------------------------
@@ -76,7 +76,7 @@ class Registry:
 
     def draft(self) -> Registry:
         """A copy to change; ``adopt`` it once it is saved."""
-        copy = Registry(self.path, self._online, self.has_credentials, self._access, self.present)
+        copy = Registry(self.path, self._online, self.has_credentials, self._observed, self.present)
         copy._devices = dict(self._devices)
         return copy
 
@@ -86,9 +86,12 @@ class Registry:
     # -- queries ------------------------------------------------------------------------------
     def _view(self, d: Device) -> Device:
         online, creds = d.id in self._online, self.has_credentials(d.id)
-        access = self._access.get(d.id, d.access_mode)
-        if online != d.online or creds != d.has_credentials or access != d.access_mode:
-            d = d.evolve(online=online, has_credentials=creds, access_mode=access)
+        seen = self._observed.get(d.id)
+        access = seen.access_mode if seen is not None and seen.access_mode is not None else d.access_mode
+        developer = seen.developer_enabled if seen is not None and seen.developer_enabled is not None \
+            else d.developer_enabled
+        if (online, creds, access, developer) != (d.online, d.has_credentials, d.access_mode, d.developer_enabled):
+            d = d.evolve(online=online, has_credentials=creds, access_mode=access, developer_enabled=developer)
         return self.present(d)
 
     def all(self) -> list[Device]:
@@ -144,16 +147,18 @@ class Registry:
             self._online.discard(dev_id)
         return self._view(self._devices[dev_id])
 
-    def learn_access(self, dev_id: str, mode: str) -> Device | None:
-        """A device showed another access mode than its record says (a refusal, a state read); the
-        device as it now shows if that changed anything, else None. Its next probe replaces it."""
-        if dev_id not in self._devices or self._access.get(dev_id, self._devices[dev_id].access_mode) == mode:
+    def observe(self, dev_id: str, seen: Observation) -> Device | None:
+        """A device showed itself (a refusal, a state read): the device as it now shows if that
+        changed anything, else None. Its next probe replaces what was observed."""
+        if dev_id not in self._devices:
             return None
-        if self._devices[dev_id].access_mode == mode:
-            self._access.pop(dev_id, None)
-        else:
-            self._access[dev_id] = mode
-        return self._view(self._devices[dev_id])
+        before = self._view(self._devices[dev_id])
+        old = self._observed.get(dev_id, Observation())
+        self._observed[dev_id] = Observation(
+            access_mode=seen.access_mode if seen.access_mode is not None else old.access_mode,
+            developer_enabled=seen.developer_enabled if seen.developer_enabled is not None else old.developer_enabled)
+        after = self._view(self._devices[dev_id])
+        return after if after != before else None
 
     # -- changes (on a draft) -----------------------------------------------------------------
     def _unique_name(self, base: str, exclude: str | None = None) -> str:
@@ -187,7 +192,7 @@ class Registry:
             "access_mode": info.access_mode,
         }
         if existing is not None:
-            self._access.pop(existing.id, None)  # probed just now: what it said replaces what it showed
+            self._observed.pop(existing.id, None)  # probed just now: what it said replaces what it showed
         if existing is None:
             dev = Device(
                 id=device_id(info.platform, info.serial),

@@ -44,7 +44,7 @@ from tvctl.errors import (
 )
 from tvctl.events import EventBus
 from tvctl.keys import Key
-from tvctl.models import App, AppList, Candidate, Device, StateReport
+from tvctl.models import App, AppList, Candidate, Device, Observation, StateReport
 from tvctl.platform import NO_CREDENTIALS, Adapter, AdapterContext, LogConsole
 from tvctl.poller import StatePoller
 from tvctl.registry import Registry, device_id
@@ -101,7 +101,7 @@ class DeviceService:
         registry.has_credentials = self.credentials.has
         registry.present = self._present
         self.ctx = AdapterContext(settings=settings, state_dir=state_dir, cache_dir=cache_dir,
-                                  credentials=self.credentials.of, access_learned=self._access_learned)
+                                  credentials=self.credentials.of, observed=self._observed)
         self.app_cache = AppCache(cache_dir)
         self.icon_cache = IconCache(cache_dir)
         self.archives = ArchiveStore(state_dir / "dev", self._delete_later)
@@ -210,10 +210,12 @@ class DeviceService:
         cls = self.adapter_classes.get(dev.platform)
         return cls.present(dev, self.settings()) if cls is not None else dev
 
-    def _access_learned(self, dev_id: str, mode: str) -> None:
-        changed = self.registry.learn_access(dev_id, mode)
+    def _observed(self, dev_id: str, seen: Observation) -> None:
+        changed = self.registry.observe(dev_id, seen)
         if changed is not None:
-            _LOGGER.info("%s: access mode is now %s; commands go over %s", changed.name, mode, changed.wire or "-")
+            _LOGGER.info("%s: now shows access mode %s, developer mode %s%s", changed.name, changed.access_mode,
+                         "on" if changed.developer_enabled else "off",
+                         f"; commands go over {changed.wire}" if changed.wire else "")
             self.bus.publish("device_updated", changed.to_dict())
 
     def _mark(self, dev: Device, online: bool) -> None:

@@ -47,7 +47,18 @@ from tvctl.errors import (
 )
 from tvctl.fields import Field, Section, ipv4_address, setting
 from tvctl.keys import Key, unknown_key_hint
-from tvctl.models import ActiveApp, App, Device, DeviceInfo, MdnsService, Sighting, SsdpReply, Unavailable, usable_mac
+from tvctl.models import (
+    ActiveApp,
+    App,
+    Device,
+    DeviceInfo,
+    MdnsService,
+    Observation,
+    Sighting,
+    SsdpReply,
+    Unavailable,
+    usable_mac,
+)
 from tvctl.platform import NO_CREDENTIALS, Adapter, AdapterContext, Capability, SettingsView
 from tvctl.results import (
     ChannelInfo,
@@ -170,6 +181,10 @@ SESSION_KEY_REQUESTS = {"keypress": "key-press", "keydown": "key-down", "keyup":
 # Access modes in which plain ECP refuses keys and most queries, so the session carries them.
 RESTRICTED_MODES = ("limited", "disabled")
 CONTROLS = ("auto", "http", "session")
+# What developer mode gives (follows the device's developer-enabled at each probe and state read).
+DEVELOPER_CAPABILITIES = (Capability.SCREENSHOT, Capability.DEV_INSTALL, Capability.DEV_LOGS,
+                          Capability.DEV_SCREENSHOT)
+DEVELOPER_CAPS = frozenset(c.value for c in DEVELOPER_CAPABILITIES)
 # What only plain ECP carries: a device in a restricted mode is shown without these capabilities.
 PLAIN_ECP_ONLY = frozenset({Capability.SEARCH.value, Capability.PLAY_MEDIA.value, Capability.APP_ICONS.value})
 CONTROL_DOC = ("How commands reach a Roku: auto (plain ECP over HTTP while the set allows it, the "
@@ -273,8 +288,11 @@ class RokuAdapter(Adapter):
 
     @classmethod
     def present(cls, device: Device, settings: SettingsView) -> Device:
-        """With its wire; in Limited or Disabled mode without what only plain ECP carries."""
-        caps = device.capabilities
+        """With its wire and the developer capabilities its developer mode gives now; in Limited or
+        Disabled mode without what only plain ECP carries."""
+        caps = tuple(c for c in device.capabilities if c not in DEVELOPER_CAPS)
+        if device.developer_enabled:
+            caps += tuple(c.value for c in DEVELOPER_CAPABILITIES)
         if device.access_mode in RESTRICTED_MODES:
             caps = tuple(c for c in caps if c not in PLAIN_ECP_ONLY)
         wire = cls.wire_for(device, settings)
@@ -285,12 +303,20 @@ class RokuAdapter(Adapter):
     def _wire(self) -> str:
         return self.wire_for(self.device, self.ctx.settings())
 
-    def _learn(self, mode: str | None) -> None:
-        """The device showed its access mode (device-info, or a refusal): remember it until its next probe."""
-        if mode and mode != self.device.access_mode:
-            _LOGGER.info("%s: ECP network access is %s", self.device.name, mode)
-            self.device = self.device.evolve(access_mode=mode)
-            self.ctx.access_learned(self.device.id, mode)
+    def _learn(self, mode: str | None, developer_enabled: bool | None = None) -> None:
+        """The device showed its access mode (device-info, or a refusal) or developer mode (device-info):
+        remember it until its next probe, and tell the registry, so capabilities follow."""
+        seen = Observation(access_mode=mode if mode and mode != self.device.access_mode else None,
+                           developer_enabled=developer_enabled if developer_enabled is not None
+                           and developer_enabled != self.device.developer_enabled else None)
+        if seen == Observation():
+            return
+        if seen.access_mode:
+            _LOGGER.info("%s: ECP network access is %s", self.device.name, seen.access_mode)
+        self.device = self.device.evolve(access_mode=seen.access_mode or self.device.access_mode,
+                                         developer_enabled=self.device.developer_enabled if
+                                         seen.developer_enabled is None else seen.developer_enabled)
+        self.ctx.observed(self.device.id, seen)
 
     def _switches(self, refusal: EcpLimitedMode) -> bool:
         """Whether a plain-ECP refusal moves this command to the session (control auto), having
@@ -521,7 +547,7 @@ class RokuAdapter(Adapter):
         if info.supports_find_remote:
             caps.append(Capability.FIND_REMOTE)
         if info.developer_enabled:
-            caps += [Capability.SCREENSHOT, Capability.DEV_INSTALL, Capability.DEV_LOGS, Capability.DEV_SCREENSHOT]
+            caps += DEVELOPER_CAPABILITIES
         return tuple(c.value for c in caps)
 
     # -- keys ---------------------------------------------------------------------------------
@@ -684,8 +710,8 @@ class RokuAdapter(Adapter):
         if "device" in failed and "active_app" in failed:
             raise failed["device"]
         power_on = info is None or info.power_mode in (None, "PowerOn")
-        if info is not None:
-            self._learn(info.access_mode)  # a set switched between modes is seen at the next state read
+        if info is not None:  # a set switched between modes, or into developer mode, is seen at the next read
+            self._learn(info.access_mode, info.developer_enabled)
         media = tv = None
         audio = parse.AudioDevice(None, None)
         tasks: dict[str, asyncio.Task[bytes | None]] = {}
@@ -705,8 +731,6 @@ class RokuAdapter(Adapter):
             audio = parse.audio_device(b.result() or b"")
         if not power_on:
             unavailable.append(Unavailable("media", "standby", "device is in standby"))
-        if info is not None:
-            self.device = self.device.evolve(developer_enabled=info.developer_enabled)
         wire = self._wire()
         mode = self.device.access_mode
         note = None

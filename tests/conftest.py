@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.fakekvm import FakeBliKvm, FakeTinyPilot
 from tests.fakeroku import KINDS, FakeRoku, FakeSsdp
 
 # Tests pin discovery to loopback: nothing may go out of the machine's real interfaces.
@@ -180,6 +181,36 @@ def roku() -> Iterator[FakeRoku]:
         yield r
     finally:
         r.stop()
+
+
+@pytest.fixture
+def tcl() -> Iterator[FakeRoku]:
+    """The TCL Roku TV of the ecp2 captures, in Enabled mode (set ``access`` for the others)."""
+    r = FakeRoku("tcl").start()
+    try:
+        yield r
+    finally:
+        r.stop()
+
+
+@pytest.fixture
+def kvm() -> Iterator[FakeBliKvm]:
+    """A fake BliKVM whose admin password is s3cret-kvm."""
+    fake = FakeBliKvm(password="s3cret-kvm").start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture
+def pilot(tmp_path: Path) -> Iterator[FakeTinyPilot]:
+    """A fake TinyPilot on HTTPS, its certificate made in the test's folder."""
+    fake = FakeTinyPilot(tmp_path / "tls").start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
 
 
 @pytest.fixture

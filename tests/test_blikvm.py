@@ -3,7 +3,6 @@ written out here from the BliKVM document (one request per chord, PrtSc for prin
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -13,15 +12,6 @@ from tests.conftest import Daemon
 from tests.fakekvm import JPEG_SCREEN, FakeBliKvm
 
 CREDS = {"username": "admin", "password": "s3cret-kvm"}
-
-
-@pytest.fixture
-def kvm() -> Iterator[FakeBliKvm]:
-    fake = FakeBliKvm(password="s3cret-kvm").start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
 
 
 def add(d: Daemon, fake: FakeBliKvm, **extra: Any) -> dict[str, Any]:

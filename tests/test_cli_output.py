@@ -11,7 +11,6 @@ import re
 import select
 import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -250,15 +249,6 @@ def test_a_relative_url_is_named_in_good_grammar(daemon: Daemon, roku: FakeRoku)
 
 
 # -- 14: near misses --------------------------------------------------------------------------------------
-@pytest.fixture
-def pilot(tmp_path: Path) -> Iterator[FakeTinyPilot]:
-    fake = FakeTinyPilot(tmp_path / "tls").start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
-
-
 @pytest.mark.parametrize(("given", "meant"), [
     ("ctrl+alt+del", "ctrl+alt+Delete"),
     ("ctrl+c", "ctrl+KeyC"),

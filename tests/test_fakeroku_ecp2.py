@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -27,15 +27,6 @@ OK = {"status": "200", "status-msg": "OK"}
 
 def answer(challenge: str, key: bytes = KEY) -> str:
     return base64.b64encode(hashlib.sha1(challenge.encode() + key).digest()).decode()
-
-
-@pytest.fixture
-def tcl() -> Iterator[FakeRoku]:
-    roku = FakeRoku("tcl").start()
-    try:
-        yield roku
-    finally:
-        roku.stop()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,15 +19,6 @@ from tests.fakeroku import FakeRoku
 from tests.helpers import free_port
 
 CREDS = {"username": "admin", "password": "s3cret-kvm"}
-
-
-@pytest.fixture
-def kvm() -> Iterator[FakeBliKvm]:
-    fake = FakeBliKvm(password="s3cret-kvm").start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
 
 
 def test_a_wrong_blikvm_password_is_the_blikvms_answer(daemon: Daemon, kvm: FakeBliKvm) -> None:

@@ -8,7 +8,6 @@ import json
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +18,6 @@ from tests.conftest import Daemon
 from tests.fakekvm import JPEG_SCREEN, FakeTinyPilot, make_ca
 
 TVCTL = str(Path(sys.executable).with_name("tvctl"))
-
-
-@pytest.fixture
-def pilot(tmp_path: Path) -> Iterator[FakeTinyPilot]:
-    fake = FakeTinyPilot(tmp_path / "tls").start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
 
 
 def add(d: Daemon, fake: FakeTinyPilot, **extra: Any) -> dict[str, Any]:

@@ -9,7 +9,6 @@ must give the same results in all three, over whichever wire works, and say whic
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,15 +20,6 @@ from tests.helpers import wait_for
 MODES = ["enabled", "limited", "disabled"]
 TEXT = "/ & ? % é 😀"
 SETTING_WORDS = ("Control by mobile apps", "Network access", "Enabled")
-
-
-@pytest.fixture
-def tcl() -> Iterator[FakeRoku]:
-    r = FakeRoku("tcl").start()
-    try:
-        yield r
-    finally:
-        r.stop()
 
 
 def add(d: Daemon, r: FakeRoku) -> dict[str, Any]:

@@ -48,8 +48,7 @@ async def api(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, DeviceSe
     settings = Settings(MappingProxyType({**Settings.defaults().values, "toy.greeting": "hello"}))
     runtime = Runtime(config_path=tmp_path / "config.toml", settings=settings, bus=EventBus(), http_port=PORT)
     service = DeviceService(runtime.get_settings, Registry(tmp_path / "state" / "devices.json"), runtime.bus,
-                            tmp_path / "state", tmp_path / "cache")
-    service.adapter_classes = {"toy": ToyAdapter}  # the only platform here
+                            tmp_path / "state", tmp_path / "cache", adapter_classes={"toy": ToyAdapter})
     runtime.service = service
     transport = httpx.ASGITransport(app=create_app(runtime))
     async with httpx.AsyncClient(transport=transport, base_url=f"http://127.0.0.1:{PORT}") as client:

@@ -58,3 +58,40 @@ def test_request_and_result_tables_match_the_declared_types() -> None:
     assert "| `repeat` | integer or null |  | >= 1, <= 50 | `null` |  |" in API_DOC
     assert "| `host` | string | yes | length >= 1, length <= 253 |  | An IPv4 address or a host name" in API_DOC
     assert "#### GET `/v1/devices/{id}/dev/logs`: query `LogQuery`" in API_DOC
+
+
+def test_error_tree_in_the_errors_docstring_is_complete() -> None:
+    """The tree at the top of tvctl/errors.py names every core class, under its base, with its
+    code, and its status (given for each group, and where a class differs from its group)."""
+    import tvctl.errors
+
+    doc = tvctl.errors.__doc__ or ""
+    assert "::\n\n" in doc
+    block = doc.split("::\n\n", 1)[1].split("\n\n", 1)[0]
+    documented: dict[str, tuple[str | None, str, int]] = {}
+    stack: list[str] = []
+    for line in block.splitlines():
+        m = re.fullmatch(r"    ([│├└─ ]*)([A-Za-z]+) +([a-z_]+)(?: +(\d{3}))?", line)
+        assert m, f"not a row of the tree: {line!r}"
+        depth = len(m.group(1)) // 4
+        assert depth <= len(stack), line
+        del stack[depth:]
+        parent = stack[-1] if stack else None
+        if m.group(4):
+            status = int(m.group(4))
+        else:
+            assert parent is not None, f"{line!r}: the root needs a status"
+            status = documented[parent][2]
+        assert m.group(2) not in documented, f"{m.group(2)} twice"
+        documented[m.group(2)] = (parent, m.group(3), status)
+        stack.append(m.group(2))
+
+    actual = {cls.__name__: (cls.__bases__[0].__name__ if cls is not tvctl.errors.TvctlError else None,
+                             cls.code, cls.status)
+              for cls in all_error_classes() if cls.__module__ == "tvctl.errors"}
+    assert documented == actual
+    # written out, so an empty tree compared with an empty list would not pass
+    assert documented["InvalidRequest"] == ("BadRequest", "invalid_request", 400)
+    assert documented["TooManyAttempts"] == ("TvctlError", "too_many_attempts", 429)
+    assert documented["DeviceBusy"] == ("DeviceError", "device_busy", 503)
+    assert documented["TvctlError"] == (None, "internal_error", 500)

@@ -13,6 +13,7 @@ Callers react by group, so the tree is grouped the way they react::
     │   ├── UnknownConfigKey        unknown_config_key
     │   ├── InvalidConfigValue      invalid_config_value
     │   ├── ConfigFileInvalid       config_file_invalid
+    │   ├── InvalidUrl              invalid_url
     │   ├── UnsupportedOperation    unsupported_operation
     │   ├── DeviceNameTaken         device_name_taken
     │   ├── InvalidArchive          invalid_archive
@@ -36,13 +37,17 @@ Callers react by group, so the tree is grouped the way they react::
         ├── DeviceTimeout           device_timeout
         ├── DeviceBadResponse       device_bad_response
         ├── DeviceForbidden         device_forbidden
+        ├── DeviceAuthFailed        device_auth_failed
+        ├── DeviceTlsChanged        device_tls_changed
+        ├── NoVideo                 no_video
         ├── DevInstallFailed        dev_install_failed
         └── DeviceBusy              device_busy             503
 
-Platforms add their own subclasses (in their package), for failures only they have; the API
-and the CLI treat them by their group like any other. Foreign exceptions (aiohttp, tomlkit,
-OSError) are translated into this tree at one edge each (a platform's transport, the config
-loader, atomic_write); nothing above those edges sees them.
+A status is given for each group, and where a class differs from its group. Platforms add
+their own subclasses (in their package; docs/api.md lists their codes), for failures only they
+have; the API and the CLI treat them by their group like any other. Foreign exceptions (aiohttp,
+tomlkit, OSError) are translated into this tree at one edge each (a platform's transport, the
+config loader, atomic_write); nothing above those edges sees them.
 This module is stdlib-only so the CLI can import it cheaply.
 """
 

@@ -202,3 +202,13 @@ class ConfigKey(msgspec.Struct, frozen=True, kw_only=True):
     restart: Annotated[bool, Meta(description="Takes effect after a daemon restart.")]
     min: float | None = None
     max: float | None = None
+
+
+# -- the daemon itself ----------------------------------------------------------------------------
+Pong = Literal["pong"]  # GET /v1/ping
+
+
+class SessionResult(msgspec.Struct, frozen=True, kw_only=True):
+    """POST /v1/session: the cookie is in the Set-Cookie header, never in the body."""
+
+    session: Annotated[Literal["created"], Meta(description="A session cookie was set.")]

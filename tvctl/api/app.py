@@ -4,7 +4,8 @@ Handlers are thin (parse → service → envelope) and live by resource: ``syste
 ``remote``, ``dev``. The route table carries each endpoint's summary and its declared types (the
 body and query types of ``bodies``, read by ``requests``; the result type), from which
 ``/v1/openapi.json`` (``openapi``) and the field tables of docs/api.md (``doctables``) are
-generated, so neither can fall behind the routes.
+generated, so neither can fall behind the routes; and what the guard (``security``) must know of a
+route: whether it needs no token (``public``), whether it takes an upload (``upload``).
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from tvctl.api.devices import (
     patch_device,
 )
 from tvctl.api.endpoint import Endpoint, Handler
+from tvctl.api.openapi import DOCUMENT as OPENAPI_DOCUMENT
 from tvctl.api.remote import (
     app_icon,
     device_state,
@@ -74,6 +76,8 @@ from tvctl.api.remote import (
 from tvctl.api.security import GuardMiddleware, retry_after
 from tvctl.api.sessions import Sessions
 from tvctl.api.system import (
+    config_change_type,
+    config_type,
     events,
     get_config,
     get_config_schema,
@@ -105,9 +109,11 @@ from tvctl.results import (
     LaunchResult,
     PackageList,
     PlayResult,
+    Pong,
     ReloadResult,
     SearchResult,
     SequenceResult,
+    SessionResult,
     StopResult,
     TuneResult,
 )
@@ -126,19 +132,22 @@ def credentials_schema() -> dict[str, Any]:
 
 
 ROUTES: list[Endpoint] = [
-    Endpoint("GET", "/v1/ping", ping, "Liveness check; never needs a token."),
+    Endpoint("GET", "/v1/ping", ping, "Liveness check; never needs a token.", response=Pong, public=True),
     Endpoint("GET", "/v1/daemon/status", status, "Daemon process and listener status.", response=DaemonStatus),
-    Endpoint("GET", "/v1/config", get_config, "Effective config, secrets redacted."),
+    Endpoint("GET", "/v1/config", get_config, "Effective config, secrets redacted.", response=config_type),
     Endpoint("PATCH", "/v1/config", patch_config, "Patch config with flat dotted keys; rewrites the file.",
              lambda: {"type": "object", "minProperties": 1, "propertyNames": {"enum": sorted(config_schema())},
-                      "additionalProperties": {"type": ["string", "number", "boolean", "array", "null"]}}),
-    Endpoint("POST", "/v1/config/reload", reload_config, "Re-read the config file."),
+                      "additionalProperties": {"type": ["string", "number", "boolean", "array", "null"]}},
+             response=config_change_type),
+    Endpoint("POST", "/v1/config/reload", reload_config, "Re-read the config file.", response=config_change_type),
     Endpoint("GET", "/v1/config/schema", get_config_schema,
              "Every config key: type, default, what it does, whether it is secret or needs a restart.",
              response=list[ConfigKey]),
-    Endpoint("GET", "/v1/openapi.json", openapi, "This OpenAPI document."),
+    Endpoint("GET", "/v1/openapi.json", openapi, "This OpenAPI document.", response=OPENAPI_DOCUMENT,
+             enveloped=False),
     Endpoint("POST", "/v1/session", create_session,
-             "Trade daemon.api_token for a session cookie (the web remote; this origin only).", SessionLogin),
+             "Trade daemon.api_token for a session cookie (the web remote; this origin only).", SessionLogin,
+             response=SessionResult, public=True),
     Endpoint("GET", "/v1/events", events, "Server-Sent Events: device_*, config_reloaded, state_changed.",
              content="text/event-stream"),
     Endpoint("GET", "/v1/devices", list_devices, "List known devices (limit, start, sort_by, sort_reverse, filter).",
@@ -256,7 +265,8 @@ def create_app(runtime: Runtime) -> Starlette:
     app = Starlette(
         routes=build_routes(ROUTES),
         middleware=[Middleware(GuardMiddleware, settings=runtime.get_settings,
-                               bound_port=lambda: runtime.http_port, sessions=sessions)],
+                               bound_port=lambda: runtime.http_port, sessions=sessions,
+                               routes=ROUTES, pages=WEB_PATHS)],
         exception_handlers={TvctlError: on_tvctl_error, HTTPException: on_http_exception},
     )
     app.state.rt = runtime

@@ -1,4 +1,5 @@
-"""One row of the route table: method, path, handler, and what the OpenAPI document says of it."""
+"""One row of the route table: method, path, handler, what the OpenAPI document says of it, and
+what the guard (``security``) needs to know of it (whether it takes an upload, whether it is public)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,12 @@ class Endpoint:
     body: type[Body] | dict[str, Any] | Callable[[], dict[str, Any]] | None = None
     body_required: bool = True
     content: str = "application/json"  # response media type on success
-    upload: bool = False  # request body is multipart/form-data
-    response: Any = None  # the type of the envelope's data on success (a typed model), when it has one
+    # The request body is multipart/form-data: the guard takes that media type on this path, and a
+    # body up to dev.max_archive_mb instead of daemon.max_body_kb
+    upload: bool = False
+    # The type of the envelope's data on success (a typed model), or a function that makes it where
+    # it depends on what is installed (the config's sections); every JSON route has one
+    response: Any = None
     query: type[Query] | None = None  # the query string's declared type
+    public: bool = False  # needs no API token on TCP (the guard reads this)
+    enveloped: bool = True  # the JSON success is {"ok": true, "data": …}; False: the payload as it is

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from tvctl import __version__
-from tvctl.api.security import NO_AUTH_PATHS
 from tvctl.errors import all_error_classes
 
 if TYPE_CHECKING:
@@ -66,9 +65,10 @@ def envelope_error() -> dict[str, Any]:
     }
 
 
-def _written_out(t: object) -> bool:
-    """A schema given as it is (a dict, or a function that makes one), not a type to generate it from."""
-    return isinstance(t, dict) or inspect.isfunction(t)
+def _resolve(t: Any) -> Any:
+    """A declared type or schema as the document uses it: a function (a type or a schema that
+    depends on what is installed) is called now."""
+    return t() if inspect.isfunction(inspect.unwrap(t)) else t
 
 
 def build(routes: list[Endpoint], server: str | None = DEFAULT_SERVER) -> dict[str, Any]:
@@ -76,18 +76,26 @@ def build(routes: list[Endpoint], server: str | None = DEFAULT_SERVER) -> dict[s
     types the handlers take and return (``Endpoint.response``, ``.body``, ``.query``), so the
     schemas are those types and nothing written beside them. ``server`` is the TCP listener's
     base URL; None (HTTP disabled: only the Unix socket serves) leaves ``servers`` out."""
-    types: list[Any] = []
-    for e in routes:
-        types += [t for t in (e.response, e.body, e.query) if t is not None and not _written_out(t)]
+    declared = [{"response": _resolve(e.response), "body": _resolve(e.body), "query": e.query} for e in routes]
+    types = [t for d in declared for t in d.values() if t is not None and not isinstance(t, dict)]
     schemas, components = msgspec.json.schema_components(types, ref_template="#/components/schemas/{name}")
     schema_of = {id(t): s for t, s in zip(types, schemas, strict=True)}
+
+    def schema(t: object) -> dict[str, Any]:
+        return t if isinstance(t, dict) else schema_of[id(t)]
+
     by_status = codes_by_status()
     paths: dict[str, dict[str, Any]] = {}
-    for e in routes:
+    untyped = False
+    for e, d in zip(routes, declared, strict=True):
         ok: dict[str, Any] = {"$ref": "#/components/schemas/Ok"}
-        if e.response is not None:
+        if d["response"] is None:
+            untyped = untyped or e.content == "application/json"
+        elif not e.enveloped:
+            ok = schema(d["response"])
+        else:
             ok = {"type": "object", "required": ["ok", "data"],
-                  "properties": {"ok": {"const": True}, "data": schema_of[id(e.response)]}}
+                  "properties": {"ok": {"const": True}, "data": schema(d["response"])}}
         op: dict[str, Any] = {
             "summary": e.summary,
             "operationId": e.handler.__name__,
@@ -97,26 +105,20 @@ def build(routes: list[Endpoint], server: str | None = DEFAULT_SERVER) -> dict[s
                 **{str(status): error_response(codes) for status, codes in by_status.items()},
             },
         }
-        if e.path in NO_AUTH_PATHS:
+        if e.public:
             op["security"] = []
         params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
                   for n in re.findall(r"{(\w+)}", e.path)]
         if e.query is not None:  # a query type is spelled out as parameters, not kept as a component
             q = components.pop(e.query.__name__)
-            params += [{"name": name, "in": "query", "required": name in q["required"], "schema": schema,
-                        **({"explode": True} if schema.get("type") == "array" else {})}
-                       for name, schema in q["properties"].items()]
+            params += [{"name": name, "in": "query", "required": name in q["required"], "schema": s,
+                        **({"explode": True} if s.get("type") == "array" else {})}
+                       for name, s in q["properties"].items()]
         if params:
             op["parameters"] = params
-        if e.body is not None:
+        if d["body"] is not None:
             ctype = "multipart/form-data" if e.upload else "application/json"
-            if isinstance(e.body, dict):
-                body = e.body
-            elif inspect.isfunction(e.body):
-                body = e.body()
-            else:
-                body = schema_of[id(e.body)]
-            op["requestBody"] = {"required": e.body_required, "content": {ctype: {"schema": body}}}
+            op["requestBody"] = {"required": e.body_required, "content": {ctype: {"schema": schema(d["body"])}}}
         paths.setdefault(e.path, {})[e.method.lower()] = op
     return {
         "openapi": "3.1.0",
@@ -126,7 +128,27 @@ def build(routes: list[Endpoint], server: str | None = DEFAULT_SERVER) -> dict[s
         "paths": paths,
         # Needed on TCP only when daemon.api_token is set; the Unix socket never needs it.
         "security": [{}, {"bearer": []}],
-        "components": {"schemas": {**components, "Ok": ENVELOPE_OK, "Error": envelope_error()},
+        "components": {"schemas": {**components, **({"Ok": ENVELOPE_OK} if untyped else {}), "Error": envelope_error()},
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                                       "description": "daemon.api_token"}}},
     }
+
+
+# The success of GET /v1/openapi.json: this document itself, not enveloped.
+DOCUMENT = {
+    "type": "object", "required": ["openapi", "info", "paths", "security", "components"],
+    "description": "An OpenAPI 3.1 document (this one).",
+    "properties": {
+        "openapi": {"const": "3.1.0"},
+        "info": {"type": "object", "required": ["title", "version"],
+                 "properties": {"title": {"type": "string"}, "version": {"type": "string"},
+                                "description": {"type": "string"}}},
+        "servers": {"type": "array", "items": {"type": "object", "required": ["url"],
+                                               "properties": {"url": {"type": "string"}}}},
+        "paths": {"type": "object", "additionalProperties": {"type": "object"}},
+        "security": {"type": "array", "items": {"type": "object"}},
+        "components": {"type": "object", "required": ["schemas"],
+                       "properties": {"schemas": {"type": "object", "additionalProperties": {"type": "object"}},
+                                      "securitySchemes": {"type": "object"}}},
+    },
+}

@@ -8,15 +8,17 @@ On TCP (the Unix socket is authorised by its file mode):
   That covers "simple" cross-site requests a browser sends without a preflight. A POST, PUT,
   PATCH or DELETE that the browser marks ``Sec-Fetch-Site: cross-site`` or ``same-site`` but
   that carries no ``Origin`` is refused the same way.
-* With ``daemon.api_token`` set, ``Authorization: Bearer <token>`` is required (not for ping),
-  or a web remote session cookie (``sessions``); wrong tokens are braked there.
+* With ``daemon.api_token`` set, ``Authorization: Bearer <token>`` is required, or a web remote
+  session cookie (``sessions``); wrong tokens are braked there. The routes the table declares
+  ``public`` and the web remote's page and files (which ask for the token) need neither.
 
 Everywhere: a header the guard reads that may appear once (``Host``, ``Origin``, …) appears at
 most once, and a request target in absolute form (``GET http://host/path``, which uvicorn
 reduces to its path) must name the ``Host`` header's own address (``invalid_request``
 otherwise), so neither can carry a second, unchecked host. A request body must be
-``application/json`` (multipart only for uploads), and any exception a handler lets escape
-becomes an ``internal_error`` envelope (logged, with the traceback kept out of the response).
+``application/json`` (multipart, and up to ``dev.max_archive_mb``, only on a route the table
+declares ``upload``), and any exception a handler lets escape becomes an ``internal_error``
+envelope (logged, with the traceback kept out of the response).
 CORS headers are added here too, from the live settings, so PATCH/reload change them without a
 restart.
 """
@@ -25,9 +27,10 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 import urllib.parse
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -46,10 +49,11 @@ from tvctl.errors import (
     UnsupportedMediaType,
 )
 
+if TYPE_CHECKING:
+    from tvctl.api.endpoint import Endpoint
+
 _LOGGER = logging.getLogger(__name__)
 
-UPLOAD_SUFFIXES = ("/dev/install",)
-NO_AUTH_PATHS = ("/v1/ping", "/v1/session", "/", "/remote.js", "/remote.css")  # the page asks for the token
 PREFLIGHT_MAX_AGE = "600"
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # The scope extension (set by tvctl.daemon.HttpProtocol) holding a request target that is not a
@@ -93,13 +97,35 @@ def _check_target(scope: Scope, h: dict[bytes, str]) -> None:
                              hint="Send the path alone: GET /v1/devices HTTP/1.1 with Host: 127.0.0.1:<port>.")
 
 
+def _matcher(templates: Iterable[str]) -> Callable[[str], bool]:
+    """Whether a request path is one of ``templates`` (route paths; a ``{param}`` is one segment,
+    as the router matches it)."""
+    patterns = [re.escape(t).replace(r"\{", "{").replace(r"\}", "}") for t in sorted(set(templates))]
+    pattern = re.compile("|".join(re.sub(r"{\w+}", "[^/]+", p) for p in patterns) or r"(?!)")
+    return lambda path: pattern.fullmatch(path) is not None
+
+
+class RouteAccess:
+    """What the route table says of a request path, before any handler runs: whether it needs no
+    token (an endpoint declared ``public``, or a page of the web remote), and whether it takes an
+    upload (an endpoint declared ``upload``). Any method on such a path is treated alike, as the
+    router answers a wrong method only after the guard."""
+
+    def __init__(self, routes: Iterable[Endpoint] = (), pages: Iterable[str] = ()) -> None:
+        routes = list(routes)
+        self.public = _matcher([e.path for e in routes if e.public] + list(pages))
+        self.upload = _matcher(e.path for e in routes if e.upload)
+
+
 class GuardMiddleware:
     def __init__(self, app: ASGIApp, settings: Callable[[], Settings], bound_port: Callable[[], int],
-                 sessions: Sessions | None = None) -> None:
+                 sessions: Sessions | None = None, routes: Iterable[Endpoint] = (),
+                 pages: Iterable[str] = ()) -> None:
         self.app = app
         self.settings = settings
         self.bound_port = bound_port
         self.sessions = sessions if sessions is not None else Sessions(settings)
+        self.access = RouteAccess(routes, pages)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -131,7 +157,7 @@ class GuardMiddleware:
                     # treated like the foreign Origin it leaves out.
                     raise OriginNotAllowed(f"A {scope['method']} the browser marks Sec-Fetch-Site: {fetch_site} "
                                            "is not allowed without an allowed Origin.")
-                if token and scope["path"] not in NO_AUTH_PATHS:
+                if token and not self.access.public(scope["path"]):
                     self._check_token(h, origin, token)
             self._check_body(scope, h, s)
         except TvctlError as exc:
@@ -215,7 +241,7 @@ class GuardMiddleware:
         if not has_body:
             return
         ctype = h.get(b"content-type", "").split(";")[0].strip().lower()
-        upload = scope["path"].endswith(UPLOAD_SUFFIXES)
+        upload = self.access.upload(scope["path"])
         if upload:
             if ctype != "multipart/form-data":
                 raise UnsupportedMediaType(f"Uploads must be multipart/form-data, got {ctype or 'none'!r}.",

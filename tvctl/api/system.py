@@ -1,9 +1,13 @@
-"""Handlers of the daemon itself: ping, status, config, events, the OpenAPI document."""
+"""Handlers of the daemon itself: ping, status, config, events, the OpenAPI document; and the
+types of the config as the API answers it, made from the declared sections (``config_type``)."""
 
 from __future__ import annotations
 
+import functools
 import json
+from typing import Annotated, Any
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
@@ -12,14 +16,45 @@ from tvctl.api.requests import (
     read_json,
     rt,
 )
-from tvctl.config import DaemonSettings
+from tvctl.config import DaemonSettings, schema
 from tvctl.errors import (
     BadRequest,
 )
+from tvctl.results import Pong
+
+_VALUE_TYPES: dict[type, Any] = {bool: bool, int: int, float: float, str: str, list: list[str]}
+
+
+@functools.cache
+def config_type() -> type[msgspec.Struct]:
+    """The effective config as ``GET /v1/config`` answers it: one object per section (the core's
+    and each installed platform's), each key typed as its section declares it. A secret is a
+    string, ``***`` when it is set."""
+    sections: dict[str, list[tuple[str, Any]]] = {}
+    for key, f in schema().items():
+        section, name = key.split(".", 1)
+        about = f"{f.doc} (Secret: *** when set.)" if f.secret else f.doc
+        sections.setdefault(section, []).append((name, Annotated[_VALUE_TYPES[f.type], msgspec.Meta(
+            description=about)]))
+    return msgspec.defstruct("Config", [
+        (section, msgspec.defstruct(f"{section.title()}Config", fields, kw_only=True, frozen=True))
+        for section, fields in sections.items()], kw_only=True, frozen=True)
+
+
+@functools.cache
+def config_change_type() -> type[msgspec.Struct]:
+    """What a config reload or PATCH answers (and the ``config_reloaded`` event carries)."""
+    return msgspec.defstruct("ConfigChange", [
+        ("config", Annotated[config_type(), msgspec.Meta(description="The effective config now.")]),
+        ("restart_required", Annotated[list[str], msgspec.Meta(
+            description="The changed keys that take effect after a daemon restart.")]),
+        ("changed", Annotated[list[str], msgspec.Meta(description="Every key whose value changed, sorted.")]),
+    ], kw_only=True, frozen=True)
 
 
 async def ping(request: Request) -> Response:
-    return envelope.ok("pong")
+    pong: Pong = "pong"
+    return envelope.ok(pong)
 
 
 async def status(request: Request) -> Response:

@@ -24,6 +24,7 @@ from tvctl.api.bodies import SessionLogin
 from tvctl.api.requests import read_body
 from tvctl.api.sessions import Sessions
 from tvctl.errors import Unauthorized
+from tvctl.results import SessionResult
 
 COOKIE = "tvctl_session"
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; "
@@ -56,6 +57,6 @@ async def create_session(request: Request) -> Response:
     if not hmac.compare_digest(body.token.encode(), token.encode()):
         sessions.brake.failed()
         raise Unauthorized("That is not the daemon's API token.")
-    response = envelope.ok({"session": "created"})
+    response = envelope.ok(SessionResult(session="created"))
     response.set_cookie(COOKIE, sessions.issue(), httponly=True, samesite="strict", path="/")
     return response

@@ -1,12 +1,19 @@
-"""HTTP(S) to one device, for the platforms that speak plain REST (the KVMs and signage agents).
+"""HTTP(S) to one device, for the platforms that speak plain REST (the KVMs and signage agents),
+and the one mapping of foreign errors that every tvctl transport uses (``device_error``).
 
-Foreign errors are mapped here, once: refused or unreachable → DeviceUnreachable; no answer in
-time → DeviceTimeout; a reply cut short or over its size limit → DeviceBadResponse; a server
-certificate other than the pinned one → DeviceTlsChanged, naming both fingerprints (with a CA
-file instead of a pin: a certificate that CA did not sign → DeviceTlsChanged). With a pin,
-aiohttp checks the certificate's SHA-256 right after the handshake, before the request is
-written, so nothing is ever sent to a peer that is not the pinned one. Every body is read to its
-end within a named limit.
+``device_error`` turns what aiohttp, asyncio or the socket layer raised into the tvctl tree, the
+same way for the Roku ECP transport, the ecp-2 session, the developer installer and console, and
+``DeviceHttp`` here: no answer in time → DeviceTimeout ("… did not answer … within N s");
+refused, reset, unreachable, or closed before a reply began → DeviceUnreachable, worded by
+``connect_failure``; a reply that began and was cut short → DeviceBadResponse ("… was cut
+short"); a server certificate other than the pinned one → DeviceTlsChanged, naming both
+fingerprints (with a CA file instead of a pin: a certificate that CA did not sign →
+DeviceTlsChanged); any other aiohttp error → DeviceBadResponse (see ``device_error``). Each
+transport keeps its own handling of replies (statuses, refusals) and catches ``FOREIGN`` after it.
+
+With a pin, aiohttp checks the certificate's SHA-256 right after the handshake, before the
+request is written, so nothing is ever sent to a peer that is not the pinned one. Every body is
+read to its end within a named limit.
 """
 
 from __future__ import annotations
@@ -20,8 +27,16 @@ from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
-from tvctl.errors import DeviceBadResponse, DeviceTimeout, DeviceTlsChanged, DeviceUnreachable
+from tvctl.errors import (
+    DeviceBadResponse,
+    DeviceError,
+    DeviceTimeout,
+    DeviceTlsChanged,
+    DeviceUnreachable,
+    TvctlError,
+)
 
 MAX_JSON = 256 << 10
 MAX_IMAGE = 16 << 20
@@ -62,6 +77,8 @@ def connect_failure(exc: BaseException, host: str | None, port: int | None) -> s
     failed …]". ``exc`` is what aiohttp or asyncio raised."""
     where = f"{host}:{port}" if port else f"{host}"
     os_error = exc.os_error if isinstance(exc, aiohttp.ClientConnectorError) else exc
+    if isinstance(os_error, ssl.SSLError):  # its errno is an OpenSSL code, not an errno
+        return f"{where} did not complete a TLS handshake ({os_error.reason or os_error})"
     code = os_error.errno if isinstance(os_error, OSError) else None
     if code == errno.ECONNREFUSED:
         return f"nothing is listening at {where} (connection refused)"
@@ -79,6 +96,56 @@ def connect_failure(exc: BaseException, host: str | None, port: int | None) -> s
     return f"cannot connect to {where}: {exc or type(exc).__name__}"
 
 
+# What a transport catches and hands to ``device_error``: everything aiohttp raises, socket errors,
+# and the TimeoutError of ``asyncio.timeout`` (a subclass of OSError, listed for the reader).
+FOREIGN: tuple[type[BaseException], ...] = (aiohttp.ClientError, OSError, TimeoutError)
+
+
+def device_error(exc: BaseException, *, label: str, what: str, timeout_s: float, host: str | None = None,
+                 port: int | None = None, trust_hint: str = "", ca_file: str = "") -> TvctlError:
+    """THE mapping of a foreign error to the tvctl tree, for every transport; raise the result
+    ``from exc``. ``label`` names the device (or its part) for people, ``what`` the exchange ("GET
+    /query/apps", "the ecp-2 handshake"), ``timeout_s`` the bound that ran out, ``host``/``port``
+    where the connection went. ``trust_hint`` and ``ca_file`` word a changed TLS certificate."""
+    if isinstance(exc, TvctlError):  # already mapped (read_body's size limit, a nested call)
+        return exc
+    # TLS first: both are connection errors to aiohttp, but they are answers about trust.
+    if isinstance(exc, aiohttp.ServerFingerprintMismatch):
+        got = exc.got.hex()
+        return DeviceTlsChanged(
+            f"{label} presented a different TLS certificate: pinned {exc.expected.hex()}, now {got}. "
+            "Nothing was sent.", hint=trust_hint.replace("{fingerprint}", got) or None)
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        signer = f"the CA in {ca_file}" if ca_file else "a trusted CA"
+        return DeviceTlsChanged(f"{label}'s certificate is not signed by {signer}: {exc.certificate_error}. "
+                                "Nothing was sent.",
+                                hint="Check the device's ca_file option, or drop it to pin the certificate.")
+    # Before OSError and ClientConnectionError: aiohttp's own timeouts subclass both.
+    if isinstance(exc, TimeoutError):
+        return DeviceTimeout(f"{label} did not answer {what} within {timeout_s:g} s.")
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return DeviceBadResponse(f"{label}'s reply to {what} was cut short: {exc}.")
+    if isinstance(exc, aiohttp.ServerDisconnectedError) and not isinstance(exc.message, str | None):
+        # aiohttp hands over the status line it had parsed: the reply began, then the connection
+        # ended inside its headers. That is a reply cut short, not a device that never answered.
+        return DeviceBadResponse(f"{label}'s reply to {what} was cut short: the connection ended inside its "
+                                 "headers.")
+    if isinstance(exc, aiohttp.ClientConnectionError | OSError):
+        if isinstance(exc, aiohttp.ClientConnectorError):
+            host, port = host or exc.host, port or exc.port
+        return DeviceUnreachable(f"{label} is unreachable: {connect_failure(exc, host, port)}.")
+    if isinstance(exc, aiohttp.ClientError):
+        # What is left is about a reply, not a connection: a status line or headers that are not
+        # HTTP (ClientResponseError), an unreadable content type, a redirect loop. Something at that
+        # address answered, so "unreachable" would send people to check cables and addresses that
+        # are fine, and a transport's retry of unreachable GETs would only fetch the same reply:
+        # the device answered badly, so DeviceBadResponse.
+        said = str(exc.message if isinstance(exc, aiohttp.ClientResponseError) else exc)
+        said = said.strip().splitlines()[0].rstrip(":") if said.strip() else type(exc).__name__
+        return DeviceBadResponse(f"{label}'s reply to {what} could not be read: {said}.")
+    return DeviceError(f"{label}: {what} failed: {exc or type(exc).__name__}.")
+
+
 def _no_verify() -> ssl.SSLContext:
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
@@ -92,13 +159,12 @@ async def peer_fingerprint(host: str, port: int, timeout_s: float, label: str) -
     try:
         async with asyncio.timeout(timeout_s):
             reader, writer = await asyncio.open_connection(host, port, ssl=_no_verify())
-    except TimeoutError as exc:
-        raise DeviceTimeout(f"{label} did not complete a TLS handshake within {timeout_s:g} s.") from exc
-    except ssl.SSLError as exc:
+    except ssl.SSLError as exc:  # a peer that answered, but not with TLS: say which port to use
         raise DeviceUnreachable(f"{label} does not speak TLS: {exc.reason or exc}.",
                                 hint="Check the port; the device serves HTTPS on 443.") from exc
-    except OSError as exc:
-        raise DeviceUnreachable(f"{label} is unreachable: {connect_failure(exc, host, port)}.") from exc
+    except FOREIGN as exc:
+        raise device_error(exc, label=label, what="a TLS handshake", timeout_s=timeout_s,
+                           host=host, port=port) from exc
     try:
         ssl_object = writer.get_extra_info("ssl_object")
         der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
@@ -160,25 +226,11 @@ class DeviceHttp:
                                                  skip_auto_headers=skip_auto_headers) as resp:
                     body = await read_body(resp, limit, f"{self.label}'s reply to {method} {path}")
                     return Reply(resp.status, body, resp.headers.get("Content-Type", "").split(";")[0].strip())
-        except aiohttp.ServerFingerprintMismatch as exc:
-            got = exc.got.hex()
-            raise DeviceTlsChanged(
-                f"{self.label} presented a different TLS certificate: pinned {exc.expected.hex()}, now {got}. "
-                "Nothing was sent.", hint=self.trust_hint.replace("{fingerprint}", got) or None) from exc
-        except aiohttp.ClientConnectorCertificateError as exc:
-            raise DeviceTlsChanged(f"{self.label}'s certificate is not signed by the CA in {self.ca_file}: "
-                                   f"{exc.certificate_error}. Nothing was sent.",
-                                   hint="Check the device's ca_file option, or drop it to pin the certificate.") \
-                from exc
-        except TimeoutError as exc:
-            raise DeviceTimeout(f"{self.label} did not answer {method} {path} within {timeout:g} s.") from exc
-        except aiohttp.ClientPayloadError as exc:
-            raise DeviceBadResponse(f"{self.label}'s reply to {method} {path} was cut short: {exc}.") from exc
-        except aiohttp.ClientConnectorError as exc:
-            raise DeviceUnreachable(f"{self.label} is unreachable: {connect_failure(exc, exc.host, exc.port)}.") \
-                from exc
-        except aiohttp.ClientError as exc:
-            raise DeviceUnreachable(f"{self.label}: {exc}.") from exc
+        except FOREIGN as exc:
+            where = URL(self.base)
+            raise device_error(exc, label=self.label, what=f"{method} {path}", timeout_s=timeout,
+                               host=where.host, port=where.port, trust_hint=self.trust_hint,
+                               ca_file=self.ca_file) from exc
 
     async def close(self) -> None:
         if self._session is not None:

@@ -22,13 +22,11 @@ from typing import Any, Literal
 
 import aiohttp
 import msgspec
-from tvctl_adapters.httpio import read_body
+from tvctl_adapters.httpio import FOREIGN, device_error, read_body
 from tvctl_adapters.roku.errors import DevAuthFailed, DevModeDisabled
 
 from tvctl.errors import (
     DeviceBadResponse,
-    DeviceTimeout,
-    DeviceUnreachable,
     DevInstallFailed,
 )
 from tvctl.multipart import FormFraming
@@ -223,16 +221,14 @@ class Installer:
                 async with session.request(method, self.base + path, headers=hdrs, data=data) as resp:
                     body = await read_body(resp, limit, f"{self.label}'s installer reply to {method} {path}")
                     return resp.status, dict(resp.headers), body
-        except TimeoutError as exc:
-            raise DeviceTimeout(f"{self.label}'s developer installer did not answer within {timeout:g} s.") from exc
         except aiohttp.ClientConnectorError as exc:
+            # The installer's own reading of a failed connection: the port opens with developer mode.
             raise DevModeDisabled(
                 f"Nothing answers on {self.host}:{self.port}: developer mode looks disabled on {self.label}."
             ) from exc
-        except aiohttp.ClientPayloadError as exc:
-            raise DeviceBadResponse(f"{self.label}'s installer reply to {method} {path} was cut short: {exc}.") from exc
-        except (aiohttp.ClientError, OSError) as exc:
-            raise DeviceUnreachable(f"{self.label}'s developer installer dropped the connection: {exc}.") from exc
+        except FOREIGN as exc:
+            raise device_error(exc, label=f"{self.label}'s developer installer", what=f"{method} {path}",
+                               timeout_s=timeout, host=self.host, port=self.port) from exc
 
     async def _challenge(self, session: aiohttp.ClientSession) -> DigestAuth:
         status, headers, _ = await self._request(session, "GET", "/plugin_install", timeout=SMALL_TIMEOUT_S)

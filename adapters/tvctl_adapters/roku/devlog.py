@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 
-from tvctl_adapters.httpio import connect_failure
+from tvctl_adapters.httpio import FOREIGN, connect_failure, device_error
 from tvctl_adapters.roku.errors import DevConsoleBusy, DevModeDisabled
 
 from tvctl.errors import DeviceTimeout
@@ -76,8 +76,13 @@ class DevConsole:
             try:
                 async with asyncio.timeout(CONNECT_TIMEOUT_S):
                     reader, writer = await asyncio.open_connection(self.host, self.port())
-            except (OSError, TimeoutError) as exc:
-                self.state, self.error = "refused", connect_failure(exc, self.host, self.port())
+            except FOREIGN as exc:
+                err = device_error(exc, label=f"{self.label}'s console", what="a connection",
+                                   timeout_s=CONNECT_TIMEOUT_S, host=self.host, port=self.port())
+                if isinstance(err, DeviceTimeout):  # silence is not a refusal: ensure_started says timeout
+                    self.state, self.error = "connecting", err.message
+                else:
+                    self.state, self.error = "refused", connect_failure(exc, self.host, self.port())
                 self._resolve_first()
             else:
                 try:

@@ -18,7 +18,8 @@ written and then lost its session is reported, never resent (a key pressed twice
 error). Frames from the device are untrusted: anything that is not a reply to a request in
 flight is dropped with a log line, and the reader never dies of one.
 
-Foreign errors (aiohttp, OSError) are mapped to the tvctl tree here, as in ``transport.py``.
+Foreign errors (aiohttp, timeouts, OSError) are mapped by ``httpio.device_error``, as in every
+transport; what is the session's own (a refused handshake, a session lost mid-request) is worded here.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from dataclasses import dataclass, field
 
 import aiohttp
 import msgspec
-from tvctl_adapters.httpio import connect_failure
+from tvctl_adapters.httpio import FOREIGN, device_error
 from tvctl_adapters.roku.errors import EcpSessionRefused
 
 from tvctl.errors import DeviceBadResponse, DeviceTimeout, DeviceUnreachable
@@ -171,21 +172,17 @@ class EcpSession:
                          "param-client-friendly-name": "tvctl", "param-has-microphone": "false"}
                 await ws.send_str(msgspec.json.encode(frame).decode())
                 await self._authenticated(ws)
-        except TimeoutError as exc:
-            await _discard(ws, http)
-            raise DeviceTimeout(f"{self.label} did not complete the ecp-2 handshake within {timeout_s:g} s.",
-                                hint=EcpSessionRefused.default_hint) from exc
-        except aiohttp.WSServerHandshakeError as exc:
+        except aiohttp.WSServerHandshakeError as exc:  # an HTTP answer other than the upgrade: a refusal
             await _discard(ws, http)
             raise EcpSessionRefused(f"{self.label} refused the ecp-2 session (HTTP {exc.status} on "
                                     f"{SESSION_PATH}): its firmware may not offer it.") from exc
-        except (aiohttp.ClientConnectionError, OSError) as exc:
+        except FOREIGN as exc:
             await _discard(ws, http)
-            raise DeviceUnreachable(f"{self.label} is unreachable for the ecp-2 session: "
-                                    f"{connect_failure(exc, self.host, self.port)}.") from exc
-        except aiohttp.ClientError as exc:
-            await _discard(ws, http)
-            raise EcpSessionRefused(f"{self.label} broke off the ecp-2 handshake: {exc}.") from exc
+            err = device_error(exc, label=self.label, what="the ecp-2 handshake", timeout_s=timeout_s,
+                               host=self.host, port=self.port)
+            if isinstance(err, DeviceTimeout):  # a silent session is most often one the firmware changed
+                err = err.restated(hint=EcpSessionRefused.default_hint)
+            raise err from exc
         except BaseException:
             await _discard(ws, http)
             raise
@@ -248,7 +245,7 @@ class EcpSession:
                 async with asyncio.timeout(timeout_s):
                     return await waiter
             except TimeoutError as exc:
-                raise DeviceTimeout(f"{self.label} did not answer ecp-2 {name} within {timeout_s:g} s.") from exc
+                raise device_error(exc, label=self.label, what=f"ecp-2 {name}", timeout_s=timeout_s) from exc
             except _Lost as exc:
                 raise DeviceUnreachable(f"The ecp-2 session to {self.label} dropped after {name} was sent and "
                                         "before it was answered; it was not sent again.") from exc

@@ -1,13 +1,14 @@
-"""The only module that does ECP HTTP I/O (aiohttp). Foreign errors are mapped here, once:
+"""The only module that does ECP HTTP I/O (aiohttp). Foreign errors (aiohttp, timeouts, OSError) are
+mapped by ``httpio.device_error``, the one mapping every transport shares: no answer in time →
+DeviceTimeout (a GET retried after a dropped connection says how long both attempts took, which
+is up to twice the timeout); refused, reset or unreachable → DeviceUnreachable in plain words
+("nothing is listening at 10.0.0.5:8060 (connection refused)"); a reply cut short or unreadable →
+DeviceBadResponse. The replies themselves are judged here:
 
-* connection refused / reset / unreachable host  → DeviceUnreachable, in plain words ("nothing is
-  listening at 10.0.0.5:8060 (connection refused)")
-* no answer within the timeout                   → DeviceTimeout (a GET retried after a dropped
-  connection says how long both attempts took, which is up to twice the timeout)
 * 403 "not allowed in Limited mode", or a 403 with no body to a key → EcpLimitedMode (mode limited)
 * 401                                            → EcpLimitedMode (mode disabled: ECP access is off)
 * any other 403                                  → DeviceForbidden
-* a reply over its size limit, one cut short, or an unexpected status → DeviceBadResponse
+* a reply over its size limit                    → DeviceBadResponse
 
 Every reply is read to its end (Content-Length, chunked, or connection close) however many TCP
 segments it arrives in; a reply whose connection ends before its declared end is an error, never
@@ -27,12 +28,11 @@ import socket
 import time
 
 import aiohttp
-from tvctl_adapters.httpio import connect_failure, read_body
+from tvctl_adapters.httpio import FOREIGN, device_error, read_body
 from tvctl_adapters.roku.errors import EcpLimitedMode
 from yarl import URL
 
 from tvctl.errors import (
-    DeviceBadResponse,
     DeviceForbidden,
     DeviceTimeout,
     DeviceUnreachable,
@@ -138,15 +138,9 @@ class EcpTransport:
                 async with session.request(method, url, headers=headers, data=None, allow_redirects=False) as resp:
                     status, ctype = resp.status, resp.content_type
                     body = await read_body(resp, limit, f"{self.label}'s reply to {method} {url.raw_path}")
-        except TimeoutError as exc:
-            raise DeviceTimeout(f"{self.label} did not answer {method} {url.raw_path} within {timeout:g} s.") from exc
-        except (aiohttp.ClientConnectionError, OSError) as exc:
-            raise DeviceUnreachable(f"{self.label} is unreachable: {connect_failure(exc, url.host, url.port)}.") \
-                from exc
-        except aiohttp.ClientPayloadError as exc:
-            raise DeviceBadResponse(f"{self.label}'s reply to {method} {url.raw_path} was cut short: {exc}.") from exc
-        except aiohttp.ClientError as exc:
-            raise DeviceBadResponse(f"{self.label} sent an unreadable reply: {exc}.") from exc
+        except FOREIGN as exc:
+            raise device_error(exc, label=self.label, what=f"{method} {url.raw_path}", timeout_s=timeout,
+                               host=url.host, port=url.port) from exc
         _LOGGER.debug("%s %s %s -> %s (%d bytes)", self.label, method, url.raw_path, status, len(body))
         if status == 401:
             raise EcpLimitedMode(f"{self.label} refused {url.raw_path}: its ECP network access is Disabled.",

@@ -13,7 +13,7 @@ API_DOC = (ROOT / "docs" / "api.md").read_text()
 
 
 def test_error_codes_unique_snake_case_and_documented() -> None:
-    from tvctl.platforms import installed
+    from tvctl.plugins import installed
 
     installed()  # the platforms' own error classes are defined when their modules load
     classes = all_error_classes()

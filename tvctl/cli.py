@@ -113,7 +113,7 @@ def _device_name(args: argparse.Namespace) -> str:
     return str(word or flag or "default")
 
 
-def _dev(args: argparse.Namespace) -> str:
+def _device_path(args: argparse.Namespace) -> str:
     return quote(_device_name(args))
 
 
@@ -321,7 +321,7 @@ def _read_secret(field: str, *, stdin: bool = False) -> str:
 
 
 def cmd_state(c: Client, a: argparse.Namespace) -> None:
-    d = c.request("GET", f"/v1/devices/{_dev(a)}/state")
+    d = c.request("GET", f"/v1/devices/{_device_path(a)}/state")
     _print(a, d, _state_lines(d["device"]["name"], d["state"]))
 
 
@@ -386,7 +386,7 @@ def _span(seconds: float) -> str:
 
 
 def cmd_apps(c: Client, a: argparse.Namespace) -> None:
-    base = f"/v1/devices/{_dev(a)}/apps"
+    base = f"/v1/devices/{_device_path(a)}/apps"
     a.action = a.action or "list"
     if a.action != "launch" and a.app:
         raise Usage(f"tvctl apps {a.action} takes no app (got {a.app!r})")
@@ -415,7 +415,7 @@ def cmd_key(c: Client, a: argparse.Namespace) -> None:
         body["hold_ms"] = a.hold
     if a.repeat:
         body["repeat"] = a.repeat
-    d = c.request("POST", f"/v1/devices/{_dev(a)}/remote/key", body)
+    d = c.request("POST", f"/v1/devices/{_device_path(a)}/remote/key", body)
     _print(a, d, _key_line(d))
 
 
@@ -431,7 +431,7 @@ def _key_line(d: dict[str, Any]) -> str:
 
 
 def cmd_seq(c: Client, a: argparse.Namespace) -> None:
-    url = f"/v1/devices/{_dev(a)}/remote/sequence"
+    url = f"/v1/devices/{_device_path(a)}/remote/sequence"
     if len(a.keys) > MAX_SEQUENCE:
         raise Usage(f"a sequence holds at most {MAX_SEQUENCE} keys (got {len(a.keys)})",
                     f"split it into several tvctl seq commands of {MAX_SEQUENCE} keys or fewer")
@@ -460,13 +460,13 @@ def _shows_progress(args: argparse.Namespace) -> bool:
 
 
 def cmd_type(c: Client, a: argparse.Namespace) -> None:
-    d = c.request("POST", f"/v1/devices/{_dev(a)}/remote/key", {"key": f"literal:{a.text}"})
+    d = c.request("POST", f"/v1/devices/{_device_path(a)}/remote/key", {"key": f"literal:{a.text}"})
     _print(a, d, f"typed {d['sent']} characters")
 
 
 def cmd_power(c: Client, a: argparse.Namespace) -> None:
     if a.action is None:  # bare: say whether it is on
-        d = c.request("GET", f"/v1/devices/{_dev(a)}/state")
+        d = c.request("GET", f"/v1/devices/{_device_path(a)}/state")
         s = d["state"]
         power = s.get("power") or "unknown"
         _print(a, {"device": d["device"]["name"], "power": s.get("power"), "power_mode": s.get("power_mode")},
@@ -474,7 +474,7 @@ def cmd_power(c: Client, a: argparse.Namespace) -> None:
         return
     if a.action == "on":
         _progress(a, "powering on (a TV in deep standby is woken with Wake-on-LAN; that can take a while)…")
-    d = c.request("POST", f"/v1/devices/{_dev(a)}/remote/key", {"key": f"power-{a.action}"})
+    d = c.request("POST", f"/v1/devices/{_device_path(a)}/remote/key", {"key": f"power-{a.action}"})
     if d.get("skipped"):
         human = f"power {a.action}: nothing sent ({d['skipped']})"
     else:
@@ -661,7 +661,7 @@ def _event_line(event: str, data: Any) -> str:
 
 
 def cmd_dev(c: Client, a: argparse.Namespace) -> None:
-    base = f"/v1/devices/{_dev(a)}/dev"
+    base = f"/v1/devices/{_device_path(a)}/dev"
     if a.action != "install" and a.archive:
         raise Usage(f"tvctl dev {a.action} takes no file (got {a.archive!r})")
     if a.action not in ("install", "reload") and a.param:
@@ -718,7 +718,7 @@ def cmd_search(c: Client, a: argparse.Namespace) -> None:
     if a.launch:
         body["launch"] = True
     _progress(a, f"searching for {body['keyword']!r} (the device may open an app and type; this can take a while)…")
-    d = c.request("POST", f"/v1/devices/{_dev(a)}/search", body)
+    d = c.request("POST", f"/v1/devices/{_device_path(a)}/search", body)
     where = f" in {d['app']['name']}" if d.get("app") else ""
     front = (d.get("active_app") or {}).get("name")
     human = f"searched{where} for {d['keyword']!r} ({d['strategy']})"
@@ -730,7 +730,7 @@ def cmd_search(c: Client, a: argparse.Namespace) -> None:
 
 
 def cmd_tv(c: Client, a: argparse.Namespace) -> None:
-    base = f"/v1/devices/{_dev(a)}/tv"
+    base = f"/v1/devices/{_device_path(a)}/tv"
     if a.action == "channels":
         if a.channel:
             raise Usage("tvctl tv channels takes no channel")
@@ -751,7 +751,7 @@ def cmd_play(c: Client, a: argparse.Namespace) -> None:
     for field in ("type", "title", "format"):
         if getattr(a, field) is not None:
             body[field] = getattr(a, field)
-    d = c.request("POST", f"/v1/devices/{_dev(a)}/media/play", body)
+    d = c.request("POST", f"/v1/devices/{_device_path(a)}/media/play", body)
     _print(a, d, f"playing {d.get('title') or d['url']} ({d['type']})")
 
 
@@ -765,7 +765,7 @@ def _save_screenshot(c: Client, a: argparse.Namespace, url: str) -> None:
 
 def cmd_screenshot(c: Client, a: argparse.Namespace) -> None:
     which = f"?display={a.display}" if a.display is not None else ""
-    _save_screenshot(c, a, f"/v1/devices/{_dev(a)}/screenshot{which}")
+    _save_screenshot(c, a, f"/v1/devices/{_device_path(a)}/screenshot{which}")
 
 
 def _upload(c: Client, url: str, path: str, fields: dict[str, str] | None = None, *,

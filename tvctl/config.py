@@ -104,7 +104,7 @@ CORE_SCHEMA: dict[str, Field] = {f"{sec.name}.{key}": f for sec in CORE_SECTIONS
 @functools.cache
 def schema() -> dict[str, Field]:
     """Every config key: the core's and each installed platform's section."""
-    from tvctl.platforms import installed
+    from tvctl.plugins import installed
 
     out = dict(CORE_SCHEMA)
     for cls in installed().values():
@@ -116,7 +116,7 @@ def schema() -> dict[str, Field]:
 @functools.cache
 def renamed_keys() -> dict[str, str]:
     """Old dotted key -> its new name, for config files written before a key moved."""
-    from tvctl.platforms import installed
+    from tvctl.plugins import installed
 
     return {old: new for cls in installed().values() for old, new in cls.renamed_settings.items()}
 

@@ -1,7 +1,7 @@
 """The platform boundary: everything a platform declares, and everything the core may ask of a device.
 
 A platform is one ``Adapter`` subclass, found through the ``tvctl.adapters`` entry-point group
-(``tvctl.platforms``). Its class attributes and class methods declare what the core needs to
+(``tvctl.plugins``). Its class attributes and class methods declare what the core needs to
 know without knowing the platform: its name and default port; its settings section (``[name]``
 in the config file, with its defaults, docs, secrets and restart flags); the credentials it
 keeps per device (never returned by the API); keys beyond the common names; how to recognise

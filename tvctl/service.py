@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 from msgspec import UNSET
 
-from tvctl import platforms
+from tvctl import plugins
 from tvctl.archives import ArchiveStore
 from tvctl.caches import AppCache, IconCache
 from tvctl.config import Settings
@@ -77,7 +77,7 @@ class DeviceService:
         self.app_cache = AppCache(cache_dir)
         self.icon_cache = IconCache(cache_dir)
         self.archives = ArchiveStore(state_dir / "dev", self._delete_later)
-        self.adapter_classes = adapter_classes if adapter_classes is not None else platforms.installed()
+        self.adapter_classes = adapter_classes if adapter_classes is not None else plugins.installed()
         self._tasks: set[asyncio.Task[Any]] = set()
         self.poller = StatePoller(self.state, lambda: [d.id for d in self.registry.all()], bus, settings,
                                   self.spawn)

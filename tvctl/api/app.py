@@ -97,7 +97,7 @@ from tvctl.errors import (
     TvctlError,
 )
 from tvctl.models import AppList, DaemonStatus, Device, Discovered, LogReport, StateReport
-from tvctl.platforms import installed
+from tvctl.plugins import installed
 from tvctl.results import (
     ChannelList,
     ConfigKey,

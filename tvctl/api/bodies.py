@@ -1,6 +1,6 @@
 """What the API takes: request bodies and query strings, declared once as typed structs.
 
-Each struct is the validation (``requests.read_body`` / ``requests.read_query``), the OpenAPI
+Each struct is the validation (``reading.read_body`` / ``reading.read_query``), the OpenAPI
 schema (``openapi``) and the bounds the service relies on, so no limit is written twice. A field
 that may be ``null`` in a body says so in its type (the server took null as "not given" before
 these types existed, and still does). Query strings arrive as text and are converted in lax mode

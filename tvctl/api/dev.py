@@ -13,7 +13,7 @@ from starlette.responses import Response, StreamingResponse
 
 from tvctl.api import envelope
 from tvctl.api.bodies import DevReload, LogQuery
-from tvctl.api.requests import read_body, read_query, rt
+from tvctl.api.reading import read_body, read_query, rt
 from tvctl.config import DevSettings
 from tvctl.errors import (
     BadRequest,

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from tvctl.api import envelope
 from tvctl.api.bodies import AddDevice, CredentialChanges, DeviceListQuery, PatchDevice
-from tvctl.api.requests import read_body, read_json, read_query, rt
+from tvctl.api.reading import read_body, read_json, read_query, rt
 from tvctl.errors import (
     BadRequest,
 )

@@ -29,7 +29,7 @@ def server_url(host: str, port: int) -> str:
 
 def codes_by_status() -> dict[int, list[str]]:
     """Every error code of the core and of the installed platforms, by HTTP status."""
-    from tvctl.platforms import installed
+    from tvctl.plugins import installed
 
     installed()  # their error classes are defined when their modules load
     out: dict[int, set[str]] = {}

@@ -19,7 +19,7 @@ from tvctl.api.bodies import (
     TvTune,
     check_media_url,
 )
-from tvctl.api.requests import client_presence, read_body, read_json, read_query, rt
+from tvctl.api.reading import client_presence, read_body, read_json, read_query, rt
 from tvctl.events import Event
 from tvctl.keys import parse_key
 from tvctl.results import PlayRequest, SequenceResult

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from tvctl.api import envelope
-from tvctl.api.requests import (
+from tvctl.api.reading import (
     read_json,
     rt,
 )

@@ -21,7 +21,7 @@ from starlette.responses import Response
 
 from tvctl.api import envelope
 from tvctl.api.bodies import SessionLogin
-from tvctl.api.requests import read_body
+from tvctl.api.reading import read_body
 from tvctl.api.sessions import Sessions
 from tvctl.errors import Unauthorized
 from tvctl.results import SessionResult

@@ -253,11 +253,7 @@ def cmd_device(c: Client, a: argparse.Namespace) -> None:
             body["port"] = a.port
         if a.platform:
             body["platform"] = a.platform
-        creds: dict[str, str] = {}
-        if a.username:
-            creds = {"username": a.username, "password": _read_secret("password", stdin=a.password_stdin)}
-        if a.api_key or a.api_key_stdin:
-            creds["api_key"] = _read_secret("api_key", stdin=a.api_key_stdin)
+        creds = _credentials_to_add(c, a)
         if creds:
             body["credentials"] = creds
         before = {k["id"]: k for k in c.request("GET", "/v1/devices")}  # to tell a new device from a known one
@@ -306,13 +302,78 @@ def cmd_device(c: Client, a: argparse.Namespace) -> None:
         _print(a, d, "\n".join(rows) if rows else f"{d['platform']} devices keep no credentials")
 
 
-def _read_secret(field: str, *, stdin: bool = False) -> str:
-    """A secret from the terminal without echo, or the first line of a piped stdin; never from argv,
-    where other users see it (ps) and the shell keeps it (history)."""
-    if sys.stdin.isatty() and not stdin:
-        import getpass
+def _credentials_to_add(c: Client, a: argparse.Namespace) -> dict[str, str]:
+    """The credentials ``device add`` sends: ``--credential NAME[=VALUE]`` (repeatable) and the older
+    spellings, which mean the same (``--username U``: username=U and password; ``--password-stdin``:
+    password from stdin; ``--api-key``: api_key; ``--api-key-stdin``: api_key from stdin). A field
+    given without a value is asked for (without echo unless the platform says it is no secret) or,
+    with ``--stdin`` or a piped stdin, read as one line of stdin. Which names a platform takes is
+    the daemon's to check."""
+    wanted: dict[str, str | None] = {}  # name -> the value given, or None: ask for it
+    from_stdin: set[str] = set()
+    if a.username:
+        wanted["username"] = a.username
+    if a.username or a.password_stdin:
+        wanted["password"] = None
+    if a.password_stdin:
+        from_stdin.add("password")
+    if a.api_key or a.api_key_stdin:
+        wanted["api_key"] = None
+    if a.api_key_stdin:
+        from_stdin.add("api_key")
+    for item in a.credential:
+        name, eq, value = item.partition("=")
+        if not name or (eq and not value):
+            raise Usage(f"--credential {item!r}: expected NAME or NAME=VALUE (a secret is best asked for: give NAME)")
+        wanted[name] = value if eq else None
+    missing = [n for n, v in wanted.items() if v is None]
+    if a.stdin:
+        if len(missing) != 1:
+            raise Usage("--stdin reads one credential: give exactly one --credential NAME without a value")
+        from_stdin.add(missing[0])
+    fields = _credential_fields(c, a.platform) if missing else {}
+    out: dict[str, str] = {}
+    for name, value in wanted.items():
+        if value is None:
+            about = fields.get(name, {})
+            value = _read_secret(name, stdin=name in from_stdin, prompt=str(about.get("prompt") or name),
+                                 echo=about.get("secret") is False)
+        out[name] = value
+    return out
 
-        value = getpass.getpass(f"{field}: ")
+
+def _credential_fields(c: Client, platform: str | None) -> dict[str, dict[str, Any]]:
+    """The credential fields the installed platforms declare (``GET /v1/platforms``), by name:
+    those of ``platform`` when it is given; otherwise a name's words where every platform that
+    takes it agrees, else just its name. Empty when the daemon cannot say (an older one)."""
+    try:
+        platforms = c.request("GET", "/v1/platforms")
+    except TvctlError:
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    seen: dict[str, list[dict[str, Any]]] = {}
+    for p in platforms:
+        if platform and p["platform"] != platform:
+            continue
+        for f in p["credentials"]:
+            seen.setdefault(f["name"], []).append(f)
+    for name, fs in seen.items():
+        same = all(f["prompt"] == fs[0]["prompt"] for f in fs)
+        out[name] = {"prompt": fs[0]["prompt"] if same else name, "secret": any(f["secret"] for f in fs)}
+    return out
+
+
+def _read_secret(field: str, *, stdin: bool = False, prompt: str | None = None, echo: bool = False) -> str:
+    """A secret from the terminal without echo, or the first line of a piped stdin; never from argv,
+    where other users see it (ps) and the shell keeps it (history). ``prompt``: the words to ask
+    with (default: the field's name); ``echo``: the field is no secret, so show what is typed."""
+    if sys.stdin.isatty() and not stdin:
+        if echo:
+            value = input(f"{prompt or field}: ")
+        else:
+            import getpass
+
+            value = getpass.getpass(f"{prompt or field}: ")
     else:
         value = sys.stdin.readline().rstrip("\r\n")
     if not value:
@@ -903,10 +964,17 @@ def _args_device(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("new_name", nargs="?", help="rename: the new name; trust: the fingerprint; option: KEY=VALUE")
     sp.add_argument("--port", type=_bounded(1, 65535), help="with add: the port (default: the platform's)")
     sp.add_argument("--platform", help="with add: probe only as this platform (default: each installed one)")
-    sp.add_argument("--username", help="with add: the device's user name (the password is asked for)")
-    sp.add_argument("--password-stdin", action="store_true", help="with add: read the password from stdin")
-    sp.add_argument("--api-key", action="store_true", help="with add: ask for an API key (TinyPilot Pro)")
-    sp.add_argument("--api-key-stdin", action="store_true", help="with add: read the API key from stdin")
+    sp.add_argument("--credential", metavar="NAME[=VALUE]", action="append", default=[],
+                    help="with add: a credential the platform takes (GET /v1/platforms lists them); "
+                         "without =VALUE it is asked for, a secret without echo; repeatable")
+    sp.add_argument("--stdin", action="store_true",
+                    help="with add: read the one --credential NAME given without a value from stdin")
+    sp.add_argument("--username", help="with add: same as --credential username=USERNAME --credential password")
+    sp.add_argument("--password-stdin", action="store_true",
+                    help="with add: same as --credential password, read from stdin")
+    sp.add_argument("--api-key", action="store_true", help="with add: same as --credential api_key")
+    sp.add_argument("--api-key-stdin", action="store_true",
+                    help="with add: same as --credential api_key, read from stdin")
     sp.add_argument("--set", metavar="FIELD", action="append", default=[],
                     help="with credentials: set FIELD, read from the terminal without echo (or one line of stdin)")
     sp.add_argument("--clear", metavar="FIELD", action="append", default=[],
@@ -1032,7 +1100,9 @@ SUBCOMMANDS: dict[str, tuple[Any, str | None, Any]] = {
 EXAMPLES: dict[str, str] = {
     "status": "tvctl status\ntvctl status --json",
     "device": "tvctl device                          # list them\ntvctl device discover\n"
-              "tvctl device add 192.168.1.50\ntvctl device rename tv-192-168-1-50 living-room",
+              "tvctl device add 192.168.1.50\n"
+              "tvctl device add 10.0.0.8 --credential username=admin --credential password   # asks for it\n"
+              "tvctl device rename tv-192-168-1-50 living-room",
     "state": "tvctl state\ntvctl state living-room\ntvctl --json state living-room",
     "apps": "tvctl apps                            # list\ntvctl apps launch netflix\n"
             "tvctl apps launch you --param contentId=dQw4w9WgXcQ",

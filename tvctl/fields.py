@@ -28,6 +28,7 @@ class Field:
     min: float | None = None
     max: float | None = None
     check: Callable[[Any], str | None] | None = None  # returns an error text or None
+    prompt: str = ""  # the words a client asks for it with ("BliKVM password"); empty: its name
 
 
 class Section:

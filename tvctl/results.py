@@ -84,6 +84,31 @@ class CredentialReport(msgspec.Struct, frozen=True, kw_only=True):
     fields: list[CredentialField]
 
 
+class PlatformCredential(msgspec.Struct, frozen=True, kw_only=True):
+    """A credential a platform keeps per device, as a client asks for it (never a value)."""
+
+    name: str
+    about: str
+    secret: Annotated[bool, Meta(description="Ask for it without echo; never take it from a command line.")]
+    prompt: Annotated[str, Meta(description="The words to ask for it with (its name when the platform gives none).")]
+
+
+class PlatformOption(msgspec.Struct, frozen=True, kw_only=True):
+    """An option a platform takes per device (PATCH /v1/devices/{id} {"options": {…}})."""
+
+    name: str
+    about: str
+
+
+class PlatformInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """An installed platform: what a client needs to add and set up its devices."""
+
+    platform: str
+    default_port: int
+    credentials: list[PlatformCredential]
+    options: list[PlatformOption]
+
+
 # -- search, live TV, media ---------------------------------------------------------------------
 SearchStrategy = Literal["browse", "in-app", "auto"]
 

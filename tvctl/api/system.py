@@ -20,7 +20,7 @@ from tvctl.config import DaemonSettings, schema
 from tvctl.errors import (
     BadRequest,
 )
-from tvctl.results import Pong
+from tvctl.results import PlatformCredential, PlatformInfo, PlatformOption, Pong
 
 _VALUE_TYPES: dict[type, Any] = {bool: bool, int: int, float: float, str: str, list: list[str]}
 
@@ -69,6 +69,15 @@ async def get_config_schema(request: Request) -> Response:
     from tvctl.config import describe
 
     return envelope.ok(describe())
+
+
+async def list_platforms(request: Request) -> Response:
+    out = [PlatformInfo(platform=name, default_port=cls.default_port,
+                        credentials=[PlatformCredential(name=n, about=f.doc, secret=f.secret, prompt=f.prompt or n)
+                                     for n, f in cls.credentials.items()],
+                        options=[PlatformOption(name=n, about=f.doc) for n, f in cls.options.items()])
+           for name, cls in rt(request).service.adapter_classes.items()]
+    return envelope.ok(out)
 
 
 async def patch_config(request: Request) -> Response:

@@ -109,8 +109,10 @@ class AdvantechAdapter(Adapter):
     probe_order: ClassVar[int] = 30
     settings: ClassVar[type[Section] | None] = AdvantechSettings
     credentials: ClassVar[dict[str, Field]] = {
-        "username": Field(str, "", "The agent's OS (or admin) account.", secret=True),
-        "password": Field(str, "", "That account's password.", secret=True),
+        "username": Field(str, "", "The agent's OS (or admin) account.", secret=True,
+                          prompt="Advantech agent user name"),
+        "password": Field(str, "", "That account's password.", secret=True,
+                          prompt="Advantech agent password"),
     }
 
     def __init__(self, ctx: AdapterContext, device: Device) -> None:

@@ -60,8 +60,8 @@ class BliKvmAdapter(Adapter):
     probe_order: ClassVar[int] = 20
     settings: ClassVar[type[Section] | None] = BliKvmSettings
     credentials: ClassVar[dict[str, Field]] = {
-        "username": Field(str, "", "The BliKVM web user.", secret=True),
-        "password": Field(str, "", "The BliKVM web password.", secret=True),
+        "username": Field(str, "", "The BliKVM web user.", secret=True, prompt="BliKVM user name"),
+        "password": Field(str, "", "The BliKVM web password.", secret=True, prompt="BliKVM password"),
     }
     options: ClassVar[dict[str, Field]] = {
         "keyboard_layout": Field(str, "", "Keyboard layout of the computer behind this BliKVM, for typing text.",

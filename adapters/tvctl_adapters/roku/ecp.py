@@ -222,7 +222,8 @@ class RokuSettings(Section):
     control: str = setting("auto", CONTROL_DOC + " A device's own control option overrides it.", check=_control)
 
 CREDENTIALS: dict[str, Field] = {
-    "dev_password": Field(str, "", "Developer-mode password (user rokudev) of this Roku.", secret=True),
+    "dev_password": Field(str, "", "Developer-mode password (user rokudev) of this Roku.", secret=True,
+                          prompt="Roku developer-mode password"),
 }
 
 

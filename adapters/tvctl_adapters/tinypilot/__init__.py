@@ -68,7 +68,7 @@ class TinyPilotAdapter(Adapter):
     settings: ClassVar[type[Section] | None] = TinyPilotSettings
     credentials: ClassVar[dict[str, Field]] = {
         "api_key": Field(str, "", "A TinyPilot Pro API key; without one, tokens come from /api/v1/auth.",
-                         secret=True),
+                         secret=True, prompt="TinyPilot Pro API key"),
     }
     options: ClassVar[dict[str, Field]] = {
         "keyboard_layout": Field(str, "", "Keyboard layout of the computer behind this TinyPilot, for typing text.",

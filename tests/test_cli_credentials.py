@@ -10,6 +10,7 @@ import re
 import select
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 from typing import Any
@@ -67,35 +68,52 @@ def test_malformed_credential_and_stdin_usage(daemon: Daemon, kvm: FakeBliKvm) -
     assert p.returncode == 2 and "--stdin reads one credential" in p.stderr
 
 
-def test_a_terminal_is_asked_in_the_platforms_words(daemon: Daemon, kvm: FakeBliKvm) -> None:
-    daemon.ok("PATCH", "/v1/config", json={"blikvm.snapshot_port": kvm.snapshot_port})
+def answer_on_a_terminal(cmd: list[str], d: Daemon, prompt: bytes, answer: bytes) -> tuple[int, bytes, bytes]:
+    """Run ``cmd`` with a pseudo-terminal on stdin, wait for ``prompt`` and for echo to be off
+    (getpass turned it off), type ``answer``; its exit code, stdout and stderr."""
     master, slave = pty.openpty()
     # a new session has no controlling terminal, so getpass asks on stderr and reads the pty on stdin
-    proc = subprocess.Popen([TVCTL, "device", "add", "127.0.0.1", "--port", str(kvm.port), "--platform", "blikvm",
-                             "--credential", "username=admin", "--credential", "password"],
-                            stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env(daemon),
+    proc = subprocess.Popen(cmd, stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env(d),
                             start_new_session=True)
     os.close(slave)
     try:
         assert proc.stderr is not None
         said = b""
         deadline = time.monotonic() + 30
-        while b"BliKVM password: " not in said and time.monotonic() < deadline:
+        while prompt not in said and time.monotonic() < deadline:
             if select.select([proc.stderr], [], [], 0.5)[0]:
                 chunk = os.read(proc.stderr.fileno(), 1024)
                 if not chunk:
                     break
                 said += chunk
-        assert said.endswith(b"BliKVM password: "), said
-        time.sleep(0.2)  # getpass has turned echo off (and flushed) by the time it waits
-        os.write(master, b"s3cret-kvm\n")
+        assert said.endswith(prompt), said
+        while termios.tcgetattr(master)[3] & termios.ECHO and time.monotonic() < deadline:
+            select.select([], [], [], 0.01)  # the terminal's echo flag is the signal: no fixed wait
+        os.write(master, answer)
         out, err = proc.communicate(timeout=60)
     finally:
         os.close(master)
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 0, err
+    return proc.returncode, out, err
+
+
+def test_a_terminal_is_asked_in_the_platforms_words(daemon: Daemon, kvm: FakeBliKvm) -> None:
+    daemon.ok("PATCH", "/v1/config", json={"blikvm.snapshot_port": kvm.snapshot_port})
+    code, out, err = answer_on_a_terminal(
+        [TVCTL, "device", "add", "127.0.0.1", "--port", str(kvm.port), "--platform", "blikvm",
+         "--credential", "username=admin", "--credential", "password"], daemon, b"BliKVM password: ", b"s3cret-kvm\n")
+    assert code == 0, err
     assert out.startswith(b"added ") and b"s3cret-kvm" not in out + err
+
+
+def test_setting_a_credential_later_asks_in_the_platforms_words(daemon: Daemon, kvm: FakeBliKvm) -> None:
+    added_blikvm(daemon, add(daemon, kvm, "--credential", "username=admin", "--credential", "password",
+                             stdin="s3cret-kvm\n"))
+    code, out, err = answer_on_a_terminal([TVCTL, "device", "credentials", "--set", "password"], daemon,
+                                          b"BliKVM password: ", b"an0ther-secret\n")
+    assert code == 0, err
+    assert b"password" in out and b"an0ther-secret" not in out + err
 
 
 def test_device_add_help_names_no_platform(daemon: Daemon) -> None:

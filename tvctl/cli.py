@@ -293,8 +293,12 @@ def cmd_device(c: Client, a: argparse.Namespace) -> None:
             d = c.request("DELETE", path)
         elif a.set or a.clear:
             changes: dict[str, str | None] = {f: None for f in a.clear}
-            for field in a.set:
-                changes[field] = _read_secret(field)
+            if a.set:  # asked for in the words the device's platform declares
+                fields = _credential_fields(c, c.request("GET", path)["platform"])
+                for field in a.set:
+                    about = fields.get(field, {})
+                    changes[field] = _read_secret(field, prompt=about.get("prompt") or None,
+                                                  echo=about.get("secret") is False)
             d = c.request("PATCH", path, changes)
         else:
             d = c.request("GET", path)

@@ -6,6 +6,8 @@ import multiprocessing as mp
 import statistics
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,14 @@ class FakeProc:
 def start_daemon(extra_config: str = "") -> Daemon:
     tmp = Path(tempfile.mkdtemp(prefix="tvctl-bench-"))
     return Daemon(tmp, LOOPBACK_CONFIG + extra_config).start()
+
+
+def per_call(n: int, fn: Callable[[], object]) -> float:
+    """Seconds per call of ``fn``, over ``n`` calls."""
+    t0 = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter() - t0) / n
 
 
 def median(xs: list[float]) -> float:

@@ -18,7 +18,7 @@ import http.client
 import json
 import time
 
-from _common import FakeProc, median, start_daemon
+from _common import FakeProc, median, per_call, start_daemon
 
 
 def post(conn: http.client.HTTPConnection, path: str, body: object | None = None) -> bytes:
@@ -43,13 +43,6 @@ async def direct_aiohttp(port: int, n: int) -> float:
             async with s.post(url, headers={"Content-Length": "0"}) as r:
                 await r.read()
         return (time.perf_counter() - t0) / n
-
-
-def per_call(n: int, fn: object) -> float:
-    t0 = time.perf_counter()
-    for _ in range(n):
-        fn()  # type: ignore[operator]
-    return (time.perf_counter() - t0) / n
 
 
 def main() -> None:

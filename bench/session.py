@@ -16,9 +16,8 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import time
 
-from _common import FakeProc, median, start_daemon
+from _common import FakeProc, median, per_call, start_daemon
 
 
 def post(conn: http.client.HTTPConnection, path: str, body: object) -> None:
@@ -29,10 +28,7 @@ def post(conn: http.client.HTTPConnection, path: str, body: object) -> None:
 
 
 def per_key(conn: http.client.HTTPConnection, path: str, n: int) -> float:
-    t0 = time.perf_counter()
-    for _ in range(n):
-        post(conn, path, {"key": "home"})
-    return (time.perf_counter() - t0) / n
+    return per_call(n, lambda: post(conn, path, {"key": "home"}))
 
 
 def main() -> None:

@@ -107,20 +107,15 @@ class Transport:
     run: Callable[[int], Awaitable[object]]  # one exchange with 127.0.0.1:port
 
 
-async def _ecp(port: int) -> object:
-    ecp = EcpTransport(HOST, port, TIMEOUT_S, label="tv")
-    try:
-        return await ecp.request("POST", "/keypress/Home", limit=MAX_COMMAND_REPLY)
-    finally:
-        await ecp.close()
+def _ecp(method: str, path: str) -> Callable[[int], Awaitable[object]]:
+    async def run(port: int) -> object:
+        ecp = EcpTransport(HOST, port, TIMEOUT_S, label="tv")
+        try:
+            return await ecp.request(method, path, limit=MAX_COMMAND_REPLY)
+        finally:
+            await ecp.close()
 
-
-async def _ecp_get(port: int) -> object:
-    ecp = EcpTransport(HOST, port, TIMEOUT_S, label="tv")
-    try:
-        return await ecp.request("GET", "/query/device-info", limit=MAX_COMMAND_REPLY)
-    finally:
-        await ecp.close()
+    return run
 
 
 async def _session(port: int) -> object:
@@ -144,8 +139,8 @@ async def _installer(port: int) -> object:
 
 
 TRANSPORTS = [
-    Transport("ecp", "tv", "POST /keypress/Home", _ecp),
-    Transport("ecp-get-retried", "tv", "GET /query/device-info", _ecp_get),
+    Transport("ecp", "tv", "POST /keypress/Home", _ecp("POST", "/keypress/Home")),
+    Transport("ecp-get-retried", "tv", "GET /query/device-info", _ecp("GET", "/query/device-info")),
     Transport("ecp-2 session", "tv", "the ecp-2 handshake", _session),
     Transport("kvm DeviceHttp", "tv", "GET /api/status", _kvm),
     Transport("roku installer", "tv's developer installer", "GET /plugin_install", _installer),

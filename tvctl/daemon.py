@@ -322,7 +322,7 @@ async def serve(runtime: Runtime, sockets: list[socket.socket], connections: Con
     background: list[Any] = []
     try:
         service.spawn(service.poller.run())
-        service.spawn(service.check_all())  # who answers now: the registry only knows who did before
+        service.spawn(service.directory.check_all())  # who answers now: the registry only knows who did before
         if s.section(DiscoverySettings).enabled:
             service.spawn(service.discovery.forever())
         if s.section(DiscoverySettings).ssdp_listen:

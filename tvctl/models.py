@@ -101,6 +101,19 @@ class Observation:
     access_mode: str | None = None
     developer_enabled: bool | None = None
 
+    def merged(self, newer: Observation) -> Observation:
+        """This, with what ``newer`` saw replacing it field by field."""
+        return Observation(
+            access_mode=self.access_mode if newer.access_mode is None else newer.access_mode,
+            developer_enabled=self.developer_enabled if newer.developer_enabled is None else newer.developer_enabled)
+
+    def applied_to(self, device: Device) -> Device:
+        """``device`` with what was seen; ``device`` itself when that changes nothing."""
+        merged = Observation(device.access_mode, device.developer_enabled).merged(self)
+        if (merged.access_mode, merged.developer_enabled) == (device.access_mode, device.developer_enabled):
+            return device
+        return device.evolve(access_mode=merged.access_mode, developer_enabled=bool(merged.developer_enabled))
+
 
 @dataclass(frozen=True, slots=True)
 class Device:

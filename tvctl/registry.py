@@ -86,13 +86,10 @@ class Registry:
     # -- queries ------------------------------------------------------------------------------
     def _view(self, d: Device) -> Device:
         online, creds = d.id in self._online, self.has_credentials(d.id)
+        if (online, creds) != (d.online, d.has_credentials):
+            d = d.evolve(online=online, has_credentials=creds)
         seen = self._observed.get(d.id)
-        access = seen.access_mode if seen is not None and seen.access_mode is not None else d.access_mode
-        developer = seen.developer_enabled if seen is not None and seen.developer_enabled is not None \
-            else d.developer_enabled
-        if (online, creds, access, developer) != (d.online, d.has_credentials, d.access_mode, d.developer_enabled):
-            d = d.evolve(online=online, has_credentials=creds, access_mode=access, developer_enabled=developer)
-        return self.present(d)
+        return self.present(seen.applied_to(d) if seen is not None else d)
 
     def all(self) -> list[Device]:
         return [self._view(d) for d in self._devices.values()]
@@ -153,10 +150,7 @@ class Registry:
         if dev_id not in self._devices:
             return None
         before = self._view(self._devices[dev_id])
-        old = self._observed.get(dev_id, Observation())
-        self._observed[dev_id] = Observation(
-            access_mode=seen.access_mode if seen.access_mode is not None else old.access_mode,
-            developer_enabled=seen.developer_enabled if seen.developer_enabled is not None else old.developer_enabled)
+        self._observed[dev_id] = self._observed.get(dev_id, Observation()).merged(seen)
         after = self._view(self._devices[dev_id])
         return after if after != before else None
 

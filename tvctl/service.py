@@ -31,7 +31,7 @@ from tvctl.discovery.coordinator import Discovery
 from tvctl.errors import AmbiguousApp, AppNotFound, DeviceBusy, TvctlError
 from tvctl.events import EventBus
 from tvctl.keys import Key
-from tvctl.models import App, AppList, Candidate, Device, StateReport
+from tvctl.models import App, AppList, Device, StateReport
 from tvctl.platform import NO_CREDENTIALS, Adapter, AdapterContext, LogConsole
 from tvctl.poller import StatePoller
 from tvctl.registry import Registry
@@ -111,12 +111,6 @@ class DeviceService:
     def resolve(self, ident: str) -> Device:
         return self.directory.resolve(ident)
 
-    async def confirm(self, cand: Candidate, timeout_s: float) -> Device | None:
-        return await self.directory.confirm(cand, timeout_s)
-
-    async def check_all(self) -> None:
-        await self.directory.check_all()
-
     async def add_by_address(self, host: str, port: int | None, platform: str | None = None,
                              credentials: Mapping[str, str] | None = None) -> Device:
         return await self.directory.add_by_address(host, port, platform, credentials)
@@ -134,9 +128,6 @@ class DeviceService:
 
     async def set_credentials(self, ident: str, changes: dict[str, str | None]) -> CredentialReport:
         return await self.directory.set_credentials(ident, changes)
-
-    def platform_of(self, dev: Device) -> type[Adapter]:
-        return self.runner.platform_of(dev)
 
     # -- keys ---------------------------------------------------------------------------------
     async def send_key(self, ident: str, key: Key, hold_ms: int, repeat: int,

@@ -24,6 +24,7 @@ from tvctl_adapters.roku.errors import DevModeDisabled, DevNotKeyed, DevPassword
 from tvctl_adapters.roku.search import load_steps
 from tvctl_adapters.roku.session import OPEN_TIMEOUT_S, EcpSession
 from tvctl_adapters.roku.transport import (
+    KEY_PATHS,
     MAX_APPS,
     MAX_COMMAND_REPLY,
     MAX_DEVICE_INFO,
@@ -307,16 +308,13 @@ class RokuAdapter(Adapter):
     def _learn(self, mode: str | None, developer_enabled: bool | None = None) -> None:
         """The device showed its access mode (device-info, or a refusal) or developer mode (device-info):
         remember it until its next probe, and tell the registry, so capabilities follow."""
-        seen = Observation(access_mode=mode if mode and mode != self.device.access_mode else None,
-                           developer_enabled=developer_enabled if developer_enabled is not None
-                           and developer_enabled != self.device.developer_enabled else None)
-        if seen == Observation():
+        seen = Observation(access_mode=mode or None, developer_enabled=developer_enabled)
+        shown = seen.applied_to(self.device)
+        if shown is self.device:
             return
-        if seen.access_mode:
-            _LOGGER.info("%s: ECP network access is %s", self.device.name, seen.access_mode)
-        self.device = self.device.evolve(access_mode=seen.access_mode or self.device.access_mode,
-                                         developer_enabled=self.device.developer_enabled if
-                                         seen.developer_enabled is None else seen.developer_enabled)
+        if shown.access_mode != self.device.access_mode:
+            _LOGGER.info("%s: ECP network access is %s", self.device.name, shown.access_mode)
+        self.device = shown
         self.ctx.observed(self.device.id, seen)
 
     def _switches(self, refusal: EcpLimitedMode) -> bool:
@@ -438,7 +436,7 @@ class RokuAdapter(Adapter):
     async def _post(self, path: str, *, timeout_s: float | None = None) -> int:
         self.commands.timeout_s = self._timeout()
         resp = await self.commands.request("POST", path, timeout_s=timeout_s, limit=MAX_COMMAND_REPLY)
-        if resp.status == 400 and path.startswith(("/keypress/", "/keydown/", "/keyup/")):
+        if resp.status == 400 and path.startswith(KEY_PATHS):
             raise InvalidKey(f"{self.device.name} rejected the key in {path}.")
         if not 200 <= resp.status < 300:
             raise DeviceBadResponse(f"{self.device.name} answered POST {path} with HTTP {resp.status}.")
@@ -528,8 +526,7 @@ class RokuAdapter(Adapter):
         return parse.RokuInfo(
             platform="roku", serial=desc.serial, udn=(desc.udn or "").removeprefix("uuid:") or None,
             model=desc.model_number or "", model_name=desc.model_name or "", vendor=desc.manufacturer or "Roku",
-            user_name=None, kind="tv" if is_tv else "box", is_tv=is_tv, access_mode="disabled",
-            ecp_mode="disabled")
+            user_name=None, kind="tv" if is_tv else "box", is_tv=is_tv, access_mode="disabled")
 
     @classmethod
     def capabilities_for(cls, info: DeviceInfo) -> tuple[str, ...]:
@@ -746,7 +743,7 @@ class RokuAdapter(Adapter):
             media=media,
             tv=tv,
             unavailable=unavailable,
-            ecp_mode=info.ecp_mode if info else mode,
+            ecp_mode=info.access_mode if info else mode,
             wire=wire,
             volume=audio.volume,
             muted=audio.muted,

@@ -50,7 +50,6 @@ class RokuInfo(DeviceInfo):
     is_tv: bool = False
     is_stick: bool = False
     power_mode: str | None = None
-    ecp_mode: str | None = None
     supports_find_remote: bool = False
     # None: the device did not say (older firmware, soundbars, HDMI-CEC players): assume it can.
     supports_tv_power_control: bool | None = None
@@ -107,7 +106,6 @@ def device_info(body: bytes) -> RokuInfo:
         is_tv=is_tv,
         is_stick=is_stick,
         power_mode=_text(el, "power-mode"),
-        ecp_mode=(_text(el, "ecp-setting-mode") or None),
         access_mode=(_text(el, "ecp-setting-mode") or None),
         developer_enabled=_bool(el, "developer-enabled"),
         wake_mac=mac,

@@ -29,9 +29,12 @@ from mcp.client.stdio import StdioServerParameters, stdio_client  # noqa: E402
 
 TVCTL = str(Path(sys.executable).with_name("tvctl"))
 ROOT = Path(__file__).resolve().parents[1]
-READ_TOOLS = {"list_devices", "device_state", "list_apps", "screenshot"}
-CONTROL_TOOLS = READ_TOOLS | {"press_keys", "type_text", "launch_app", "stop_app"}
-DEV_TOOLS = CONTROL_TOOLS | {"dev_logs", "dev_reload"}
+READ_TOOLS = {"list_devices", "device_state", "list_apps", "screenshot", "tv_channels"}
+CONTROL_TOOLS = READ_TOOLS | {"press_keys", "type_text", "launch_app", "stop_app", "search", "tv_tune", "play_media"}
+DEV_TOOLS = CONTROL_TOOLS | {"dev_logs", "dev_reload", "dev_registry", "dev_packages"}
+TV_APPS = (b'<?xml version="1.0" encoding="UTF-8" ?>\n<apps>\n'
+           b'<app id="12" type="appl" version="4.1">Netflix</app>\n'
+           b'<app id="tvinput.dtv" type="tvin" version="1.0.0">Antenna TV</app>\n</apps>\n')
 
 
 @asynccontextmanager
@@ -83,6 +86,44 @@ async def test_every_control_tool_reaches_the_device(daemon: Daemon, roku: FakeR
         assert roku.paths() == ["/launch/12?contentId=80057281"]
         out = json.loads(text(await s.call_tool("stop_app", {"device": dev["name"]})))
         assert out["device"] == dev["name"]
+
+
+async def test_search_tune_and_play_come_from_the_operation_table(daemon: Daemon) -> None:
+    """The tools the operation table declares for search, live TV and playing a URL: their
+    parameters described, each reaching the TV as its own request, the result an object."""
+    roku = FakeRoku("tv", apps=TV_APPS).start()
+    try:
+        dev = daemon.add(roku)
+        async with session(daemon) as s:
+            tools = {t.name: t for t in (await s.list_tools()).tools}
+            tune = tools["tv_tune"].input_schema
+            assert tune["required"] == ["device", "channel"]
+            assert tune["properties"]["channel"]["description"] == "Major.minor (5.1), or a number."
+            assert set(tools["play_media"].input_schema["properties"]) == {"device", "url", "type", "title", "format"}
+            assert tools["search"].annotations is not None and tools["search"].annotations.read_only_hint is False
+            roku.clear()
+            r = await s.call_tool("tv_tune", {"device": dev["name"], "channel": "1.3"})
+            assert r.is_error is False, text(r)
+            assert r.structured_content == {"device": dev["name"], "channel": "1.3", "name": "QVC",
+                                            "input": "tvinput.dtv"}
+            assert roku.paths() == ["/launch/tvinput.dtv?ch=1.3&chan=1.3&lcn=1.3"]
+            roku.clear()
+            r = await s.call_tool("play_media", {"device": dev["name"], "url": "http://10.0.0.5/film.mp4",
+                                                 "title": "Film"})
+            assert r.is_error is False, text(r)
+            assert roku.paths() == ["/input/15985?t=v&u=http%3A%2F%2F10.0.0.5%2Ffilm.mp4&videoName=Film"]
+            assert r.structured_content is not None and r.structured_content["type"] == "video"
+            roku.clear()
+            r = await s.call_tool("search", {"device": dev["name"], "keyword": "Dune", "strategy": "browse"})
+            assert r.is_error is False, text(r)
+            assert roku.paths() == ["/search/browse?keyword=Dune"]
+            assert r.structured_content is not None and r.structured_content["tried"] == ["browse"]
+            r = await s.call_tool("tv_tune", {"device": dev["name"], "channel": "one"})
+            assert r.is_error is True and "invalid_payload" in text(r), text(r)
+            channels = json.loads(text(await s.call_tool("tv_channels", {"device": dev["name"]})))
+            assert [c["number"] for c in channels["channels"]] == ["1.1", "1.3"]
+    finally:
+        roku.stop()
 
 
 async def test_errors_carry_the_message_and_hint(daemon: Daemon, roku: FakeRoku) -> None:

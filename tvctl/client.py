@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from typing import Any, BinaryIO
 
+    from tvctl.operations import Operation
+
 SOCKET_HOST = "local-tvctl.sock"  # a fixed Host name for socket requests (never a real host)
 # Device commands can take a while (a sequence of 100 keys at 200 ms is 20 s; WoL waits 15 s).
 DEFAULT_TIMEOUT_S = 120.0
@@ -240,6 +242,33 @@ class Client:
                         data.append(text[5:].strip())
         finally:
             resp.close()
+
+
+    def perform(self, op: Operation[Any, Any], device: str, fields: dict[str, Any] | None = None) -> Any:
+        """Run operation ``op`` (tvctl.operations) on ``device`` with its request ``fields`` (JSON
+        values; a GET's go in the query string); the envelope's data."""
+        url = op.route.replace("{id}", quote(device))
+        given = {k: v for k, v in (fields or {}).items() if v is not None}
+        if op.method == "GET":
+            return self.request("GET", f"{url}?{urlencode(given)}" if given else url)
+        return self.request(op.method, url, given if given or op.body_required else None)
+
+
+def quote(text: str, safe: str = "") -> str:
+    """Percent-encode a path segment (urllib.parse costs start-up time; names are mostly ASCII)."""
+    out = []
+    for ch in text:
+        if ch.isascii() and (ch.isalnum() or ch in "-._~" or ch in safe):
+            out.append(ch)
+        else:
+            out.extend(f"%{b:02X}" for b in ch.encode())
+    return "".join(out)
+
+
+def urlencode(params: dict[str, Any]) -> str:
+    """A query string; a list value is the parameter repeated."""
+    return "&".join(f"{quote(str(k))}={quote(str(v).lower() if isinstance(v, bool) else str(v))}"
+                    for k, values in params.items() for v in (values if isinstance(values, list) else [values]))
 
 
 def decode(status: int, raw: bytes) -> Any:

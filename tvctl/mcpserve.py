@@ -1,12 +1,16 @@
 """``tvctl mcp``: a Model Context Protocol server on stdio for AI assistants.
 
-A thin client of the daemon's Unix-socket API (``tvctl.client``): every tool is one or two API
-calls and no device logic lives here. Tools come in tiers chosen with ``--tier``: ``read``
-(devices, state, apps, screenshots), ``control`` (the default: also keys, text, launching and
-stopping apps) and ``dev`` (also developer logs and reload). A tool's result is the daemon's data
-as a JSON object (``structuredContent``, and the same as text). A daemon error comes back as a
-tool error carrying the envelope's code, message and hint, the hint pointing at the tools where
-the CLI's would point at a command.
+A thin client of the daemon's Unix-socket API: every tool is one or two API calls and no device
+logic lives here. Most tools are made from the operation table (``tvctl.operations``: each
+operation that names an MCP tier, the core's and every installed platform's), called through the
+typed client (``tvctl.typedclient``), their parameters the request type's fields with its
+descriptions; a few are written here (``list_devices``, ``screenshot``, ``press_keys``,
+``type_text``, ``dev_logs``). Tools come in tiers chosen with ``--tier``: ``read`` (devices,
+state, apps, channels, screenshots), ``control`` (the default: also keys, text, apps, search, TV
+tuning, playing a URL) and ``dev`` (also developer logs, reload, registry and packages). A
+tool's result is the daemon's data as a JSON object (``structuredContent``, and the same as
+text). A daemon error comes back as a tool error carrying the envelope's code, message and hint,
+the hint pointing at the tools where the CLI's would point at a command.
 
 Needs the optional extra ``tvctl[mcp]`` (the official ``mcp`` SDK, 2.x), imported only when the
 server starts: this module's help text and the message for a missing extra need nothing beyond
@@ -25,13 +29,16 @@ from urllib.parse import quote
 
 from tvctl.client import Client, DaemonUnreachable
 from tvctl.errors import TvctlError
+from tvctl.operations import SEQUENCE_DELAY_MS, TIERS
 
 if TYPE_CHECKING:
     import argparse
 
     from mcp.server.mcpserver import MCPServer
 
-TIERS = ("read", "control", "dev")
+    from tvctl.operations import Operation
+    from tvctl.typedclient import TypedClient
+
 EXIT_MISSING_EXTRA = 2  # as a usage error: nothing ran
 INSTRUCTIONS = """\
 tvctl controls the screens on this LAN (TVs and streaming players, KVM-over-IP boxes, signage PCs)
@@ -71,15 +78,31 @@ def _own_command() -> str:
     return "/full/path/to/tvctl"
 
 
+# The tools written here (build()), by tier; the others come from the operation table.
+OWN_TOOLS = {"read": ("list_devices", "screenshot"), "control": ("press_keys", "type_text"), "dev": ("dev_logs",)}
+
+
+def tool_names(tier: str) -> list[str]:
+    """The tools a tier adds to the one below it (the core's; an installed platform may add more)."""
+    from tvctl.operations import OPERATIONS
+
+    return [*OWN_TOOLS[tier], *(op.name for op in OPERATIONS if op.mcp == tier)]
+
+
 def epilog() -> str:
     """``tvctl mcp --help`` after the options: what it needs, how to register it, examples."""
+    import textwrap
+
     command = _own_command()
+    tools = textwrap.fill(
+        f"Tools: read ({', '.join(tool_names('read'))}); control, the default, adds "
+        f"{', '.join(tool_names('control'))}; dev adds {', '.join(tool_names('dev'))} (and a platform's own "
+        "operations, in the tier it names).", 96)
     entry = json.dumps({"mcpServers": {"tvctl": {"command": command, "args": ["mcp"]}}})
     return f"""\
 The tvctl daemon must be running (tvctl daemon, or systemctl --user start tvctl): this server
-only talks to it, over its socket ($TVCTL_SOCKET, or tvctl --socket PATH mcp). Tools: read
-(list_devices, device_state, list_apps, screenshot); control, the default, adds press_keys,
-type_text, launch_app, stop_app; dev adds dev_logs, dev_reload.
+only talks to it, over its socket ($TVCTL_SOCKET, or tvctl --socket PATH mcp).
+{tools}
 
 Register it with an MCP client as a stdio server, by this tvctl's full path (a client does not
 start it from your shell, so a venv's bin folder is not on its PATH), e.g. in the client's JSON:
@@ -114,16 +137,56 @@ def _call(fn: Callable[[], Any]) -> Any:
                         "or systemctl --user start tvctl).") from exc
 
 
-def build(client: Client, tier: str = "control") -> "MCPServer":
-    """The server with the tools of ``tier`` and those below it."""
+def _tool(typed: "TypedClient", op: "Operation[Any, Any]") -> Callable[..., Any]:
+    """The MCP tool of operation ``op``: its parameters the device and the request's fields (with
+    their descriptions), its result the daemon's data as an object."""
+    import inspect
+    from typing import Annotated
+
+    import anyio.to_thread
+    import msgspec
+    from pydantic import Field
+
+    from tvctl.results import fields_of
+
+    kind = op.request_type()
+    about = {f.name: f.description for f in fields_of(kind)}
+    params = [inspect.Parameter("device", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Annotated[
+        str, Field(description='The device: its id, its name, or "default" when only one is known.')])]
+    for f in msgspec.structs.fields(kind) if kind is not None else ():
+        params.append(inspect.Parameter(
+            f.name, inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[f.type, Field(description=about.get(f.name))],
+            **({} if f.required else {"default": None})))
+
+    async def tool(device: str, **fields: Any) -> dict[str, Any]:
+        given = {k: v for k, v in fields.items() if v is not None}
+        result = await anyio.to_thread.run_sync(lambda: _call(
+            lambda: typed.call(op, device, typed.request_of(op, given))))
+        out: dict[str, Any] = msgspec.to_builtins(result)
+        return out
+
+    tool.__name__ = tool.__qualname__ = op.name
+    tool.__doc__ = op.summary
+    tool.__signature__ = inspect.Signature(params, return_annotation=dict[str, Any])  # type: ignore[attr-defined]
+    return tool
+
+
+def build(client: Client, tier: str = "control", platforms: Any = None) -> "MCPServer":
+    """The server with the tools of ``tier`` and those below it: a tool for each operation of the
+    table (tvctl.operations) that names an MCP tier, and the few written here, which join or
+    reshape API calls (``press_keys`` is one key or a sequence, ``type_text`` a literal key)."""
     import anyio.to_thread
     from mcp.server.mcpserver import Image, MCPServer
     from mcp.types import ToolAnnotations
 
+    from tvctl.typedclient import TypedClient
+
     level = TIERS.index(tier)
     server = MCPServer("tvctl", instructions=INSTRUCTIONS)
-    read_only = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False)
-    acts = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
+    typed = TypedClient(client.path, client.timeout, platforms=platforms)
+
+    def hints(read_only: bool, destructive: bool = False) -> ToolAnnotations:
+        return ToolAnnotations(read_only_hint=read_only, destructive_hint=destructive, open_world_hint=False)
 
     async def api(method: str, url: str, payload: Any = None) -> Any:
         return await anyio.to_thread.run_sync(lambda: _call(lambda: client.request(method, url, payload)))
@@ -135,23 +198,13 @@ def build(client: Client, tier: str = "control") -> "MCPServer":
         """Every known device (under "devices"): id, name, platform, model, address, online, capabilities."""
         return {"devices": await api("GET", "/v1/devices")}
 
-    async def device_state(device: str) -> dict[str, Any]:
-        """What the device tells now: power, active app, media, and what its platform adds."""
-        out: dict[str, Any] = await api("GET", dev(device) + "/state")
-        return out
-
-    async def list_apps(device: str) -> dict[str, Any]:
-        """The apps installed on the device (under "apps": id, name, platform_id)."""
-        out: dict[str, Any] = await api("GET", dev(device) + "/apps")
-        return out
-
     async def screenshot(device: str, display: int = 0) -> Image:
         """What the device's screen shows, as an image (devices with the screenshot capability)."""
         raw, ctype = await anyio.to_thread.run_sync(lambda: _call(
             lambda: client.request_bytes("GET", f"{dev(device)}/screenshot?display={display}")))
         return Image(data=raw, format=ctype.removeprefix("image/") or "png")
 
-    async def press_keys(device: str, keys: list[str], delay_ms: int = 200) -> dict[str, Any]:
+    async def press_keys(device: str, keys: list[str], delay_ms: int = SEQUENCE_DELAY_MS) -> dict[str, Any]:
         """Press keys in order (one key or a sequence, delay_ms apart)."""
         if len(keys) == 1:
             out: dict[str, Any] = await api("POST", dev(device) + "/remote/key", {"key": keys[0]})
@@ -164,39 +217,21 @@ def build(client: Client, tier: str = "control") -> "MCPServer":
         out: dict[str, Any] = await api("POST", dev(device) + "/remote/key", {"key": f"literal:{text}"})
         return out
 
-    async def launch_app(device: str, app: str, params: dict[str, str] | None = None) -> dict[str, Any]:
-        """Launch an app by id, name or platform id; params are deep-link parameters (contentId, …)."""
-        body: dict[str, Any] = {"app": app}
-        if params:
-            body["params"] = params
-        out: dict[str, Any] = await api("POST", dev(device) + "/apps/launch", body)
-        return out
-
-    async def stop_app(device: str) -> dict[str, Any]:
-        """Leave the app in front (back to the home screen)."""
-        out: dict[str, Any] = await api("POST", dev(device) + "/apps/stop")
-        return out
-
     async def dev_logs(device: str, lines: int = 100) -> dict[str, Any]:
         """The latest lines of the device's developer console (a device in developer mode), oldest first."""
         out = await api("GET", f"{dev(device)}/dev/logs?lines={lines}")
         return {"device": out["device"], "lines": [line["text"] for line in out["lines"]]}
 
-    async def dev_reload(device: str) -> dict[str, Any]:
-        """Restart the sideloaded developer channel."""
-        out: dict[str, Any] = await api("POST", dev(device) + "/dev/reload")
-        return out
-
-    tools: list[tuple[int, Callable[..., Any], ToolAnnotations]] = [
-        (0, list_devices, read_only), (0, device_state, read_only), (0, list_apps, read_only),
-        (0, screenshot, read_only),
-        (1, press_keys, acts), (1, type_text, acts), (1, launch_app, acts), (1, stop_app, acts),
-        (2, dev_logs, read_only),
-        (2, dev_reload, ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False)),
+    tools: list[tuple[str, Callable[..., Any], ToolAnnotations]] = [
+        ("read", list_devices, hints(True)), ("read", screenshot, hints(True)),
+        ("control", press_keys, hints(False)), ("control", type_text, hints(False)),
+        ("dev", dev_logs, hints(True)),
     ]
-    for needed, fn, hints in tools:
-        if needed <= level:
-            server.add_tool(fn, annotations=hints)
+    tools += [(op.mcp, _tool(typed, op), hints(op.read_only, op.destructive))
+              for op in typed.operations.values() if op.mcp is not None]
+    for needed, fn, annotations in tools:
+        if TIERS.index(needed) <= level:
+            server.add_tool(fn, annotations=annotations)
     return server
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 from tvctl.errors import InvalidKey, UnsupportedOperation
 from tvctl.fields import Field, S, Section
@@ -35,6 +35,7 @@ from tvctl.models import (
     Sighting,
     SsdpReply,
 )
+from tvctl.operations import Operation
 from tvctl.results import (
     ChannelInfo,
     DeleteResult,
@@ -129,6 +130,10 @@ class Adapter:
     # Key names this platform takes; the common names (tvctl.keys.KEY_NAMES) it does not take are
     # answered invalid_key. None: exactly the common names.
     key_names: ClassVar[frozenset[str] | None] = None
+    # Operations of this platform's own beyond the core's (tvctl.operations): each is served as a
+    # route, a typed-client method, an MCP tool and a CLI verb, and runs as the method of this class
+    # named like it, taking the request and returning the result.
+    operations: ClassVar[tuple[Operation[Any, Any], ...]] = ()
     ssdp_search_targets: ClassVar[tuple[str, ...]] = ()
     mdns_service_types: ClassVar[tuple[str, ...]] = ()
 

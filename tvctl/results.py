@@ -8,12 +8,15 @@ did. A platform may return a subclass with more fields (such as the code it sent
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from tvctl.models import ActiveApp, App
+
+if TYPE_CHECKING:
+    from tvctl.operations import Operation
 
 
 class KeyResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -237,3 +240,70 @@ class SessionResult(msgspec.Struct, frozen=True, kw_only=True):
     """POST /v1/session: the cookie is in the Set-Cookie header, never in the body."""
 
     session: Annotated[Literal["created"], Meta(description="A session cookie was set.")]
+
+
+# -- the operation table, as GET /v1/operations shows it ---------------------------------------------
+class OperationField(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    type: Annotated[str, Meta(description="The JSON type: string, integer, number, boolean, array, object.")]
+    required: bool
+    description: str | None = None
+    choices: list[str] | None = None  # the values a string field takes, where it is one of a few
+    minimum: float | None = None
+    maximum: float | None = None
+    pattern: str | None = None
+
+
+class OperationInfo(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    method: Literal["GET", "POST", "DELETE"]
+    path: str
+    summary: str
+    capability: str | None
+    cli: list[str]
+    cli_args: list[str]
+    timeout_s: float
+    mcp: Literal["read", "control", "dev"] | None
+    read_only: bool
+    destructive: bool
+    remote: bool
+    fields: list[OperationField]  # the request's, as a form or a command line asks for them
+
+
+def _json_type(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
+    """The field's schema with a nullable union and references resolved to the one concrete type."""
+    if "$ref" in schema:
+        schema = components[schema["$ref"].rsplit("/", 1)[-1]]
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            options = [s for s in schema[key] if s.get("type") != "null"]
+            if len(options) == 1:
+                return {**_json_type(options[0], components),
+                        **({"description": schema["description"]} if "description" in schema else {})}
+            return {"type": "string"}
+    return schema
+
+
+def fields_of(kind: type[Any] | None) -> list[OperationField]:
+    if kind is None:
+        return []
+    (schema,), components = msgspec.json.schema_components([kind], ref_template="{name}")
+    own = components[schema["$ref"]] if "$ref" in schema else schema
+    required = set(own.get("required", ()))
+    out = []
+    for name, spec in own.get("properties", {}).items():
+        s = _json_type(spec, components)
+        enum = s.get("enum")
+        out.append(OperationField(
+            name=name, type=str(s.get("type", "string")) if enum is None else "string", required=name in required,
+            description=s.get("description") or spec.get("description"),
+            choices=[str(v) for v in enum] if enum is not None else None,
+            minimum=s.get("minimum"), maximum=s.get("maximum"), pattern=s.get("pattern")))
+    return out
+
+
+def operation_info(op: Operation[Any, Any]) -> OperationInfo:
+    return OperationInfo(name=op.name, method=op.method, path=op.route, summary=op.summary, capability=op.capability,
+                         cli=list(op.cli), cli_args=list(op.cli_args), timeout_s=op.timeout_s, mcp=op.mcp,
+                         read_only=op.read_only, destructive=op.destructive, remote=op.remote,
+                         fields=fields_of(op.request_type()))

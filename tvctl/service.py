@@ -28,10 +28,11 @@ from tvctl.config import Settings
 from tvctl.credentials import CredentialStore
 from tvctl.directory import DeviceDirectory
 from tvctl.discovery.coordinator import Discovery
-from tvctl.errors import AmbiguousApp, AppNotFound, DeviceBusy, TvctlError
+from tvctl.errors import AmbiguousApp, AppNotFound, DeviceBusy, TvctlError, UnsupportedOperation
 from tvctl.events import EventBus
 from tvctl.keys import Key
 from tvctl.models import App, AppList, Device, StateReport
+from tvctl.operations import Operation
 from tvctl.platform import NO_CREDENTIALS, Adapter, AdapterContext, LogConsole
 from tvctl.poller import StatePoller
 from tvctl.registry import Registry
@@ -128,6 +129,19 @@ class DeviceService:
 
     async def set_credentials(self, ident: str, changes: dict[str, str | None]) -> CredentialReport:
         return await self.directory.set_credentials(ident, changes)
+
+    # -- the operation table ------------------------------------------------------------------
+    async def perform(self, op: Operation[Any, Any], ident: str, request: Any, caller: Caller | None) -> Any:
+        """Run a platform's own operation (tvctl.operations), its request read and checked, as its
+        adapter method of the same name. The core's operations have methods of their own here."""
+        dev = self.resolve(ident)
+        if op.capability is not None and op.capability not in dev.capabilities:
+            raise UnsupportedOperation(f"{dev.name} ({dev.model}, {dev.kind}) cannot {op.summary[:1].lower()}"
+                                       f"{op.summary[1:].rstrip('.')}.")
+        method = getattr(self.runner.platform_of(dev), op.name, None)
+        if method is None:
+            raise UnsupportedOperation(f"The {dev.platform} platform declares {op.name} but does not implement it.")
+        return await self.runner.run(dev, lambda a: getattr(a, op.name)(request), caller)
 
     # -- keys ---------------------------------------------------------------------------------
     async def send_key(self, ident: str, key: Key, hold_ms: int, repeat: int,

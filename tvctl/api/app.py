@@ -10,6 +10,7 @@ route: whether it needs no token (``public``), whether it takes an upload (``upl
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -19,32 +20,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tvctl.api import envelope
+from tvctl.api import envelope, operated
 from tvctl.api.bodies import (
     AddDevice,
     DeviceListQuery,
-    DevReload,
-    KeyPress,
-    KeySequence,
-    LaunchApp,
     LogQuery,
     PatchDevice,
-    PlayMedia,
-    RefreshApps,
     ScreenshotQuery,
-    Search,
     SessionLogin,
-    TvTune,
 )
-from tvctl.api.dev import (
-    dev_delete,
-    dev_install,
-    dev_logs,
-    dev_packages,
-    dev_registry,
-    dev_reload,
-    dev_screenshot,
-)
+from tvctl.api.dev import dev_install, dev_logs, dev_screenshot
 from tvctl.api.devices import (
     add_device,
     delete_credentials,
@@ -58,21 +43,7 @@ from tvctl.api.devices import (
 )
 from tvctl.api.endpoint import Endpoint, Handler
 from tvctl.api.openapi import DOCUMENT as OPENAPI_DOCUMENT
-from tvctl.api.remote import (
-    app_icon,
-    device_state,
-    launch_app,
-    list_apps,
-    play_media,
-    refresh_apps,
-    remote_key,
-    remote_sequence,
-    screenshot,
-    search,
-    stop_app,
-    tv_channels,
-    tv_tune,
-)
+from tvctl.api.remote import app_icon, screenshot
 from tvctl.api.security import GuardMiddleware, retry_after
 from tvctl.api.sessions import Sessions
 from tvctl.api.system import (
@@ -97,27 +68,17 @@ from tvctl.errors import (
     RouteNotFound,
     TvctlError,
 )
-from tvctl.models import AppList, DaemonStatus, Device, Discovered, LogReport, StateReport
+from tvctl.models import DaemonStatus, Device, Discovered, LogReport
+from tvctl.platform import Adapter
 from tvctl.plugins import installed
 from tvctl.results import (
-    ChannelList,
     ConfigKey,
     CredentialReport,
-    DeleteResult,
-    DevRegistry,
     InstallResult,
-    KeyResult,
-    LaunchResult,
-    PackageList,
+    OperationInfo,
     PlatformInfo,
-    PlayResult,
     Pong,
-    ReloadResult,
-    SearchResult,
-    SequenceResult,
     SessionResult,
-    StopResult,
-    TuneResult,
 )
 from tvctl.runtime import Runtime
 
@@ -133,7 +94,13 @@ def credentials_schema() -> dict[str, Any]:
             "properties": {n: {**value, "description": doc} for n, doc in sorted(names.items())}}
 
 
-ROUTES: list[Endpoint] = [
+def route_table(platforms: Iterable[type[Adapter]] = ()) -> list[Endpoint]:
+    """Every route: the system's and the devices' written here, each device operation's from the
+    operation table (with ``platforms``' own operations after the core's), then developer mode's."""
+    return CORE_ROUTES[:DEVICE_OPERATIONS_AT] + operated.endpoints(platforms) + CORE_ROUTES[DEVICE_OPERATIONS_AT:]
+
+
+CORE_ROUTES: list[Endpoint] = [
     Endpoint("GET", "/v1/ping", ping, "Liveness check; never needs a token.", response=Pong, public=True),
     Endpoint("GET", "/v1/daemon/status", status, "Daemon process and listener status.", response=DaemonStatus),
     Endpoint("GET", "/v1/config", get_config, "Effective config, secrets redacted.", response=config_type),
@@ -148,6 +115,9 @@ ROUTES: list[Endpoint] = [
     Endpoint("GET", "/v1/platforms", list_platforms,
              "The installed platforms: default port, the credentials and options a device of each takes.",
              response=list[PlatformInfo]),
+    Endpoint("GET", "/v1/operations", operated.list_operations,
+             "The operation table: each device operation's route, request fields, CLI words and MCP tool.",
+             response=list[OperationInfo]),
     Endpoint("GET", "/v1/openapi.json", openapi, "This OpenAPI document.", response=OPENAPI_DOCUMENT,
              enveloped=False),
     Endpoint("POST", "/v1/session", create_session,
@@ -175,30 +145,8 @@ ROUTES: list[Endpoint] = [
              credentials_schema, response=CredentialReport),
     Endpoint("DELETE", "/v1/devices/{id}/credentials", delete_credentials, "Forget every credential of the device.",
              response=CredentialReport),
-    Endpoint("GET", "/v1/devices/{id}/state", device_state,
-             "Live state: power, active app, media, TV channel, and what the platform adds.", response=StateReport),
-    Endpoint("GET", "/v1/devices/{id}/apps", list_apps, "Installed apps (cached).", response=AppList),
-    Endpoint("POST", "/v1/devices/{id}/apps/launch", launch_app, "Launch an app by id, name or platform id.",
-             LaunchApp, response=LaunchResult),
-    Endpoint("POST", "/v1/devices/{id}/apps/stop", stop_app, "Stop the active app (exit-app or Home).",
-             body_required=False, response=StopResult),
-    Endpoint("POST", "/v1/devices/{id}/apps/refresh", refresh_apps, "Refresh the app cache from the device.",
-             RefreshApps, body_required=False, response=AppList),
     Endpoint("GET", "/v1/devices/{id}/apps/{app}/icon", app_icon, "An app's icon (cached, with ETag).",
              content="image/*"),
-    Endpoint("POST", "/v1/devices/{id}/remote/key", remote_key, "Press one key (optionally held or repeated).",
-             KeyPress, response=KeyResult),
-    Endpoint("POST", "/v1/devices/{id}/remote/sequence", remote_sequence, "Press keys in order with a delay.",
-             KeySequence, response=SequenceResult),
-    Endpoint("POST", "/v1/devices/{id}/search", search,
-             "Search for a title: the device's search (browse), the app's own (in-app), or browse then in-app.",
-             Search, response=SearchResult),
-    Endpoint("GET", "/v1/devices/{id}/tv/channels", tv_channels, "The TV tuner's channel line-up.",
-             response=ChannelList),
-    Endpoint("POST", "/v1/devices/{id}/tv/tune", tv_tune, "Tune the TV tuner to a channel.", TvTune,
-             response=TuneResult),
-    Endpoint("POST", "/v1/devices/{id}/media/play", play_media, "Play a video, audio or photo URL on the device.",
-             PlayMedia, response=PlayResult),
     Endpoint("POST", "/v1/devices/{id}/dev/install", dev_install,
              "Sideload a channel zip (multipart field archive; other fields are launch parameters).",
              {"type": "object", "required": ["archive"],
@@ -206,15 +154,6 @@ ROUTES: list[Endpoint] = [
               "additionalProperties": {"type": "string", "maxLength": 1024,
                                        "description": "A launch parameter (contentId, mediaType, …)."}},
              upload=True, response=InstallResult),
-    Endpoint("POST", "/v1/devices/{id}/dev/reload", dev_reload,
-             "Restart the sideloaded channel (optionally with launch parameters).", DevReload,
-             body_required=False, response=ReloadResult),
-    Endpoint("GET", "/v1/devices/{id}/dev/registry", dev_registry, "The sideloaded channel's registry.",
-             response=DevRegistry),
-    Endpoint("GET", "/v1/devices/{id}/dev/packages", dev_packages,
-             "What the developer installer lists as installed.", response=PackageList),
-    Endpoint("DELETE", "/v1/devices/{id}/dev/channel", dev_delete, "Remove the sideloaded channel.",
-             response=DeleteResult),
     Endpoint("GET", "/v1/devices/{id}/dev/logs", dev_logs,
              "Recent dev console lines (lines, since); follow=true streams them as SSE.", query=LogQuery,
              response=LogReport),
@@ -223,6 +162,11 @@ ROUTES: list[Endpoint] = [
     Endpoint("GET", "/v1/devices/{id}/dev/screenshot", dev_screenshot, "Screenshot of the sideloaded channel.",
              content="image/*"),
 ]
+
+
+# Where the operation table's routes go: after the app icon, before the developer routes.
+DEVICE_OPERATIONS_AT = next(i for i, e in enumerate(CORE_ROUTES) if e.path == "/v1/devices/{id}/apps/{app}/icon") + 1
+ROUTES: list[Endpoint] = route_table()  # the core's (what docs/api.md lists)
 
 
 # -- exception handlers ---------------------------------------------------------------------------
@@ -267,14 +211,15 @@ def build_routes(endpoints: list[Endpoint]) -> list[Route]:
 
 def create_app(runtime: Runtime) -> Starlette:
     sessions = Sessions(runtime.get_settings)
+    routes = route_table(service.adapter_classes.values()) if (service := getattr(runtime, "service", None)) else ROUTES
     app = Starlette(
-        routes=build_routes(ROUTES),
+        routes=build_routes(routes),
         middleware=[Middleware(GuardMiddleware, settings=runtime.get_settings,
                                bound_port=lambda: runtime.http_port, sessions=sessions,
-                               routes=ROUTES, pages=WEB_PATHS)],
+                               routes=routes, pages=WEB_PATHS)],
         exception_handlers={TvctlError: on_tvctl_error, HTTPException: on_http_exception},
     )
     app.state.rt = runtime
-    app.state.routes = ROUTES
+    app.state.routes = routes
     app.state.sessions = sessions  # the web remote's sessions and the token brake (web, security)
     return app

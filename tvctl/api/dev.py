@@ -12,8 +12,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from tvctl.api import envelope
-from tvctl.api.bodies import DevReload, LogQuery
-from tvctl.api.reading import read_body, read_query, rt
+from tvctl.api.bodies import LogQuery
+from tvctl.api.reading import read_query, rt
 from tvctl.config import DevSettings
 from tvctl.errors import (
     BadRequest,
@@ -145,24 +145,6 @@ def launch_params(fields: dict[bytes, bytearray]) -> dict[str, str]:
             raise BadRequest(f"Launch parameter {key!r} is longer than {MAX_PARAM_BYTES} bytes.", hint=UPLOAD_HINT)
         out[key] = text
     return out
-
-
-async def dev_reload(request: Request) -> Response:
-    body = await read_body(request, DevReload, optional=True)
-    params = {k: str(v) for k, v in (body.params or {}).items()}
-    return envelope.ok(await rt(request).service.dev_reload(request.path_params["id"], params))
-
-
-async def dev_registry(request: Request) -> Response:
-    return envelope.ok(await rt(request).service.dev_registry(request.path_params["id"]))
-
-
-async def dev_packages(request: Request) -> Response:
-    return envelope.ok(await rt(request).service.dev_packages(request.path_params["id"]))
-
-
-async def dev_delete(request: Request) -> Response:
-    return envelope.ok(await rt(request).service.dev_delete(request.path_params["id"]))
 
 
 async def dev_logs(request: Request) -> Response:

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Annotated, Any, ClassVar
 
+import msgspec
+
+from tvctl.api.bodies import Body
 from tvctl.errors import DeviceUnreachable
 from tvctl.fields import Section, setting
 from tvctl.keys import Key
 from tvctl.models import Device, DeviceInfo
+from tvctl.operations import Operation
 from tvctl.platform import NO_CREDENTIALS, Adapter, AdapterContext, Capability
 from tvctl.results import KeyResult
 
@@ -28,11 +32,29 @@ class ToySettings(Section):
     greeting: str = setting("hello", "What the toy screen says above the keys.")
 
 
+class Wave(Body, frozen=True):
+    times: Annotated[int, msgspec.Meta(ge=1, le=5, description="How many times to wave.")]
+    hand: Annotated[str, msgspec.Meta(pattern="^(left|right)$", description="left or right.")] | None = None
+
+
+class Waved(msgspec.Struct, frozen=True, kw_only=True):
+    device: str
+    waves: list[str]
+
+
+# The toy's own operation: one declaration here and its implementation (ToyAdapter.toy_wave) are all
+# it takes to be a route, a typed-client method, an MCP tool and a CLI verb.
+WAVE: Operation[Wave, Waved] = Operation(
+    "toy_wave", "POST", "/toy/wave", "Wave at the toy screen.", Waved, Wave, capability="keys",
+    cli=("toy", "wave"), cli_args=("times",), mcp="control")
+
+
 class ToyAdapter(Adapter):
     platform: ClassVar[str] = "toy"
     default_port: ClassVar[int] = TOY_PORT
     settings: ClassVar[type[Section] | None] = ToySettings
     key_names: ClassVar[frozenset[str] | None] = frozenset({"home", "up", "down", "KeyA", "ctrl+alt+Delete"})
+    operations: ClassVar[tuple[Operation[Any, Any], ...]] = (WAVE,)
 
     @classmethod
     async def probe(cls, ctx: AdapterContext, host: str, port: int, timeout_s: float, *,
@@ -54,3 +76,9 @@ class ToyAdapter(Adapter):
     async def screenshot(self, display: int = 0) -> tuple[bytes, str]:
         text = self.ctx.settings().section(ToySettings).greeting + ":" + ",".join(PRESSED.get(self.device.id, []))
         return text.encode(), "image/x-toy"
+
+    async def toy_wave(self, request: Wave) -> Waved:
+        hand = request.hand or "right"
+        waves = [f"{hand} wave {i + 1}" for i in range(request.times)]
+        PRESSED.setdefault(self.device.id, []).extend(waves)
+        return Waved(device=self.device.name, waves=waves)

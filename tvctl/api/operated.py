@@ -1,0 +1,118 @@
+"""The operation table served: a route for each operation (``tvctl.operations``), and the table
+itself at ``GET /v1/operations``.
+
+Every operation's route reads its request the one way (a GET's query string, a POST's body,
+checked against the declared type), runs it through ``DeviceService.perform`` and answers its
+result in the envelope. What the core does for one of its own operations beyond handing the
+request to the adapter (matching an app by name, pressing a key ``repeat`` times) is
+``DeviceService``'s; a platform's own operation goes straight to its adapter method. Only the
+key sequence keeps a handler of its own, for its progress stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tvctl.api import envelope
+from tvctl.api.bodies import check_media_url
+from tvctl.api.endpoint import Endpoint, Handler
+from tvctl.api.reading import client_presence, read_body, read_json, read_query, rt
+from tvctl.api.remote import remote_sequence
+from tvctl.keys import parse_key
+from tvctl.operations import (
+    DEV_DELETE,
+    DEV_PACKAGES,
+    DEV_REGISTRY,
+    DEV_RELOAD,
+    LAUNCH_APP,
+    LIST_APPS,
+    PLAY_MEDIA,
+    PRESS_KEY,
+    PRESS_KEYS,
+    REFRESH_APPS,
+    SEARCH,
+    STATE,
+    STOP_APP,
+    TV_CHANNELS,
+    TV_TUNE,
+    Operation,
+    declared,
+)
+from tvctl.results import PlayRequest, operation_info
+from tvctl.service import Caller, DeviceService
+
+# Operations whose route is more than "read the request, perform, answer": their own handler.
+OWN_HANDLERS: dict[str, Handler] = {PRESS_KEYS.name: remote_sequence}
+
+Perform = Callable[[DeviceService, str, Any, Caller | None], Awaitable[Any]]
+
+
+def _text(params: Mapping[str, object] | None) -> dict[str, str]:
+    return {k: str(v) for k, v in (params or {}).items()}
+
+
+# The core's operations: each from its request's words to the service call that does it. A
+# platform's own operations go through DeviceService.perform to their adapter method.
+CORE: dict[str, Perform] = {
+    STATE.name: lambda s, i, r, c: s.state(i),
+    LIST_APPS.name: lambda s, i, r, c: s.apps(i),
+    REFRESH_APPS.name: lambda s, i, r, c: s.apps(i, refresh=True, clear=bool(r.clear)),
+    LAUNCH_APP.name: lambda s, i, r, c: s.launch(i, r.app, _text(r.params), c),
+    STOP_APP.name: lambda s, i, r, c: s.stop_app(i, c),
+    PRESS_KEY.name: lambda s, i, r, c: s.send_key(i, parse_key(r.key), r.hold_ms or 0, r.repeat or 1, c),
+    SEARCH.name: lambda s, i, r, c: s.search(i, r.keyword, app=r.app, type=r.type, season=r.season,
+                                             launch=bool(r.launch), strategy=r.strategy or "auto", caller=c),
+    TV_CHANNELS.name: lambda s, i, r, c: s.tv_channels(i),
+    TV_TUNE.name: lambda s, i, r, c: s.tv_tune(i, r.channel, c),
+    PLAY_MEDIA.name: lambda s, i, r, c: s.play_media(i, PlayRequest(
+        url=check_media_url(r.url), type=r.type or "video", title=r.title, format=r.format), c),
+    DEV_RELOAD.name: lambda s, i, r, c: s.dev_reload(i, _text(r.params)),
+    DEV_REGISTRY.name: lambda s, i, r, c: s.dev_registry(i),
+    DEV_PACKAGES.name: lambda s, i, r, c: s.dev_packages(i),
+    DEV_DELETE.name: lambda s, i, r, c: s.dev_delete(i),
+}
+
+
+def handler_for(op: Operation[Any, Any]) -> Handler:
+    """The route handler of ``op``: read its request, perform it, answer its result."""
+    kind = op.request_type()
+
+    async def handle(request: Request) -> Response:
+        body: Any = None
+        if op.method == "GET":
+            body = read_query(request, kind) if kind is not None else None
+        elif kind is not None:
+            body = await read_body(request, kind, optional=not op.body_required)
+        elif op.method == "POST":
+            await read_json(request, optional=True)  # any JSON object, or none, is taken and ignored
+        service = rt(request).service
+        ident = request.path_params["id"]
+        perform: Perform = CORE.get(op.name) or (lambda s, i, r, c: s.perform(op, i, r, c))
+        if op.read_only:
+            return envelope.ok(await perform(service, ident, body, None))
+        async with client_presence(request) as caller:
+            return envelope.ok(await perform(service, ident, body, caller))
+
+    handle.__name__ = handle.__qualname__ = op.name  # the OpenAPI operationId
+    return handle
+
+
+def endpoints(platforms: Any) -> list[Endpoint]:
+    """A route for each declared operation (``platforms``: the adapter classes whose own
+    operations join the core's)."""
+    out = []
+    for op in declared(platforms):
+        kind = op.request_type()
+        out.append(Endpoint(op.method, op.route, OWN_HANDLERS.get(op.name) or handler_for(op), op.summary,
+                            body=kind if op.method != "GET" else None, body_required=op.body_required,
+                            query=kind if op.method == "GET" else None, response=op.result_type()))
+    return out
+
+
+# -- GET /v1/operations ---------------------------------------------------------------------------
+async def list_operations(request: Request) -> Response:
+    return envelope.ok([operation_info(op) for op in declared(rt(request).service.adapter_classes.values())])

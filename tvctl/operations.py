@@ -1,0 +1,178 @@
+"""The operation table: every device operation, declared once.
+
+An ``Operation`` names what a device can be asked to do and everything each way in needs to know
+of it: the route under ``/v1/devices/{id}`` and its method, the request type (the body of a
+POST, the query of a GET) and the result type (the envelope's data), the capability it needs,
+the CLI words that run it and how long a client waits for its answer, and whether the MCP server
+offers it as a tool (which tier, read-only or destructive) and the web remote as a form.
+
+From the table come the daemon's routes and so the OpenAPI document and docs/api.md's tables
+(``tvctl.api.operated``), ``GET /v1/operations`` (what the web remote and the CLI read to offer
+an operation they have no words of their own for), the typed client's methods
+(``tvctl.typedclient``) and the MCP server's tools (``tvctl.mcpserve``). The core's operations
+are ``OPERATIONS``; a platform adds its own in ``Adapter.operations`` and implements each as the
+adapter method of the same name, taking the request and returning the result.
+
+This module imports nothing beyond the standard library: the CLI reads it on every start. The
+request and result types of the core's operations are therefore named as ``"module:Type"``
+strings and imported on first use; a platform may give the types themselves.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+
+if TYPE_CHECKING:
+    from tvctl.api.bodies import DevReload, KeyPress, KeySequence, LaunchApp, PlayMedia, RefreshApps, Search, TvTune
+    from tvctl.models import AppList, StateReport
+    from tvctl.results import (
+        ChannelList,
+        DeleteResult,
+        DevRegistry,
+        KeyResult,
+        LaunchResult,
+        PackageList,
+        PlayResult,
+        ReloadResult,
+        SearchResult,
+        SequenceResult,
+        StopResult,
+        TuneResult,
+    )
+
+Req = TypeVar("Req")
+Res = TypeVar("Res")
+Tier = Literal["read", "control", "dev"]
+TIERS: tuple[Tier, ...] = ("read", "control", "dev")
+DEVICE_ROUTE = "/v1/devices/{id}"
+
+# How long a client waits for an answer by default: a queued wait (daemon.queue_wait_s, 10 s by
+# default) and one slow device request, with room to spare, so a slow command is never taken for
+# a dead daemon.
+ANSWER_S = 60.0
+SEQUENCE_DELAY_MS = 200  # the pause between the keys of a sequence when none is given
+
+
+def _load(ref: type[Any] | str | None) -> Any:
+    if not isinstance(ref, str):
+        return ref
+    module, _, name = ref.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+@dataclass(frozen=True, slots=True)
+class Operation(Generic[Req, Res]):
+    name: str  # the operation's id: the typed client's method, the MCP tool, a platform's adapter method
+    method: Literal["GET", "POST", "DELETE"]
+    path: str  # under /v1/devices/{id}
+    summary: str  # one line: the OpenAPI summary, the tool's and the form's description
+    result: type[Res] | str  # the envelope's data ("module:Type" is imported on first use)
+    request: type[Req] | str | None = None  # a POST's body, a GET's query string (tvctl.api.bodies)
+    body_required: bool = True
+    capability: str | None = None  # a platform's own operations are refused to devices without it
+    cli: tuple[str, ...] = ()  # the words that run it: ("tv", "tune") is tvctl tv tune
+    cli_args: tuple[str, ...] = ()  # request fields the CLI takes as positional words, in order
+    timeout_s: float = ANSWER_S  # how long a client waits for the answer
+    mcp: Tier | None = None  # the MCP tier that offers it as a tool; None: no tool
+    read_only: bool = False  # changes nothing on the device
+    destructive: bool = False  # removes something that cannot be had back by asking again
+    remote: bool = False  # the web remote offers a form for it
+
+    @property
+    def route(self) -> str:
+        return DEVICE_ROUTE + self.path
+
+    def request_type(self) -> type[Req] | None:
+        loaded: type[Req] | None = _load(self.request)
+        return loaded
+
+    def result_type(self) -> type[Res]:
+        loaded: type[Res] = _load(self.result)
+        return loaded
+
+
+STATE: Operation[None, StateReport] = Operation(
+    "device_state", "GET", "/state",
+    "Live state: power, active app, media, TV channel, and what the platform adds.",
+    "tvctl.models:StateReport", cli=("state",), mcp="read", read_only=True)
+LIST_APPS: Operation[None, AppList] = Operation(
+    "list_apps", "GET", "/apps", "Installed apps (cached).", "tvctl.models:AppList", capability="apps",
+    cli=("apps",), mcp="read", read_only=True)
+REFRESH_APPS: Operation[RefreshApps, AppList] = Operation(
+    "refresh_apps", "POST", "/apps/refresh", "Refresh the app cache from the device.", "tvctl.models:AppList",
+    "tvctl.api.bodies:RefreshApps", body_required=False, capability="apps", cli=("apps", "refresh"),
+    read_only=True)
+LAUNCH_APP: Operation[LaunchApp, LaunchResult] = Operation(
+    "launch_app", "POST", "/apps/launch", "Launch an app by id, name or platform id.",
+    "tvctl.results:LaunchResult", "tvctl.api.bodies:LaunchApp", capability="apps", cli=("apps", "launch"),
+    cli_args=("app",), mcp="control")
+STOP_APP: Operation[None, StopResult] = Operation(
+    "stop_app", "POST", "/apps/stop", "Stop the active app (exit-app or Home).", "tvctl.results:StopResult",
+    body_required=False, cli=("apps", "stop"), mcp="control")
+PRESS_KEY: Operation[KeyPress, KeyResult] = Operation(
+    "remote_key", "POST", "/remote/key", "Press one key (optionally held or repeated).",
+    "tvctl.results:KeyResult", "tvctl.api.bodies:KeyPress", capability="keys", cli=("key",), cli_args=("key",))
+PRESS_KEYS: Operation[KeySequence, SequenceResult] = Operation(
+    "remote_sequence", "POST", "/remote/sequence", "Press keys in order with a delay.",
+    "tvctl.results:SequenceResult", "tvctl.api.bodies:KeySequence", capability="keys", cli=("seq",),
+    cli_args=("keys",))
+SEARCH: Operation[Search, SearchResult] = Operation(
+    "search", "POST", "/search",
+    "Search for a title: the device's search (browse), the app's own (in-app), or browse then in-app.",
+    "tvctl.results:SearchResult", "tvctl.api.bodies:Search", capability="search", cli=("search",),
+    cli_args=("keyword",), timeout_s=ANSWER_S + 240.0,  # in-app steps launch an app and wait between screens
+    mcp="control", remote=True)
+TV_CHANNELS: Operation[None, ChannelList] = Operation(
+    "tv_channels", "GET", "/tv/channels", "The TV tuner's channel line-up.", "tvctl.results:ChannelList",
+    capability="channels", cli=("tv", "channels"), mcp="read", read_only=True)
+TV_TUNE: Operation[TvTune, TuneResult] = Operation(
+    "tv_tune", "POST", "/tv/tune", "Tune the TV tuner to a channel.", "tvctl.results:TuneResult",
+    "tvctl.api.bodies:TvTune", capability="channels", cli=("tv", "tune"), cli_args=("channel",), mcp="control",
+    remote=True)
+PLAY_MEDIA: Operation[PlayMedia, PlayResult] = Operation(
+    "play_media", "POST", "/media/play", "Play a video, audio or photo URL on the device.",
+    "tvctl.results:PlayResult", "tvctl.api.bodies:PlayMedia", capability="play-media", cli=("play",),
+    cli_args=("url",), mcp="control", remote=True)
+DEV_RELOAD: Operation[DevReload, ReloadResult] = Operation(
+    "dev_reload", "POST", "/dev/reload", "Restart the sideloaded channel (optionally with launch parameters).",
+    "tvctl.results:ReloadResult", "tvctl.api.bodies:DevReload", body_required=False, capability="dev-install",
+    cli=("dev", "reload"), timeout_s=ANSWER_S + 150.0, mcp="dev", destructive=True)
+DEV_REGISTRY: Operation[None, DevRegistry] = Operation(
+    "dev_registry", "GET", "/dev/registry", "The sideloaded channel's registry.", "tvctl.results:DevRegistry",
+    capability="dev-install", cli=("dev", "registry"), mcp="dev", read_only=True)
+DEV_PACKAGES: Operation[None, PackageList] = Operation(
+    "dev_packages", "GET", "/dev/packages", "What the developer installer lists as installed.",
+    "tvctl.results:PackageList", capability="dev-install", cli=("dev", "packages"), mcp="dev", read_only=True)
+DEV_DELETE: Operation[None, DeleteResult] = Operation(
+    "dev_delete", "DELETE", "/dev/channel", "Remove the sideloaded channel.", "tvctl.results:DeleteResult",
+    capability="dev-install", cli=("dev", "delete"), destructive=True)
+
+# The core's operations, in the order the route table lists them.
+OPERATIONS: tuple[Operation[Any, Any], ...] = (
+    STATE, LIST_APPS, LAUNCH_APP, STOP_APP, REFRESH_APPS, PRESS_KEY, PRESS_KEYS, SEARCH, TV_CHANNELS, TV_TUNE,
+    PLAY_MEDIA, DEV_RELOAD, DEV_REGISTRY, DEV_PACKAGES, DEV_DELETE,
+)
+CORE_NAMES = frozenset(op.name for op in OPERATIONS)
+
+
+def by_name(ops: tuple[Operation[Any, Any], ...] | list[Operation[Any, Any]]) -> dict[str, Operation[Any, Any]]:
+    return {op.name: op for op in ops}
+
+
+def declared(platforms: Any) -> list[Operation[Any, Any]]:
+    """The core's operations, then each platform's own (``Adapter.operations``; ``platforms``: the
+    adapter classes). A platform's operation whose name or route another one has already taken is
+    left out (the first declaration stands)."""
+    out = list(OPERATIONS)
+    names = {op.name for op in out}
+    routes = {(op.method, op.path) for op in out}
+    for cls in platforms:
+        for op in getattr(cls, "operations", ()):
+            if op.name in names or (op.method, op.path) in routes:
+                continue
+            out.append(op)
+            names.add(op.name)
+            routes.add((op.method, op.path))
+    return out

@@ -130,3 +130,41 @@ async def test_bad_requests_say_which_field_and_how(api: tuple[httpx.AsyncClient
     err = r.json()["error"]
     assert (r.status_code, err["code"], err["message"]) == (400, code, message)
     assert hint in err["hint"] and "\n" not in err["message"] + err["hint"]
+
+
+class BoastfulToy(ToyAdapter):
+    """A toy whose probe claims search and state, which the toy platform does not implement."""
+
+    @classmethod
+    def capabilities_for(cls, info: Any) -> tuple[str, ...]:
+        return ("keys", "search", "state", "screenshot")
+
+
+async def test_a_device_shows_only_what_its_platform_implements(tmp_path: Path) -> None:
+    """Capabilities follow the interfaces a platform's adapter implements: what a probe claims
+    beyond them is not shown, and asking for it is unsupported_operation naming what is missing."""
+    settings = Settings(MappingProxyType({**Settings.defaults().values, "toy.greeting": "hi"}))
+    runtime = Runtime(config_path=tmp_path / "config.toml", settings=settings, bus=EventBus(), http_port=PORT)
+    service = DeviceService(runtime.get_settings, Registry(tmp_path / "state" / "devices.json"), runtime.bus,
+                            tmp_path / "state", tmp_path / "cache", adapter_classes={"toy": BoastfulToy})
+    runtime.service = service
+    transport = httpx.ASGITransport(app=create_app(runtime))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://127.0.0.1:{PORT}") as client:
+            dev = data(await client.post("/v1/devices", json={"host": "10.9.8.6", "port": 9}))
+            assert dev["capabilities"] == ["keys", "screenshot"]
+            r = await client.get(f"/v1/devices/{dev['id']}/state")
+            assert (r.status_code, r.json()["error"]["code"]) == (400, "unsupported_operation")
+            assert r.json()["error"]["message"] == "toy-10-9-8-6 (T1, toy) does not report state."
+            r = await client.post(f"/v1/devices/{dev['id']}/search", json={"keyword": "dune"})
+            assert r.json()["error"]["message"] == "toy-10-9-8-6 (T1, toy) cannot search."
+            r = await client.post(f"/v1/devices/{dev['id']}/dev/reload")
+            assert r.json()["error"]["message"] == ("toy-10-9-8-6 (T1, toy) has no developer mode (sideloading, "
+                                                    "developer logs and screenshots).")
+            # its own operation is offered and runs
+            assert data(await client.post(f"/v1/devices/{dev['id']}/toy/wave", json={"times": 1}))["waves"] == [
+                "right wave 1"]
+            names = [op["name"] for op in data(await client.get("/v1/operations"))]
+            assert names[-1] == "toy_wave" and names[0] == "device_state"
+    finally:
+        await service.close()

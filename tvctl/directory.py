@@ -21,7 +21,7 @@ from tvctl.discovery import ssdp
 from tvctl.errors import BadRequest, DeviceAuthFailed, DeviceError, TvctlError, UnsupportedOperation
 from tvctl.events import EventBus
 from tvctl.models import Candidate, Device, Observation
-from tvctl.platform import NO_CREDENTIALS, Adapter, AdapterContext
+from tvctl.platform import NO_CREDENTIALS, Adapter, AdapterContext, capabilities
 from tvctl.registry import Registry, device_id
 from tvctl.results import CredentialField, CredentialReport
 from tvctl.runner import CommandRunner
@@ -136,7 +136,7 @@ class DeviceDirectory:
             async with self._save_lock:
                 await asyncio.to_thread(self.credentials.replace, dev_id, credentials)
         try:
-            dev, change = await self._commit(lambda r: r.merge(info, cand, cls.capabilities_for(info)),
+            dev, change = await self._commit(lambda r: r.merge(info, cand, capabilities(cls, info)),
                                              save=lambda result: result[1] is not None)
         except TvctlError:
             if credentials is not None:

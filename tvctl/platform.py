@@ -7,19 +7,21 @@ in the config file, with its defaults, docs, secrets and restart flags); the cre
 keeps per device (never returned by the API); keys beyond the common names; how to recognise
 its devices in SSDP and mDNS announcements; how to probe an address; and what a given device
 can do, as capability strings, so "this device cannot do that" is a checked, reported state
-(``unsupported_operation``) rather than an AttributeError. Every operation the base class
-implements raises that error; a platform overrides what it supports.
+(``unsupported_operation``) rather than an AttributeError. What a platform can do at all is the
+interfaces (``Keys``, ``Apps``, ``State``, ``Tuner``, ``DeveloperMode``, …) its adapter class
+inherits and implements; ``need`` hands the core an adapter as one of them, or raises that error.
 The registry, the service, the API and the CLI work from these declarations alone.
 """
 
 from __future__ import annotations
 
+import abc
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from tvctl.errors import InvalidKey, UnsupportedOperation
 from tvctl.fields import Field, S, Section
@@ -188,11 +190,6 @@ class Adapter:
             raise InvalidKey(f"Unknown key {key.name!r} for {cls.platform} devices.",
                              hint=unknown_key_hint(key.name, names))
 
-    @classmethod
-    def check_archive(cls, path: Path) -> None:
-        """Raise InvalidArchive unless ``path`` is something this platform can sideload (blocking)."""
-        raise UnsupportedOperation(f"{cls.platform} devices do not take sideloaded packages.")
-
     # -- life cycle -----------------------------------------------------------------------------
     def update_device(self, device: Device) -> None:
         self.device = device
@@ -214,65 +211,156 @@ class Adapter:
         """End any long-lived client streams this adapter feeds (called on shutdown)."""
         return None
 
-    # -- operations (override what the platform supports) -------------------------------------
-    async def send_key(self, key: Key, *, hold_ms: int = 0) -> KeyResult:
-        raise UnsupportedOperation(f"{self.device.name} does not accept remote keys.")
 
-    async def list_apps(self) -> list[App]:
-        raise UnsupportedOperation(f"{self.device.name} cannot list apps.")
+# -- what a device can do: one interface per capability group ------------------------------------
+# A platform's adapter class inherits the interfaces it implements (pyatv-style), so what it can do
+# is its class, checked by mypy and by ``need``; each interface names the capability strings it
+# can give a device (``provides``): a device shows those its probe found that its platform
+# implements (``implemented``), less what the mode it shows now takes away (``Adapter.present``).
+class Interface(abc.ABC):  # noqa: B024 (a marker base: each interface declares its own abstract methods)
+    provides: ClassVar[frozenset[str]] = frozenset()
+    cannot: ClassVar[str] = ""  # "<device> {cannot}." says it lacks this interface
 
-    async def launch(self, app: App, params: dict[str, str]) -> LaunchResult:
-        raise UnsupportedOperation(f"{self.device.name} cannot launch apps.")
 
-    async def stop_app(self) -> StopResult:
-        raise UnsupportedOperation(f"{self.device.name} cannot stop apps.")
+class Keys(Interface):
+    """Remote keys: named keys (held for ``hold_ms``) and ``literal:`` text, and what keys do."""
+    provides = frozenset({Capability.KEYS, Capability.TEXT, Capability.POWER, Capability.VOLUME,
+                          Capability.INPUTS, Capability.FIND_REMOTE})
+    cannot = "does not accept remote keys"
 
-    async def state(self) -> DeviceState:
-        raise UnsupportedOperation(f"{self.device.name} does not report state.")
+    @abc.abstractmethod
+    async def send_key(self, key: Key, *, hold_ms: int = 0) -> KeyResult: ...
 
-    async def icon(self, platform_id: str) -> tuple[bytes, str]:
-        raise UnsupportedOperation(f"{self.device.name} does not serve app icons.")
 
+class State(Interface):
+    provides = frozenset({Capability.STATE})
+    cannot = "does not report state"
+
+    @abc.abstractmethod
+    async def state(self) -> DeviceState: ...
+
+
+class Apps(Interface):
+    provides = frozenset({Capability.APPS, Capability.APP_ICONS})
+    cannot = "has no apps to list, launch or stop"
+
+    @abc.abstractmethod
+    async def list_apps(self) -> list[App]: ...
+
+    @abc.abstractmethod
+    async def launch(self, app: App, params: dict[str, str]) -> LaunchResult: ...
+
+    @abc.abstractmethod
+    async def stop_app(self) -> StopResult: ...
+
+    @abc.abstractmethod
+    async def icon(self, platform_id: str) -> tuple[bytes, str]: ...
+
+
+class Screenshots(Interface):
+    provides = frozenset({Capability.SCREENSHOT})
+    cannot = "cannot take screenshots"
+
+    @abc.abstractmethod
     async def screenshot(self, display: int = 0) -> tuple[bytes, str]:
         """What display ``display`` shows (0: the first or only one), as image bytes and their type."""
-        raise UnsupportedOperation(f"{self.device.name} cannot take screenshots.")
 
+
+class Searching(Interface):
+    provides = frozenset({Capability.SEARCH})
+    cannot = "cannot search"
+
+    @abc.abstractmethod
+    async def search(self, request: SearchRequest) -> SearchResult: ...
+
+
+class Tuner(Interface):
+    provides = frozenset({Capability.CHANNELS})
+    cannot = "has no TV tuner (it is not a TV)"
+
+    @abc.abstractmethod
+    async def tv_channels(self) -> list[ChannelInfo]: ...
+
+    @abc.abstractmethod
+    async def tv_tune(self, channel: str) -> TuneResult: ...
+
+
+class MediaUrl(Interface):
+    provides = frozenset({Capability.PLAY_MEDIA})
+    cannot = "cannot play a URL"
+
+    @abc.abstractmethod
+    async def play_media(self, request: PlayRequest) -> PlayResult: ...
+
+
+class DeveloperMode(Interface):
+    """Sideloading a package, its registry and log console, and developer screenshots."""
+    provides = frozenset({Capability.DEV_INSTALL, Capability.DEV_LOGS, Capability.DEV_SCREENSHOT})
+    cannot = "has no developer mode (sideloading, developer logs and screenshots)"
+
+    @classmethod
+    @abc.abstractmethod
+    def check_archive(cls, path: Path) -> None:
+        """Raise InvalidArchive unless ``path`` is something this platform can sideload (blocking)."""
+
+    @abc.abstractmethod
     def sideload_preflight(self) -> None:
         """Checks before an upload is read (credentials configured, …); raise to refuse early."""
-        raise UnsupportedOperation(f"{self.device.name} does not support sideloading.")
 
+    @abc.abstractmethod
     async def dev_install(self, archive: Path, params: Mapping[str, str]) -> InstallResult:
         """Install ``archive``; with ``params``, start it with those launch parameters."""
-        raise UnsupportedOperation(f"{self.device.name} does not support sideloading.")
 
+    @abc.abstractmethod
     async def dev_reload(self, archive: Path | None, params: Mapping[str, str]) -> ReloadResult:
         """Restart the sideloaded package (with ``params`` as its launch parameters); ``archive`` is
         the kept copy, for a device that lost it."""
-        raise UnsupportedOperation(f"{self.device.name} does not support sideloading.")
 
-    async def dev_registry(self) -> DevRegistry:
-        raise UnsupportedOperation(f"{self.device.name} has no developer registry to read.")
+    @abc.abstractmethod
+    async def dev_registry(self) -> DevRegistry: ...
 
-    async def dev_packages(self) -> PackageList:
-        raise UnsupportedOperation(f"{self.device.name} does not support sideloading.")
+    @abc.abstractmethod
+    async def dev_packages(self) -> PackageList: ...
 
-    async def dev_delete(self) -> DeleteResult:
-        raise UnsupportedOperation(f"{self.device.name} does not support sideloading.")
+    @abc.abstractmethod
+    async def dev_delete(self) -> DeleteResult: ...
 
-    async def search(self, request: SearchRequest) -> SearchResult:
-        raise UnsupportedOperation(f"{self.device.name} cannot search.")
+    @abc.abstractmethod
+    def console(self) -> LogConsole: ...
 
-    async def tv_channels(self) -> list[ChannelInfo]:
-        raise UnsupportedOperation(f"{self.device.name} has no TV tuner (it is not a TV).")
+    @abc.abstractmethod
+    async def dev_screenshot(self) -> tuple[bytes, str]: ...
 
-    async def tv_tune(self, channel: str) -> TuneResult:
-        raise UnsupportedOperation(f"{self.device.name} has no TV tuner (it is not a TV).")
 
-    async def play_media(self, request: PlayRequest) -> PlayResult:
-        raise UnsupportedOperation(f"{self.device.name} cannot play a URL.")
+INTERFACES: tuple[type[Interface], ...] = (Keys, State, Apps, Screenshots, Searching, Tuner, MediaUrl, DeveloperMode)
+Iface = TypeVar("Iface", bound=Interface)
 
-    def console(self) -> LogConsole:
-        raise UnsupportedOperation(f"{self.device.name} has no developer log console.")
 
-    async def dev_screenshot(self) -> tuple[bytes, str]:
-        raise UnsupportedOperation(f"{self.device.name} cannot take developer screenshots.")
+def implemented(cls: type[Adapter]) -> frozenset[str]:
+    """The capability strings ``cls`` can give a device: those of the interfaces it implements and
+    those its own operations need."""
+    own = {op.capability for op in cls.operations if op.capability is not None}
+    return frozenset(c for iface in INTERFACES if issubclass(cls, iface) for c in iface.provides) | own
+
+
+def capabilities(cls: type[Adapter], info: DeviceInfo) -> tuple[str, ...]:
+    """What a device ``info`` describes can do: what the platform says of it, as far as the
+    platform implements it."""
+    can = implemented(cls)
+    return tuple(c for c in cls.capabilities_for(info) if c in can)
+
+
+def need(adapter: Adapter, iface: type[Iface]) -> Iface:
+    """``adapter`` as ``iface``; unsupported_operation when its platform does not implement it."""
+    if not isinstance(adapter, iface):
+        dev = adapter.device
+        raise UnsupportedOperation(f"{dev.name} ({dev.model}, {dev.kind}) {iface.cannot}.")
+    return adapter
+
+
+def platform_as(cls: type[Adapter], iface: type[Iface]) -> type[Iface]:
+    """The platform class ``cls`` as ``iface`` (for its class methods); unsupported_operation when
+    it does not implement it."""
+    if not issubclass(cls, iface):
+        raise UnsupportedOperation(f"{cls.platform} devices {iface.cannot}.")
+    return cls

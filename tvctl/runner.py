@@ -23,7 +23,7 @@ from tvctl.config import DaemonSettings, Settings
 from tvctl.errors import DeviceBusy, DeviceNotFound, DeviceUnreachable, UnsupportedOperation
 from tvctl.events import EventBus
 from tvctl.models import Device, DeviceState
-from tvctl.platform import Adapter, AdapterContext
+from tvctl.platform import Adapter, AdapterContext, Iface, State, need
 from tvctl.registry import Registry
 
 _LOGGER = logging.getLogger(__name__)
@@ -132,6 +132,13 @@ class CommandRunner:
         self._after_command(dev)
         return result
 
+    async def run_as(self, dev: Device, iface: type[Iface], coro_fn: Callable[[Iface], Awaitable[T]],
+                     caller: Caller | None = None) -> T:
+        """``run``, the adapter taken as ``iface``: a device whose platform does not implement it
+        is unsupported_operation before anything waits or is sent."""
+        need(self.adapter(dev), iface)
+        return await self.run(dev, lambda a: coro_fn(need(a, iface)), caller)
+
     async def _acquire(self, dev: Device, caller: Caller | None) -> None:
         """Take the device's command lock, unless the caller leaves or ``daemon.queue_wait_s`` passes
         first: a command must not reach the TV seconds after nobody wants it any more."""
@@ -196,7 +203,7 @@ class CommandRunner:
     async def _read_state(self, dev: Device) -> tuple[Device, DeviceState]:
         adapter = self.adapter(dev)
         try:
-            state = await self._tracked(dev, adapter.state())
+            state = await self._tracked(dev, need(adapter, State).state())
         except DeviceUnreachable:
             self.mark(dev, False)
             raise

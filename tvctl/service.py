@@ -33,7 +33,21 @@ from tvctl.events import EventBus
 from tvctl.keys import Key
 from tvctl.models import App, AppList, Device, StateReport
 from tvctl.operations import Operation
-from tvctl.platform import NO_CREDENTIALS, Adapter, AdapterContext, LogConsole
+from tvctl.platform import (
+    NO_CREDENTIALS,
+    Adapter,
+    AdapterContext,
+    Apps,
+    DeveloperMode,
+    Keys,
+    LogConsole,
+    MediaUrl,
+    Screenshots,
+    Searching,
+    Tuner,
+    need,
+    platform_as,
+)
 from tvctl.poller import StatePoller
 from tvctl.registry import Registry
 from tvctl.results import (
@@ -150,13 +164,13 @@ class DeviceService:
         dev = self.resolve(ident)
         self.runner.platform_of(dev).check_key(key)
 
-        async def go(a: Adapter) -> KeyResult:
+        async def go(a: Keys) -> KeyResult:
             result = await a.send_key(key, hold_ms=hold_ms)
             for _ in range(repeat - 1):
                 result = await a.send_key(key, hold_ms=hold_ms)
             return result
 
-        result = await self.runner.run(dev, go, caller)
+        result = await self.runner.run_as(dev, Keys, go, caller)
         if key.name == "literal" and result.sent is UNSET:  # the API promises how many characters went out
             result = msgspec.structs.replace(result, sent=len(key.text))
         return msgspec.structs.replace(result, device=dev.name, repeat=repeat)
@@ -174,7 +188,7 @@ class DeviceService:
         """Press ``keys`` in order; ``progress`` is told how many were sent after each one."""
         dev = self.check_sequence(ident, keys)  # every key is checked before the first is sent
 
-        async def go(a: Adapter) -> int:
+        async def go(a: Keys) -> int:
             for i, key in enumerate(keys):
                 if i and delay_ms:
                     await asyncio.sleep(delay_ms / 1000)
@@ -192,7 +206,7 @@ class DeviceService:
                     progress(i + 1)
             return len(keys)
 
-        return SequenceResult(device=dev.name, sent=await self.runner.run(dev, go, caller), delay_ms=delay_ms)
+        return SequenceResult(device=dev.name, sent=await self.runner.run_as(dev, Keys, go, caller), delay_ms=delay_ms)
 
     # -- apps ---------------------------------------------------------------------------------
     async def apps(self, ident: str, *, refresh: bool = False, clear: bool = False) -> AppList:
@@ -203,7 +217,7 @@ class DeviceService:
             await asyncio.to_thread(self.app_cache.clear, dev.id)  # a failed fetch leaves no stale cache
         elif cached and not refresh:
             return AppList(platform=dev.platform, apps=cached, cached=True)
-        apps = await self.runner.run(dev, lambda a: a.list_apps())
+        apps = await self.runner.run_as(dev, Apps, lambda a: a.list_apps())
         await asyncio.to_thread(self.app_cache.store, dev.id, apps)
         if not (refresh or clear):
             return AppList(platform=dev.platform, apps=apps, cached=False)
@@ -246,11 +260,11 @@ class DeviceService:
                      caller: Caller | None = None) -> LaunchResult:
         dev = self.resolve(ident)
         app = await self.find_app(ident, query)
-        return await self.runner.run(dev, lambda a: a.launch(app, params), caller)
+        return await self.runner.run_as(dev, Apps, lambda a: a.launch(app, params), caller)
 
     async def stop_app(self, ident: str, caller: Caller | None = None) -> StopResult:
         dev = self.resolve(ident)
-        return await self.runner.run(dev, lambda a: a.stop_app(), caller)
+        return await self.runner.run_as(dev, Apps, lambda a: a.stop_app(), caller)
 
     async def icon(self, ident: str, app_query: str) -> tuple[bytes, str, str]:
         dev = self.resolve(ident)
@@ -258,7 +272,7 @@ class DeviceService:
         hit = await asyncio.to_thread(self.icon_cache.load, dev.id, app)
         if hit is not None:
             return hit[0], hit[1], hashlib.sha1(hit[0]).hexdigest()
-        body, ctype = await self.runner.run(dev, lambda a: a.icon(app.platform_id))
+        body, ctype = await self.runner.run_as(dev, Apps, lambda a: a.icon(app.platform_id))
         await asyncio.to_thread(self.icon_cache.store, dev.id, app, body, ctype)
         return body, ctype, hashlib.sha1(body).hexdigest()
 
@@ -270,19 +284,19 @@ class DeviceService:
         found = await self.find_app(ident, app) if app else None
         request = SearchRequest(keyword=keyword, app=found, type=type, season=season, launch=launch,
                                 strategy=strategy)
-        return await self.runner.run(dev, lambda a: a.search(request), caller)
+        return await self.runner.run_as(dev, Searching, lambda a: a.search(request), caller)
 
     async def tv_channels(self, ident: str) -> ChannelList:
         dev = self.resolve(ident)
-        return ChannelList(device=dev.name, channels=await self.runner.run(dev, lambda a: a.tv_channels()))
+        return ChannelList(device=dev.name, channels=await self.runner.run_as(dev, Tuner, lambda a: a.tv_channels()))
 
     async def tv_tune(self, ident: str, channel: str, caller: Caller | None = None) -> TuneResult:
         dev = self.resolve(ident)
-        return await self.runner.run(dev, lambda a: a.tv_tune(channel), caller)
+        return await self.runner.run_as(dev, Tuner, lambda a: a.tv_tune(channel), caller)
 
     async def play_media(self, ident: str, request: PlayRequest, caller: Caller | None = None) -> PlayResult:
         dev = self.resolve(ident)
-        return await self.runner.run(dev, lambda a: a.play_media(request), caller)
+        return await self.runner.run_as(dev, MediaUrl, lambda a: a.play_media(request), caller)
 
     # -- state --------------------------------------------------------------------------------
     async def state(self, ident: str) -> StateReport:
@@ -294,13 +308,13 @@ class DeviceService:
     def dev_preflight(self, ident: str) -> Device:
         """Checks that need no upload: the device exists and its platform is ready to take one."""
         dev = self.resolve(ident)
-        self.runner.adapter(dev).sideload_preflight()
+        need(self.runner.adapter(dev), DeveloperMode).sideload_preflight()
         return dev
 
     async def dev_install(self, ident: str, upload: Path, params: Mapping[str, str] = NO_PARAMS) -> InstallResult:
         dev = self.dev_preflight(ident)
-        await asyncio.to_thread(self.runner.platform_of(dev).check_archive, upload)
-        result = await self.runner.run(dev, lambda a: a.dev_install(upload, params))
+        await asyncio.to_thread(platform_as(self.runner.platform_of(dev), DeveloperMode).check_archive, upload)
+        result = await self.runner.run_as(dev, DeveloperMode, lambda a: a.dev_install(upload, params))
         if result.result != "identical" or not self.archives.kept(dev.id).exists():
             replaced = await asyncio.to_thread(self.archives.keep, upload, dev.id)
             if replaced is not None:
@@ -312,20 +326,20 @@ class DeviceService:
         kept = self.archives.kept(dev.id)
         # The kept archive lets reload re-install a channel the device lost.
         archive = kept if kept.exists() else None
-        return await self.runner.run(dev, lambda a: a.dev_reload(archive, params))
+        return await self.runner.run_as(dev, DeveloperMode, lambda a: a.dev_reload(archive, params))
 
     async def dev_registry(self, ident: str) -> DevRegistry:
         dev = self.resolve(ident)
-        return await self.runner.run(dev, lambda a: a.dev_registry())
+        return await self.runner.run_as(dev, DeveloperMode, lambda a: a.dev_registry())
 
     async def dev_packages(self, ident: str) -> PackageList:
         dev = self.dev_preflight(ident)
-        return await self.runner.run(dev, lambda a: a.dev_packages())
+        return await self.runner.run_as(dev, DeveloperMode, lambda a: a.dev_packages())
 
     async def dev_delete(self, ident: str) -> DeleteResult:
         """Remove the sideloaded package, and the copy kept for reload (it was deleted on purpose)."""
         dev = self.dev_preflight(ident)
-        result = await self.runner.run(dev, lambda a: a.dev_delete())
+        result = await self.runner.run_as(dev, DeveloperMode, lambda a: a.dev_delete())
         kept = self.archives.kept(dev.id)
         if kept.exists():
             self.archives.discard(kept)
@@ -333,18 +347,18 @@ class DeviceService:
 
     async def dev_console(self, ident: str) -> tuple[Device, LogConsole]:
         dev = self.resolve(ident)
-        console = self.runner.adapter(dev).console()
+        console = need(self.runner.adapter(dev), DeveloperMode).console()
         await console.ensure_started()
         return dev, console
 
     async def dev_screenshot(self, ident: str) -> tuple[bytes, str]:
         dev = self.resolve(ident)
-        result: tuple[bytes, str] = await self.runner.run(dev, lambda a: a.dev_screenshot())
+        result: tuple[bytes, str] = await self.runner.run_as(dev, DeveloperMode, lambda a: a.dev_screenshot())
         return result
 
     async def screenshot(self, ident: str, display: int = 0) -> tuple[bytes, str]:
         dev = self.resolve(ident)
-        result: tuple[bytes, str] = await self.runner.run(dev, lambda a: a.screenshot(display))
+        result: tuple[bytes, str] = await self.runner.run_as(dev, Screenshots, lambda a: a.screenshot(display))
         return result
 
     def close_streams(self) -> None:

@@ -25,7 +25,7 @@ from tvctl_adapters.httpio import MAX_IMAGE, DeviceHttp, Reply
 from tvctl.errors import DeviceAuthFailed, DeviceBadResponse
 from tvctl.fields import Field, Section, setting
 from tvctl.models import Device, DeviceInfo, DeviceState
-from tvctl.platform import NO_CREDENTIALS, Adapter, AdapterContext, Capability
+from tvctl.platform import NO_CREDENTIALS, Adapter, AdapterContext, Capability, Screenshots, State
 
 _LOGGER = logging.getLogger(__name__)
 RENEW_BEFORE_S = 60.0
@@ -103,7 +103,7 @@ class Session:
         return reply
 
 
-class AdvantechAdapter(Adapter):
+class AdvantechAdapter(Adapter, State, Screenshots):
     platform: ClassVar[str] = "advantech"
     default_port: ClassVar[int] = 80
     probe_order: ClassVar[int] = 30

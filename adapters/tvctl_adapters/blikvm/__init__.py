@@ -32,7 +32,7 @@ from tvctl.errors import (
 from tvctl.fields import Field, Section, setting
 from tvctl.keys import Key
 from tvctl.models import Device, DeviceInfo, DeviceState
-from tvctl.platform import NO_CREDENTIALS, Adapter, AdapterContext, Capability
+from tvctl.platform import NO_CREDENTIALS, Adapter, AdapterContext, Capability, Keys, Screenshots, State
 from tvctl.results import KeyResult
 
 _LOGGER = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class BliKvmSettings(Section):
                                    "(a device's own keyboard_layout option wins).", check=keyboard.check_layout)
 
 
-class BliKvmAdapter(Adapter):
+class BliKvmAdapter(Adapter, Keys, State, Screenshots):
     platform: ClassVar[str] = "blikvm"
     default_port: ClassVar[int] = 80
     probe_order: ClassVar[int] = 20

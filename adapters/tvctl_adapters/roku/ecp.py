@@ -60,7 +60,21 @@ from tvctl.models import (
     Unavailable,
     usable_mac,
 )
-from tvctl.platform import NO_CREDENTIALS, Adapter, AdapterContext, Capability, SettingsView
+from tvctl.platform import (
+    NO_CREDENTIALS,
+    Adapter,
+    AdapterContext,
+    Apps,
+    Capability,
+    DeveloperMode,
+    Keys,
+    MediaUrl,
+    Screenshots,
+    Searching,
+    SettingsView,
+    State,
+    Tuner,
+)
 from tvctl.results import (
     ChannelInfo,
     DeleteResult,
@@ -237,7 +251,7 @@ class RokuKeyResult(KeyResult, frozen=True, kw_only=True):
     ecp: str | None = None  # the ECP key code sent (None when the press was skipped)
 
 
-class RokuAdapter(Adapter):
+class RokuAdapter(Adapter, Keys, State, Apps, Screenshots, Searching, Tuner, MediaUrl, DeveloperMode):
     platform: ClassVar[str] = "roku"
     default_port: ClassVar[int] = ECP_PORT
     probe_order: ClassVar[int] = 0

@@ -32,7 +32,7 @@ from tvctl.errors import (
 from tvctl.fields import Field, Section, setting
 from tvctl.keys import Key
 from tvctl.models import Device, DeviceInfo, DeviceState
-from tvctl.platform import NO_CREDENTIALS, Adapter, AdapterContext, Capability
+from tvctl.platform import NO_CREDENTIALS, Adapter, AdapterContext, Capability, Keys, Screenshots, State
 from tvctl.results import KeyResult
 
 _LOGGER = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def trust_hint(device: Device | None, host: str) -> str:
             f'{{fingerprint}}, or PATCH /v1/devices/{ident} {{"tls_fingerprint": "{{fingerprint}}"}}.')
 
 
-class TinyPilotAdapter(Adapter):
+class TinyPilotAdapter(Adapter, Keys, State, Screenshots):
     platform: ClassVar[str] = "tinypilot"
     default_port: ClassVar[int] = 443
     probe_order: ClassVar[int] = 10

@@ -19,7 +19,7 @@ from tvctl.fields import Section, setting
 from tvctl.keys import Key
 from tvctl.models import Device, DeviceInfo
 from tvctl.operations import Operation
-from tvctl.platform import NO_CREDENTIALS, Adapter, AdapterContext, Capability
+from tvctl.platform import NO_CREDENTIALS, Adapter, AdapterContext, Capability, Keys, Screenshots
 from tvctl.results import KeyResult
 
 TOY_PORT = 9
@@ -49,7 +49,7 @@ WAVE: Operation[Wave, Waved] = Operation(
     cli=("toy", "wave"), cli_args=("times",), mcp="control")
 
 
-class ToyAdapter(Adapter):
+class ToyAdapter(Adapter, Keys, Screenshots):
     platform: ClassVar[str] = "toy"
     default_port: ClassVar[int] = TOY_PORT
     settings: ClassVar[type[Section] | None] = ToySettings

@@ -247,11 +247,16 @@ class Client:
     def perform(self, op: Operation[Any, Any], device: str, fields: dict[str, Any] | None = None) -> Any:
         """Run operation ``op`` (tvctl.operations) on ``device`` with its request ``fields`` (JSON
         values; a GET's go in the query string); the envelope's data."""
-        url = op.route.replace("{id}", quote(device))
+        url = route(op, device)
         given = {k: v for k, v in (fields or {}).items() if v is not None}
         if op.method == "GET":
             return self.request("GET", f"{url}?{urlencode(given)}" if given else url)
         return self.request(op.method, url, given if given or op.body_required else None)
+
+
+def route(op: Operation[Any, Any], device: str) -> str:
+    """The URL path of operation ``op`` on ``device`` (an id, a name or "default")."""
+    return op.route.replace("{id}", quote(device))
 
 
 def quote(text: str, safe: str = "") -> str:

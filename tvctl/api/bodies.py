@@ -19,6 +19,7 @@ from msgspec import UNSET, Meta, UnsetType
 from tvctl.errors import InvalidUrl
 from tvctl.keys import KEY_PATTERN, parse_key
 from tvctl.models import NAME_RE
+from tvctl.operations import SEQUENCE_DELAY_MS
 
 KeyName = Annotated[str, Meta(pattern=KEY_PATTERN,
                               description="A key name from docs/api.md, or literal:<text> to type text.")]
@@ -106,8 +107,8 @@ class KeyPress(Body, frozen=True):
 class KeySequence(Body, frozen=True):
     text_checks: ClassVar[dict[str, Callable[[str], object]]] = {r"keys\[\d+\]": parse_key}
     keys: Annotated[list[KeyName], Meta(min_length=1, max_length=100)]
-    delay_ms: Annotated[int, Meta(ge=0, le=10_000, description="Pause between keys; 200 when left out.")] | None \
-        = None
+    delay_ms: Annotated[int, Meta(ge=0, le=10_000,
+                                  description=f"Pause between keys; {SEQUENCE_DELAY_MS} when left out.")] | None = None
 
 
 class ScreenshotQuery(Query, frozen=True):

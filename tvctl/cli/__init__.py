@@ -18,6 +18,7 @@ from tvctl.cli.common import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, 
 from tvctl.cli.parser import EXAMPLES, SUBCOMMANDS, build_parser
 from tvctl.client import Client, DaemonTimeout, DaemonUnreachable
 from tvctl.errors import TvctlError
+from tvctl.operations import ANSWER_S, DEV_RELOAD, SEARCH
 from tvctl.paths import default_socket_path
 
 TYPE_CHECKING = False
@@ -29,9 +30,10 @@ __all__ = ["EXAMPLES", "EXIT_ERROR", "EXIT_OK", "EXIT_UNREACHABLE", "EXIT_USAGE"
 
 
 # How long the CLI waits for an answer: long enough for what the request asks of the device, so a
-# slow command is never taken for a dead daemon. BASE covers a queued wait (daemon.queue_wait_s,
-# 10 s by default) and one slow device request; each key may take a device request of its own.
-BASE_TIMEOUT_S = 60.0
+# slow command is never taken for a dead daemon. The operation table gives each operation's own
+# (tvctl.operations: ANSWER_S covers a queued wait and one slow device request); what depends on
+# the request is added here: each key may take a device request of its own.
+BASE_TIMEOUT_S = ANSWER_S
 PER_KEY_S = 6.0
 WAKE_S = 130.0  # the longest Wake-on-LAN wait a platform setting allows is 120 s
 UPLOAD_S = 150.0  # a device's own installer may take this long for a large package
@@ -41,6 +43,8 @@ UPLOAD_RATE = 256 * 1024  # bytes per second assumed for the slowest link
 def timeout_for(args: argparse.Namespace) -> float | None:
     """The answer timeout sized to the request; None for streams that last until Ctrl-C."""
     cmd = args.command
+    if getattr(args, "operation", None) is not None:
+        return float(args.operation["timeout_s"])
     if cmd in ("events", "remote") or getattr(args, "follow", False):
         return None
     if cmd == "seq":
@@ -52,11 +56,13 @@ def timeout_for(args: argparse.Namespace) -> float | None:
         return BASE_TIMEOUT_S + len(args.text) * PER_KEY_S / 4
     if cmd == "power":
         return BASE_TIMEOUT_S + WAKE_S
-    if cmd == "search":  # in-app steps launch an app and wait between screens
-        return BASE_TIMEOUT_S + 240.0
-    if cmd == "dev" and args.action in ("install", "reload"):
+    if cmd == "search":
+        return SEARCH.timeout_s
+    if cmd == "dev" and args.action == "reload":
+        return DEV_RELOAD.timeout_s
+    if cmd == "dev" and args.action == "install":
         size = 0
-        if args.action == "install" and args.archive:
+        if args.archive:
             try:
                 size = os.path.getsize(args.archive)
             except OSError:
@@ -87,10 +93,29 @@ def _command_word(argv: list[str]) -> str | None:
     return None
 
 
-def _handler(command: str) -> Callable[[Client, argparse.Namespace], None]:
+def _socket_path(given: str | None) -> str:
+    return given or os.environ.get("TVCTL_SOCKET") or default_socket_path()
+
+
+def _given_socket(argv: list[str]) -> str | None:
+    """The --socket option's value in ``argv``, before it is parsed."""
+    for i, tok in enumerate(argv):
+        if tok == "--socket" and i + 1 < len(argv):
+            return argv[i + 1]
+        if tok.startswith("--socket="):
+            return tok.partition("=")[2]
+    return None
+
+
+def _handler(args: argparse.Namespace) -> Callable[[Client, argparse.Namespace], None]:
     """The command's ``cmd_`` function, importing its module (SUBCOMMANDS says which) only now."""
     from importlib import import_module
 
+    if getattr(args, "operation", None) is not None:  # a platform's own operation (tvctl.cli.table)
+        from tvctl.cli.table import cmd_operation
+
+        return cmd_operation
+    command = args.command
     handler: Callable[[Client, argparse.Namespace], None] = getattr(
         import_module(f"tvctl.cli.{SUBCOMMANDS[command][0]}"), f"cmd_{command}")
     return handler
@@ -105,6 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     word = _command_word(argv)
     parser = build_parser(word if word in SUBCOMMANDS else None)
+    if word is not None and word not in SUBCOMMANDS:  # perhaps a platform's own operation
+        from tvctl.cli.table import add_table_commands
+
+        add_table_commands(parser, word, _socket_path(_given_socket(argv)))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
@@ -121,16 +150,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "mcp":
         from tvctl.mcpserve import run as serve_mcp  # says how to install the SDK when it is missing
 
-        return serve_mcp(args.socket or os.environ.get("TVCTL_SOCKET") or default_socket_path(), args.tier)
+        return serve_mcp(_socket_path(args.socket), args.tier)
     if args.command == "completion":  # needs no daemon
         from tvctl.cli.complete import cmd_completion
 
         cmd_completion(None, args)
         return EXIT_OK
-    path = args.socket or os.environ.get("TVCTL_SOCKET") or default_socket_path()
-    client = Client(path, timeout=args.timeout if args.timeout else timeout_for(args))
+    client = Client(_socket_path(args.socket), timeout=args.timeout if args.timeout else timeout_for(args))
     try:
-        _handler(args.command)(client, args)
+        _handler(args)(client, args)
     except Usage as exc:
         return _fail(args, EXIT_USAGE, "usage", str(exc), exc.hint or f"tvctl {args.command} --help shows how")
     except DaemonUnreachable as exc:

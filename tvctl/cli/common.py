@@ -6,10 +6,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from tvctl.client import quote
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
-    from typing import Any
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 
@@ -27,21 +28,6 @@ def _did_you_mean(given: str, choices: Iterable[str], cutoff: float = 0.8) -> li
     import difflib
 
     return difflib.get_close_matches(given, list(choices), n=3, cutoff=cutoff)
-
-
-def quote(text: str, safe: str = "") -> str:
-    """Percent-encode a path segment (urllib.parse costs start-up time; names are mostly ASCII)."""
-    out = []
-    for ch in text:
-        if ch.isascii() and (ch.isalnum() or ch in "-._~" or ch in safe):
-            out.append(ch)
-        else:
-            out.extend(f"%{b:02X}" for b in ch.encode())
-    return "".join(out)
-
-
-def urlencode(params: dict[str, Any]) -> str:
-    return "&".join(f"{quote(str(k))}={quote(str(v))}" for k, v in params.items())
 
 
 def _device_name(args: argparse.Namespace) -> str:

@@ -7,9 +7,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from tvctl.cli.common import quote
 from tvctl.cli.parser import build_parser
-from tvctl.client import Client, DaemonTimeout, DaemonUnreachable
+from tvctl.client import Client, DaemonTimeout, DaemonUnreachable, quote
 from tvctl.errors import TvctlError
 from tvctl.paths import default_socket_path
 

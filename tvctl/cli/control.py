@@ -8,10 +8,11 @@ import json
 import os
 import sys
 
-from tvctl.cli.common import Usage, _device_name, _device_path, _progress, _shows_progress
+from tvctl.cli.common import Usage, _device_name, _progress, _shows_progress
 from tvctl.cli.output import _event_line, _key_line, _print, _table
-from tvctl.client import Client, DaemonUnreachable
+from tvctl.client import Client, DaemonUnreachable, route
 from tvctl.errors import TvctlError
+from tvctl.operations import PLAY_MEDIA, PRESS_KEY, PRESS_KEYS, SEARCH, STATE, TV_CHANNELS, TV_TUNE
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -21,17 +22,12 @@ MAX_SEQUENCE = 100  # keys in one sequence (the API's KeySequence bound)
 
 
 def cmd_key(c: Client, a: argparse.Namespace) -> None:
-    body: dict[str, Any] = {"key": a.key}
-    if a.hold:
-        body["hold_ms"] = a.hold
-    if a.repeat:
-        body["repeat"] = a.repeat
-    d = c.request("POST", f"/v1/devices/{_device_path(a)}/remote/key", body)
+    d = c.perform(PRESS_KEY, _device_name(a), {"key": a.key, "hold_ms": a.hold or None, "repeat": a.repeat or None})
     _print(a, d, _key_line(d))
 
 
 def cmd_seq(c: Client, a: argparse.Namespace) -> None:
-    url = f"/v1/devices/{_device_path(a)}/remote/sequence"
+    url = route(PRESS_KEYS, _device_name(a))
     if len(a.keys) > MAX_SEQUENCE:
         raise Usage(f"a sequence holds at most {MAX_SEQUENCE} keys (got {len(a.keys)})",
                     f"split it into several tvctl seq commands of {MAX_SEQUENCE} keys or fewer")
@@ -56,13 +52,13 @@ def cmd_seq(c: Client, a: argparse.Namespace) -> None:
 
 
 def cmd_type(c: Client, a: argparse.Namespace) -> None:
-    d = c.request("POST", f"/v1/devices/{_device_path(a)}/remote/key", {"key": f"literal:{a.text}"})
+    d = c.perform(PRESS_KEY, _device_name(a), {"key": f"literal:{a.text}"})
     _print(a, d, f"typed {d['sent']} characters")
 
 
 def cmd_power(c: Client, a: argparse.Namespace) -> None:
     if a.action is None:  # bare: say whether it is on
-        d = c.request("GET", f"/v1/devices/{_device_path(a)}/state")
+        d = c.perform(STATE, _device_name(a))
         s = d["state"]
         power = s.get("power") or "unknown"
         _print(a, {"device": d["device"]["name"], "power": s.get("power"), "power_mode": s.get("power_mode")},
@@ -70,7 +66,7 @@ def cmd_power(c: Client, a: argparse.Namespace) -> None:
         return
     if a.action == "on":
         _progress(a, "powering on (a TV in deep standby is woken with Wake-on-LAN; that can take a while)…")
-    d = c.request("POST", f"/v1/devices/{_device_path(a)}/remote/key", {"key": f"power-{a.action}"})
+    d = c.perform(PRESS_KEY, _device_name(a), {"key": f"power-{a.action}"})
     if d.get("skipped"):
         human = f"power {a.action}: nothing sent ({d['skipped']})"
     else:
@@ -94,7 +90,7 @@ def cmd_search(c: Client, a: argparse.Namespace) -> None:
     if a.launch:
         body["launch"] = True
     _progress(a, f"searching for {body['keyword']!r} (the device may open an app and type; this can take a while)…")
-    d = c.request("POST", f"/v1/devices/{_device_path(a)}/search", body)
+    d = c.perform(SEARCH, _device_name(a), body)
     where = f" in {d['app']['name']}" if d.get("app") else ""
     front = (d.get("active_app") or {}).get("name")
     human = f"searched{where} for {d['keyword']!r} ({d['strategy']})"
@@ -106,11 +102,10 @@ def cmd_search(c: Client, a: argparse.Namespace) -> None:
 
 
 def cmd_tv(c: Client, a: argparse.Namespace) -> None:
-    base = f"/v1/devices/{_device_path(a)}/tv"
     if a.action == "channels":
         if a.channel:
             raise Usage("tvctl tv channels takes no channel")
-        d = c.request("GET", f"{base}/channels")
+        d = c.perform(TV_CHANNELS, _device_name(a))
         _print(a, d, _table([[ch["number"], ch.get("name") or "", ch.get("type") or "",
                               "yes" if ch["hidden"] else "no"] for ch in d["channels"]],
                             ["CHANNEL", "NAME", "TYPE", "HIDDEN"]) if d["channels"] else
@@ -118,7 +113,7 @@ def cmd_tv(c: Client, a: argparse.Namespace) -> None:
         return
     if not a.channel:
         raise Usage("usage: tvctl tv tune CHANNEL (e.g. 5.1)")
-    d = c.request("POST", f"{base}/tune", {"channel": a.channel})
+    d = c.perform(TV_TUNE, _device_name(a), {"channel": a.channel})
     _print(a, d, f"tuned to {d['channel']}" + (f" ({d['name']})" if d.get("name") else ""))
 
 
@@ -127,7 +122,7 @@ def cmd_play(c: Client, a: argparse.Namespace) -> None:
     for field in ("type", "title", "format"):
         if getattr(a, field) is not None:
             body[field] = getattr(a, field)
-    d = c.request("POST", f"/v1/devices/{_device_path(a)}/media/play", body)
+    d = c.perform(PLAY_MEDIA, _device_name(a), body)
     _print(a, d, f"playing {d.get('title') or d['url']} ({d['type']})")
 
 

@@ -7,8 +7,10 @@ import argparse
 import os
 import sys
 
-from tvctl.cli.common import Usage, _device_path, _params, _shows_progress, urlencode
+from tvctl.cli.common import Usage, _device_name, _device_path, _params, _shows_progress
 from tvctl.cli.output import _print, _table
+from tvctl.client import urlencode
+from tvctl.operations import DEV_DELETE, DEV_PACKAGES, DEV_REGISTRY, DEV_RELOAD
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -38,20 +40,20 @@ def cmd_dev(c: Client, a: argparse.Namespace) -> None:
             print("(no log lines yet)", file=sys.stderr)
     elif a.action == "reload":
         params = _params(a.param)
-        d = c.request("POST", f"{base}/reload", {"params": params} if params else None)
+        d = c.perform(DEV_RELOAD, _device_name(a), {"params": params or None})
         _print(a, d, "dev channel restarted" + (f" with {_joined(params)}" if params else ""))
     elif a.action == "registry":
-        d = c.request("GET", f"{base}/registry")
+        d = c.perform(DEV_REGISTRY, _device_name(a))
         lines = [f"[{sec['name']}]" + "".join(f"\n{i['key']} = {i['value']}" for i in sec["items"])
                  for sec in d["sections"]]
         _print(a, d, "\n".join(lines) if lines else "the registry is empty")
     elif a.action == "packages":
-        d = c.request("GET", f"{base}/packages")
+        d = c.perform(DEV_PACKAGES, _device_name(a))
         _print(a, d, _table([[p["id"], p["app_type"], p.get("file_name") or "", str(p.get("size") or ""),
                               p.get("location") or ""] for p in d["packages"]],
                             ["ID", "TYPE", "FILE", "BYTES", "WHERE"]) if d["packages"] else "nothing installed")
     elif a.action == "delete":
-        d = c.request("DELETE", f"{base}/channel")
+        d = c.perform(DEV_DELETE, _device_name(a))
         _print(a, d, "sideloaded channel deleted" if d["deleted"] else "no sideloaded channel was installed")
     elif a.action == "screenshot":
         _save_screenshot(c, a, f"{base}/screenshot")

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import argparse
 
-from tvctl.cli.common import Usage, _device_path, _params, _read_secret, quote
+from tvctl.cli.common import Usage, _device_name, _params, _read_secret
 from tvctl.cli.output import _device_table, _duration, _human, _print, _state_lines, _table
+from tvctl.client import quote
 from tvctl.errors import TvctlError
+from tvctl.operations import LAUNCH_APP, LIST_APPS, REFRESH_APPS, STATE, STOP_APP
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -180,29 +182,29 @@ def _credential_fields(c: Client, platform: str | None) -> dict[str, dict[str, A
 
 
 def cmd_state(c: Client, a: argparse.Namespace) -> None:
-    d = c.request("GET", f"/v1/devices/{_device_path(a)}/state")
+    d = c.perform(STATE, _device_name(a))
     _print(a, d, _state_lines(d["device"]["name"], d["state"]))
 
 
 def cmd_apps(c: Client, a: argparse.Namespace) -> None:
-    base = f"/v1/devices/{_device_path(a)}/apps"
+    device = _device_name(a)
     a.action = a.action or "list"
     if a.action != "launch" and a.app:
         raise Usage(f"tvctl apps {a.action} takes no app (got {a.app!r})")
     if a.action != "launch" and a.param:
         raise Usage("--param goes with apps launch")
     if a.action == "list":
-        d = c.request("GET", base)
+        d = c.perform(LIST_APPS, device)
         _print(a, d, _table([[x["id"], x["name"], x["platform_id"], x.get("type") or ""] for x in d["apps"]],
                             ["ID", "NAME", "PLATFORM ID", "TYPE"]))
     elif a.action == "launch":
         if not a.app:
             raise Usage("usage: tvctl apps launch APP [--param KEY=VALUE]")
-        d = c.request("POST", f"{base}/launch", {"app": a.app, "params": _params(a.param)})
+        d = c.perform(LAUNCH_APP, device, {"app": a.app, "params": _params(a.param)})
         _print(a, d, f"launched {d['launched']['name']}")
     elif a.action == "stop":
-        d = c.request("POST", f"{base}/stop")
+        d = c.perform(STOP_APP, device)
         _print(a, d, f"stopped ({d['method']})" + (f": {d['note']}" if d.get("note") else ""))
     elif a.action == "refresh":
-        d = c.request("POST", f"{base}/refresh", {"clear": True} if a.clear else None)
+        d = c.perform(REFRESH_APPS, device, {"clear": True if a.clear else None})
         _print(a, d, f"{len(d['apps'])} apps (added {len(d.get('added', []))}, removed {len(d.get('removed', []))})")

@@ -8,6 +8,7 @@ import os
 import sys
 
 from tvctl.cli.common import EXIT_USAGE, _did_you_mean
+from tvctl.operations import SEQUENCE_DELAY_MS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -19,6 +20,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse, with its errors told the way the rest of the CLI tells them: a misspelt choice gets
     the closest ones, a number out of bounds names its flag and the bound (exit 2 either way)."""
 
+    commands: Any  # the subcommands' action, where more are added (tvctl.cli.table)
+
     def error(self, message: str) -> NoReturn:
         import re
 
@@ -29,7 +32,8 @@ class _Parser(argparse.ArgumentParser):
             options = [c.strip().strip("'\"") for c in choice.group(3).split(",")]
             near = _did_you_mean(given, options)
             if what == "COMMAND":
-                text = f"{given!r} is not a tvctl command"
+                words = self.prog.removeprefix("tvctl").strip()  # a command's own words: tvctl toy wave
+                text = f"{(words + ' ' + given).strip()!r} is not a tvctl command"
                 hint = "tvctl --help lists the commands"
             else:
                 text = f"{given!r} is not a choice for {what} (choose from {', '.join(options)})"
@@ -122,8 +126,8 @@ def _args_key(sp: argparse.ArgumentParser) -> None:
 
 def _args_seq(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("keys", nargs="+", help="key names, pressed in order")
-    sp.add_argument("--delay", type=_bounded(0, 10_000, "ms"), default=200, metavar="MS",
-                    help="pause between keys (default 200, at most 10000)")
+    sp.add_argument("--delay", type=_bounded(0, 10_000, "ms"), default=SEQUENCE_DELAY_MS, metavar="MS",
+                    help=f"pause between keys (default {SEQUENCE_DELAY_MS}, at most 10000)")
 
 
 def _args_dev(sp: argparse.ArgumentParser) -> None:
@@ -282,7 +286,7 @@ def _wrap(text: str, width: int) -> str:
     return "\n  ".join([*lines, line])
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> _Parser:
     """The argument parser; with ``only``, just that subcommand (building all costs start-up time)."""
     p = _Parser(prog="tvctl", description="Control the TVs on your LAN through the tvctl daemon.",
                 formatter_class=_Formatter)
@@ -295,7 +299,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, metavar="SECONDS",
                    help="give up waiting for the daemon's answer after this long (default: sized to the command)")
     p.add_argument("-d", "--device", help="device name or id (default: the default device)")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub = p.commands = p.add_subparsers(dest="command", metavar="COMMAND")
     for name, (_module, help_, setup) in SUBCOMMANDS.items():
         if only is not None and name != only:
             continue

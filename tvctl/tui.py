@@ -16,10 +16,10 @@ import contextlib
 import curses
 import time
 from typing import Any
-from urllib.parse import quote
 
-from tvctl.client import Client, DaemonUnreachable
+from tvctl.client import Client, DaemonUnreachable, quote
 from tvctl.errors import TvctlError
+from tvctl.operations import LAUNCH_APP, LIST_APPS, PRESS_KEY, STATE, Operation
 
 KEYMAP: dict[int, str] = {
     curses.KEY_UP: "up", curses.KEY_DOWN: "down", curses.KEY_LEFT: "left", curses.KEY_RIGHT: "right",
@@ -100,9 +100,10 @@ class Remote:
     def _path(self, tail: str) -> str:
         return f"/v1/devices/{quote(self.device, safe='')}{tail}"
 
-    def call(self, method: str, tail: str, body: Any = None) -> Any:
+    def call(self, op: Operation[Any, Any], fields: dict[str, Any] | None = None) -> Any:
+        """Run ``op`` (tvctl.operations) on this device; None, with the error kept, when it fails."""
         try:
-            out = self.client.request(method, self._path(tail), body)
+            out = self.client.perform(op, self.device, fields)
             self.error = ""
             return out
         except TvctlError as exc:
@@ -112,7 +113,7 @@ class Remote:
         return None
 
     def press(self, key: str) -> None:
-        if self.call("POST", "/remote/key", {"key": key}) is not None:
+        if self.call(PRESS_KEY, {"key": key}) is not None:
             self.last = key if not key.startswith("literal:") else f"typed {key[8:]!r}"
             self._state_at = 0.0  # the app may have changed
 
@@ -120,7 +121,7 @@ class Remote:
         if time.monotonic() - self._state_at < STATE_EVERY_S:
             return
         self._state_at = time.monotonic()
-        out = self.call("GET", "/state")
+        out = self.call(STATE)
         if out is not None:
             self.name, self.device_id = out["device"]["name"], out["device"]["id"]
             app = out["state"].get("active_app") or {}
@@ -224,10 +225,10 @@ class Remote:
                 if text:
                     self.press(f"literal:{text}")
             elif ch == ord("a"):
-                apps = self.call("GET", "/apps")
+                apps = self.call(LIST_APPS)
                 if apps is not None:
                     chosen = self.pick(scr, "Apps", [(a["platform_id"], a["name"]) for a in apps["apps"]])
-                    launched = None if chosen is None else self.call("POST", "/apps/launch", {"app": chosen})
+                    launched = None if chosen is None else self.call(LAUNCH_APP, {"app": chosen})
                     if launched is not None:
                         self.last = f"launched {launched['launched']['name']}"
                         self._state_at = 0.0

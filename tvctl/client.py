@@ -181,6 +181,17 @@ class Client:
             s.close()
             raise DaemonUnreachable(self.path, str(exc)) from exc
 
+    def _exchange(self, method: str, url: str, body: bytes | BinaryIO | None,
+                  headers: dict[str, str]) -> tuple[_Response, bytes]:
+        """Send a request and read its whole answer."""
+        resp = self._open(method, url, body, headers)
+        try:
+            return resp, resp.read()
+        except TimeoutError as exc:
+            raise DaemonTimeout(self.timeout) from exc
+        finally:
+            resp.close()
+
     def request(self, method: str, url: str, payload: Any = None, *, raw_body: bytes | BinaryIO | None = None,
                 headers: dict[str, str] | None = None) -> Any:
         """Send a request and return the envelope's ``data``; raise the mapped TvctlError on error."""
@@ -189,23 +200,11 @@ class Client:
         if payload is not None:
             body = json.dumps(payload).encode()
             hdrs["Content-Type"] = "application/json"
-        resp = self._open(method, url, body, hdrs)
-        try:
-            raw = resp.read()
-        except TimeoutError as exc:
-            raise DaemonTimeout(self.timeout) from exc
-        finally:
-            resp.close()
+        resp, raw = self._exchange(method, url, body, hdrs)
         return decode(resp.status, raw)
 
     def request_bytes(self, method: str, url: str) -> tuple[bytes, str]:
-        resp = self._open(method, url, None, {})
-        try:
-            raw = resp.read()
-        except TimeoutError as exc:
-            raise DaemonTimeout(self.timeout) from exc
-        finally:
-            resp.close()
+        resp, raw = self._exchange(method, url, None, {})
         if resp.status != 200:
             decode(resp.status, raw)
         return raw, resp.headers.get("content-type", "")

@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 from msgspec import UNSET
 
-from tvctl import plugins
+from tvctl import plugins, results
 from tvctl.archives import ArchiveStore
 from tvctl.caches import AppCache, IconCache
 from tvctl.config import Settings
@@ -50,25 +50,6 @@ from tvctl.platform import (
 )
 from tvctl.poller import StatePoller
 from tvctl.registry import Registry
-from tvctl.results import (
-    ChannelList,
-    CredentialReport,
-    DeleteResult,
-    DevRegistry,
-    InstallResult,
-    KeyResult,
-    LaunchResult,
-    PackageList,
-    PlayRequest,
-    PlayResult,
-    ReloadResult,
-    SearchRequest,
-    SearchResult,
-    SearchStrategy,
-    SequenceResult,
-    StopResult,
-    TuneResult,
-)
 from tvctl.runner import Caller, CommandRunner
 
 __all__ = ["Caller", "DeviceService"]
@@ -138,10 +119,10 @@ class DeviceService:
         return await self.directory.patch(ident, name=name, credentials=credentials, options=options,
                                           tls_fingerprint=tls_fingerprint)
 
-    def credential_report(self, ident: str) -> CredentialReport:
+    def credential_report(self, ident: str) -> results.CredentialReport:
         return self.directory.credential_report(ident)
 
-    async def set_credentials(self, ident: str, changes: dict[str, str | None]) -> CredentialReport:
+    async def set_credentials(self, ident: str, changes: dict[str, str | None]) -> results.CredentialReport:
         return await self.directory.set_credentials(ident, changes)
 
     # -- the operation table ------------------------------------------------------------------
@@ -159,12 +140,12 @@ class DeviceService:
 
     # -- keys ---------------------------------------------------------------------------------
     async def send_key(self, ident: str, key: Key, hold_ms: int, repeat: int,
-                       caller: Caller | None = None) -> KeyResult:
+                       caller: Caller | None = None) -> results.KeyResult:
         """Press ``key`` ``repeat`` times (bounds are the request type's: tvctl.api.bodies)."""
         dev = self.resolve(ident)
         self.runner.platform_of(dev).check_key(key)
 
-        async def go(a: Keys) -> KeyResult:
+        async def go(a: Keys) -> results.KeyResult:
             result = await a.send_key(key, hold_ms=hold_ms)
             for _ in range(repeat - 1):
                 result = await a.send_key(key, hold_ms=hold_ms)
@@ -184,7 +165,7 @@ class DeviceService:
 
     async def send_sequence(self, ident: str, keys: list[Key], delay_ms: int,
                             caller: Caller | None = None,
-                            progress: Callable[[int], None] | None = None) -> SequenceResult:
+                            progress: Callable[[int], None] | None = None) -> results.SequenceResult:
         """Press ``keys`` in order; ``progress`` is told how many were sent after each one."""
         dev = self.check_sequence(ident, keys)  # every key is checked before the first is sent
 
@@ -206,7 +187,8 @@ class DeviceService:
                     progress(i + 1)
             return len(keys)
 
-        return SequenceResult(device=dev.name, sent=await self.runner.run_as(dev, Keys, go, caller), delay_ms=delay_ms)
+        sent = await self.runner.run_as(dev, Keys, go, caller)
+        return results.SequenceResult(device=dev.name, sent=sent, delay_ms=delay_ms)
 
     # -- apps ---------------------------------------------------------------------------------
     async def apps(self, ident: str, *, refresh: bool = False, clear: bool = False) -> AppList:
@@ -257,12 +239,12 @@ class DeviceService:
             return self._match_app((await self.apps(ident, refresh=True)).apps, query)
 
     async def launch(self, ident: str, query: str, params: dict[str, str],
-                     caller: Caller | None = None) -> LaunchResult:
+                     caller: Caller | None = None) -> results.LaunchResult:
         dev = self.resolve(ident)
         app = await self.find_app(ident, query)
         return await self.runner.run_as(dev, Apps, lambda a: a.launch(app, params), caller)
 
-    async def stop_app(self, ident: str, caller: Caller | None = None) -> StopResult:
+    async def stop_app(self, ident: str, caller: Caller | None = None) -> results.StopResult:
         dev = self.resolve(ident)
         return await self.runner.run_as(dev, Apps, lambda a: a.stop_app(), caller)
 
@@ -278,23 +260,25 @@ class DeviceService:
 
     # -- search, live TV, media ---------------------------------------------------------------
     async def search(self, ident: str, keyword: str, *, app: str | None = None, type: str | None = None,
-                     season: int | None = None, launch: bool = False, strategy: SearchStrategy = "auto",
-                     caller: Caller | None = None) -> SearchResult:
+                     season: int | None = None, launch: bool = False, strategy: results.SearchStrategy = "auto",
+                     caller: Caller | None = None) -> results.SearchResult:
         dev = self.resolve(ident)
         found = await self.find_app(ident, app) if app else None
-        request = SearchRequest(keyword=keyword, app=found, type=type, season=season, launch=launch,
+        request = results.SearchRequest(keyword=keyword, app=found, type=type, season=season, launch=launch,
                                 strategy=strategy)
         return await self.runner.run_as(dev, Searching, lambda a: a.search(request), caller)
 
-    async def tv_channels(self, ident: str) -> ChannelList:
+    async def tv_channels(self, ident: str) -> results.ChannelList:
         dev = self.resolve(ident)
-        return ChannelList(device=dev.name, channels=await self.runner.run_as(dev, Tuner, lambda a: a.tv_channels()))
+        channels = await self.runner.run_as(dev, Tuner, lambda a: a.tv_channels())
+        return results.ChannelList(device=dev.name, channels=channels)
 
-    async def tv_tune(self, ident: str, channel: str, caller: Caller | None = None) -> TuneResult:
+    async def tv_tune(self, ident: str, channel: str, caller: Caller | None = None) -> results.TuneResult:
         dev = self.resolve(ident)
         return await self.runner.run_as(dev, Tuner, lambda a: a.tv_tune(channel), caller)
 
-    async def play_media(self, ident: str, request: PlayRequest, caller: Caller | None = None) -> PlayResult:
+    async def play_media(self, ident: str, request: results.PlayRequest,
+                         caller: Caller | None = None) -> results.PlayResult:
         dev = self.resolve(ident)
         return await self.runner.run_as(dev, MediaUrl, lambda a: a.play_media(request), caller)
 
@@ -311,7 +295,8 @@ class DeviceService:
         need(self.runner.adapter(dev), DeveloperMode).sideload_preflight()
         return dev
 
-    async def dev_install(self, ident: str, upload: Path, params: Mapping[str, str] = NO_PARAMS) -> InstallResult:
+    async def dev_install(self, ident: str, upload: Path,
+                          params: Mapping[str, str] = NO_PARAMS) -> results.InstallResult:
         dev = self.dev_preflight(ident)
         await asyncio.to_thread(platform_as(self.runner.platform_of(dev), DeveloperMode).check_archive, upload)
         result = await self.runner.run_as(dev, DeveloperMode, lambda a: a.dev_install(upload, params))
@@ -321,22 +306,22 @@ class DeviceService:
                 self.archives.discard(replaced)
         return result
 
-    async def dev_reload(self, ident: str, params: Mapping[str, str] = NO_PARAMS) -> ReloadResult:
+    async def dev_reload(self, ident: str, params: Mapping[str, str] = NO_PARAMS) -> results.ReloadResult:
         dev = self.resolve(ident)
         kept = self.archives.kept(dev.id)
         # The kept archive lets reload re-install a channel the device lost.
         archive = kept if kept.exists() else None
         return await self.runner.run_as(dev, DeveloperMode, lambda a: a.dev_reload(archive, params))
 
-    async def dev_registry(self, ident: str) -> DevRegistry:
+    async def dev_registry(self, ident: str) -> results.DevRegistry:
         dev = self.resolve(ident)
         return await self.runner.run_as(dev, DeveloperMode, lambda a: a.dev_registry())
 
-    async def dev_packages(self, ident: str) -> PackageList:
+    async def dev_packages(self, ident: str) -> results.PackageList:
         dev = self.dev_preflight(ident)
         return await self.runner.run_as(dev, DeveloperMode, lambda a: a.dev_packages())
 
-    async def dev_delete(self, ident: str) -> DeleteResult:
+    async def dev_delete(self, ident: str) -> results.DeleteResult:
         """Remove the sideloaded package, and the copy kept for reload (it was deleted on purpose)."""
         dev = self.dev_preflight(ident)
         result = await self.runner.run_as(dev, DeveloperMode, lambda a: a.dev_delete())

@@ -33,6 +33,7 @@ from tvctl_adapters.roku.transport import (
     EcpTransport,
 )
 
+from tvctl import results
 from tvctl.config import DevSettings
 from tvctl.errors import (
     DevAppNotActive,
@@ -74,24 +75,6 @@ from tvctl.platform import (
     SettingsView,
     State,
     Tuner,
-)
-from tvctl.results import (
-    ChannelInfo,
-    DeleteResult,
-    DevRegistry,
-    InstallResult,
-    KeyResult,
-    LaunchResult,
-    PackageList,
-    PlayRequest,
-    PlayResult,
-    RegistryItem,
-    RegistrySection,
-    ReloadResult,
-    SearchRequest,
-    SearchResult,
-    StopResult,
-    TuneResult,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -247,7 +230,7 @@ OPTIONS: dict[str, Field] = {
 }
 
 
-class RokuKeyResult(KeyResult, frozen=True, kw_only=True):
+class RokuKeyResult(results.KeyResult, frozen=True, kw_only=True):
     ecp: str | None = None  # the ECP key code sent (None when the press was skipped)
 
 
@@ -571,7 +554,7 @@ class RokuAdapter(Adapter, Keys, State, Apps, Screenshots, Searching, Tuner, Med
             names = list(ECP_KEYS) if given == given.lower() else [*ECP_CODES.values(), *ECP_KEYS]
             raise InvalidKey(f"Unknown key {given!r} for roku devices.", hint=unknown_key_hint(given, names))
 
-    async def send_key(self, key: Key, *, hold_ms: int = 0) -> KeyResult:
+    async def send_key(self, key: Key, *, hold_ms: int = 0) -> results.KeyResult:
         read = roku_key(key)
         if read is None:
             raise InvalidKey(f"Unknown key {key.given or key.name!r} for roku devices.")
@@ -620,7 +603,7 @@ class RokuAdapter(Adapter, Keys, State, Apps, Screenshots, Searching, Tuner, Med
             return "media is already playing"
         return None
 
-    async def _power_on(self) -> KeyResult:
+    async def _power_on(self) -> results.KeyResult:
         try:
             await self._key("keypress", "PowerOn")
             return RokuKeyResult(device=self.device.name, key="power-on", ecp="PowerOn", wol=False)
@@ -660,25 +643,26 @@ class RokuAdapter(Adapter, Keys, State, Apps, Screenshots, Searching, Tuner, Med
     async def list_apps(self) -> list[App]:
         return parse.apps(await self._get("/query/apps", MAX_APPS))
 
-    async def launch(self, app: App, params: dict[str, str]) -> LaunchResult:
+    async def launch(self, app: App, params: dict[str, str]) -> results.LaunchResult:
         status = await self._launch(app.platform_id, params)
-        return LaunchResult(device=self.device.name, launched=app, params=params, already_running=status == 202)
+        return results.LaunchResult(device=self.device.name, launched=app, params=params, already_running=status == 202)
 
-    async def stop_app(self) -> StopResult:
+    async def stop_app(self) -> results.StopResult:
         active = await self._active()
         if active.kind in ("home", "screensaver"):
-            return StopResult(device=self.device.name, method="none", stopped=None, note="already on the home screen")
+            return results.StopResult(device=self.device.name, method="none", stopped=None,
+                                      note="already on the home screen")
         if self.device.developer_enabled and active.platform_id and self._wire() == "http":
             # exit-app needs OS 13 + dev mode + Enabled; a 2xx means it worked, anything else → Home.
             try:
                 resp = await self.commands.request("POST", f"/exit-app/{quote(active.platform_id, safe='')}",
                                               limit=MAX_SMALL_QUERY)
                 if 200 <= resp.status < 300 and b"FAILED" not in resp.body:
-                    return StopResult(device=self.device.name, method="exit-app", stopped=active)
+                    return results.StopResult(device=self.device.name, method="exit-app", stopped=active)
             except DeviceError as exc:
                 _LOGGER.debug("%s: exit-app failed (%s), falling back to Home", self.device.name, exc.message)
         await self._key("keypress", "Home")
-        return StopResult(device=self.device.name, method="home", stopped=active,
+        return results.StopResult(device=self.device.name, method="home", stopped=active,
                           note="returned to the home screen; apps with Instant Resume stay suspended")
 
     async def icon(self, platform_id: str) -> tuple[bytes, str]:
@@ -801,7 +785,7 @@ class RokuAdapter(Adapter, Keys, State, Apps, Screenshots, Searching, Tuner, Med
                 return now, False
             await asyncio.sleep(RELOAD_POLL_S)
 
-    async def dev_install(self, archive: Path, params: Mapping[str, str]) -> InstallResult:
+    async def dev_install(self, archive: Path, params: Mapping[str, str]) -> results.InstallResult:
         """Install; with ``params``, the device is told not to start it (dev_autolaunch=0) and it is
         launched with them instead, so the developer lands on the screen the parameters name."""
         installer = self._installer()
@@ -823,7 +807,7 @@ class RokuAdapter(Adapter, Keys, State, Apps, Screenshots, Searching, Tuner, Med
             raise DeviceTimeout(f"The dev channel on {self.device.name} did not start within {RELOAD_START_S:g} s.",
                                 hint="Read tvctl dev logs for compile or runtime errors.")
 
-    async def dev_reload(self, archive: Path | None, params: Mapping[str, str]) -> ReloadResult:
+    async def dev_reload(self, archive: Path | None, params: Mapping[str, str]) -> results.ReloadResult:
         """Leave the dev channel, wait until it is gone, launch it again, confirm it runs (§9.6)."""
         reinstalled = None
         if not await self._has_dev_channel():
@@ -842,10 +826,10 @@ class RokuAdapter(Adapter, Keys, State, Apps, Screenshots, Searching, Tuner, Med
             if not left_it:
                 raise DeviceTimeout(f"The dev channel on {self.device.name} did not stop within {RELOAD_LEAVE_S:g} s.")
         await self._launch_dev(params)
-        result = ReloadResult(device=self.device.name, reloaded=True, left_via=left, reinstalled=reinstalled)
+        result = results.ReloadResult(device=self.device.name, reloaded=True, left_via=left, reinstalled=reinstalled)
         return msgspec.structs.replace(result, params=dict(params)) if params else result
 
-    async def dev_registry(self) -> DevRegistry:
+    async def dev_registry(self) -> results.DevRegistry:
         """The sideloaded channel's registry (query/registry/dev: OS 12+, developer mode)."""
         self._http_only("read the developer registry")
         try:
@@ -868,25 +852,25 @@ class RokuAdapter(Adapter, Keys, State, Apps, Screenshots, Searching, Tuner, Med
                 raise NoDevChannel(f"{self.device.name} has no sideloaded channel, so there is no registry to "
                                    f"read (it says: {reason}).") from exc
             raise
-        return DevRegistry(device=self.device.name, dev_id=reply.dev_id, space_available=reply.space_available,
-                           sections=[RegistrySection(name, [RegistryItem(k, v) for k, v in items])
+        return results.DevRegistry(device=self.device.name, dev_id=reply.dev_id, space_available=reply.space_available,
+                           sections=[results.RegistrySection(name, [results.RegistryItem(k, v) for k, v in items])
                                      for name, items in reply.sections])
 
-    async def dev_packages(self) -> PackageList:
-        return PackageList(device=self.device.name, packages=await self._installer().packages())
+    async def dev_packages(self) -> results.PackageList:
+        return results.PackageList(device=self.device.name, packages=await self._installer().packages())
 
-    async def dev_delete(self) -> DeleteResult:
+    async def dev_delete(self) -> results.DeleteResult:
         installer = self._installer()
         try:
             had = await self._has_dev_channel()
         except DeviceError:
             had = True  # cannot tell (Limited mode): ask the installer anyway
         messages = await installer.delete()
-        return DeleteResult(device=self.device.name, deleted=had and not await self._has_dev_channel(),
+        return results.DeleteResult(device=self.device.name, deleted=had and not await self._has_dev_channel(),
                             messages=messages)
 
     # -- search, live TV, media -----------------------------------------------------------------
-    async def search(self, request: SearchRequest) -> SearchResult:
+    async def search(self, request: results.SearchRequest) -> results.SearchResult:
         """ECP search/browse, the app's own search (steps from data), or browse then in-app (auto)."""
         self._http_only("search")
         settings = self._roku()
@@ -926,7 +910,7 @@ class RokuAdapter(Adapter, Keys, State, Apps, Screenshots, Searching, Tuner, Med
                 if not changed and request.strategy == "auto" and app is not None:
                     note = (f"the app in front did not change, and no in-app search steps are known for "
                             f"{app.name} ({app.platform_id})")
-                result = SearchResult(device=self.device.name, keyword=request.keyword, strategy="browse",
+                result = results.SearchResult(device=self.device.name, keyword=request.keyword, strategy="browse",
                                       tried=tried, app=app, changed=changed, active_app=after)
                 return msgspec.structs.replace(result, note=note) if note else result
         assert app is not None and steps is not None
@@ -945,14 +929,14 @@ class RokuAdapter(Adapter, Keys, State, Apps, Screenshots, Searching, Tuner, Med
             assert key is not None
             await self.send_key(key)
             sent += 1
-        return SearchResult(device=self.device.name, keyword=request.keyword, strategy="in-app", tried=tried,
+        return results.SearchResult(device=self.device.name, keyword=request.keyword, strategy="in-app", tried=tried,
                             app=app, changed=True, active_app=await self._active(), steps=sent)
 
-    async def tv_channels(self) -> list[ChannelInfo]:
+    async def tv_channels(self) -> list[results.ChannelInfo]:
         self.require(Capability.CHANNELS, "list TV channels (it is not a Roku TV)")
         return parse.tv_channels(await self._get("/query/tv-channels", MAX_APPS))
 
-    async def tv_tune(self, channel: str) -> TuneResult:
+    async def tv_tune(self, channel: str) -> results.TuneResult:
         """Launch the antenna input with the channel (python-rokuecp's ch, chan and lcn)."""
         self.require(Capability.CHANNELS, "tune TV channels (it is not a Roku TV)")
         name = None
@@ -961,9 +945,9 @@ class RokuAdapter(Adapter, Keys, State, Apps, Screenshots, Searching, Tuner, Med
         except DeviceError as exc:  # the line-up only names the channel; tuning goes on without it
             _LOGGER.debug("%s: no channel line-up (%s)", self.device.name, exc.message)
         await self._launch(TUNER_INPUT, {"ch": channel, "chan": channel, "lcn": channel})
-        return TuneResult(device=self.device.name, channel=channel, name=name, input=TUNER_INPUT)
+        return results.TuneResult(device=self.device.name, channel=channel, name=name, input=TUNER_INPUT)
 
-    async def play_media(self, request: PlayRequest) -> PlayResult:
+    async def play_media(self, request: results.PlayRequest) -> results.PlayResult:
         """Play a URL through the Play on Roku input (input/15985)."""
         self._http_only("play a URL (Play on Roku)")
         query = {"t": MEDIA_TYPE_CODE[request.type], "u": request.url}
@@ -974,7 +958,7 @@ class RokuAdapter(Adapter, Keys, State, Apps, Screenshots, Searching, Tuner, Med
             query |= {"songname": request.title} if request.title else {}
             query |= {"songformat": request.format} if request.format else {}
         await self._post(f"/input/{PLAY_ON_ROKU}?" + urlencode(query, quote_via=quote))
-        result = PlayResult(device=self.device.name, url=request.url, type=request.type)
+        result = results.PlayResult(device=self.device.name, url=request.url, type=request.type)
         if request.title:
             result = msgspec.structs.replace(result, title=request.title)
         if request.format:

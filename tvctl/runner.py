@@ -9,6 +9,8 @@ the work in flight: removal stops that work before the adapter it uses is closed
   Different devices run in parallel.
 * State reads take no lock: one read per device is in flight at a time, shared by everyone who asks
   meanwhile (sixteen dashboards polling one TV cost the TV one read, and keys never queue behind them).
+  Opening the developer log takes no lock either (it may be followed while an install runs);
+  both are still stopped by removal and mark the device online or offline (``read_as``).
 * A device that raises ``DeviceUnreachable`` is marked offline; one that answers, online.
 """
 
@@ -201,13 +203,20 @@ class CommandRunner:
             task.exception()  # retrieved here too: every reader may have left before it ended
 
     async def _read_state(self, dev: Device) -> tuple[Device, DeviceState]:
-        adapter = self.adapter(dev)
+        state = await self.read_as(dev, State, lambda a: a.state())
+        self._seen(dev, state)
+        return self.registry.resolve(dev.id), state
+
+    async def read_as(self, dev: Device, iface: type[Iface], coro_fn: Callable[[Iface], Awaitable[T]]) -> T:
+        """A read that takes no command lock (a state read, opening the developer log, which may
+        go on while an install holds the lock): removal still stops it, and it marks the device
+        online or offline as a command does."""
+        adapter = need(self.adapter(dev), iface)
         try:
-            state = await self._tracked(dev, need(adapter, State).state())
+            result = await self._tracked(dev, coro_fn(adapter))
         except DeviceUnreachable:
             self.mark(dev, False)
             raise
         if not dev.online:
             self.mark(dev, True)
-        self._seen(dev, state)
-        return self.registry.resolve(dev.id), state
+        return result

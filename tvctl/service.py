@@ -332,9 +332,13 @@ class DeviceService:
 
     async def dev_console(self, ident: str) -> tuple[Device, LogConsole]:
         dev = self.resolve(ident)
-        console = need(self.runner.adapter(dev), DeveloperMode).console()
-        await console.ensure_started()
-        return dev, console
+
+        async def started(a: DeveloperMode) -> LogConsole:
+            console = a.console()
+            await console.ensure_started()
+            return console
+
+        return dev, await self.runner.read_as(dev, DeveloperMode, started)
 
     async def dev_screenshot(self, ident: str) -> tuple[bytes, str]:
         dev = self.resolve(ident)

@@ -8,20 +8,26 @@ let shotTimer = null;
 function say(text) { $("feedback").textContent = text; } // what the last action did
 function sayState(text) { $("status").textContent = text; } // what the device is doing
 
-async function api(method, path, body) {
+// An error envelope is thrown as an Error whose message is "code: message"; it also carries the
+// envelope's code, message (text) and hint. timeoutS: give up waiting after that many seconds.
+async function api(method, path, body, timeoutS) {
   const init = { method, headers: {}, credentials: "same-origin" };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
+  if (timeoutS) init.signal = AbortSignal.timeout(timeoutS * 1000);
   const r = await fetch(path, init);
   if (r.status === 401) { showLogin(); throw new Error("sign in with the API token"); }
   const doc = await r.json();
-  if (!doc.ok) throw new Error(`${doc.error.code}: ${doc.error.message}`);
+  if (!doc.ok) {
+    const { code, message, hint } = doc.error;
+    throw Object.assign(new Error(`${code}: ${message}`), { code, text: message, hint });
+  }
   return doc.data;
 }
 
-function base() { return `/v1/devices/${encodeURIComponent(device.id)}`; }
+function base(d = device) { return `/v1/devices/${encodeURIComponent(d.id)}`; }
 
 function showLogin() { $("login").hidden = false; }
 
@@ -41,6 +47,7 @@ async function signIn(event) {
   $("login-error").textContent = "";
   await loadDevices();
   listen();
+  await loadActions();
 }
 
 async function press(key) {
@@ -54,14 +61,193 @@ async function press(key) {
 function applyCapabilities() {
   const caps = new Set(device ? device.capabilities : []);
   document.querySelectorAll("[data-cap]").forEach((el) => { el.hidden = !caps.has(el.dataset.cap); });
+  $("actions").hidden = !document.querySelector("#action-forms > form:not([hidden])");
 }
 
+// -- actions: a form for each operation the daemon's table offers the web remote ---------------------
+// GET /v1/operations lists every device operation with its request fields; those marked "remote"
+// get a form here, shown (like any [data-cap] element) only for a device with the capability.
+let actionsLoaded = false;
+const JSON_TYPES = new Set(["array", "object"]);
+
+// "Search for a title: the device's search …" -> "Search for a title"
+function shortSummary(summary) { return summary.split(/[:.](?:\s|$)/)[0]; }
+
+// The submit button's word: the summary's verb ("Tune the TV tuner …" -> "Tune").
+function verb(summary) {
+  const word = summary.split(/\s/)[0];
+  return /^[A-Z][a-z]+$/.test(word) && !["A", "An", "The"].includes(word) ? word : "Run";
+}
+
+// The lines a known result reads as; keyed on the fields it has.
+const RESULT_LINES = [
+  [["channel"], (r) => `tuned to ${r.channel}${r.name ? ` (${r.name})` : ""}`],
+  [["url", "type"], (r) => `playing ${r.type} ${r.title ? `“${r.title}”` : r.url}`],
+  [["keyword", "strategy", "changed"], (r) => {
+    const parts = [`searched ${r.app ? `${r.app.name} ` : ""}for “${r.keyword}” (${r.strategy})`];
+    if (!r.changed) parts.push("the app in front did not change");
+    else if (r.active_app) parts.push(`${r.active_app.name} is in front`);
+    if (r.note) parts.push(r.note);
+    return parts.join("; ");
+  }],
+];
+
+function resultLine(op, result) {
+  if (result === null || typeof result !== "object") return `${shortSummary(op.summary)}: ${result ?? "done"}`;
+  for (const [keys, line] of RESULT_LINES) if (keys.every((k) => k in result)) return line(result);
+  const shown = Object.entries(result).filter(([k, v]) => k !== "device" && v !== null && typeof v !== "object");
+  return shown.length ? `${shortSummary(op.summary)} — ${shown.map(([k, v]) => `${k}: ${v}`).join(", ")}`
+    : `${shortSummary(op.summary)}: done`;
+}
+
+function problem(e) {
+  if (e.name === "TimeoutError") return "no answer in time";
+  if (!e.text) return e.message;
+  return e.hint ? `${e.text}${/[.!?]$/.test(e.text) ? "" : "."} ${e.hint}` : e.text;
+}
+
+function parseJson(text, type) {
+  const value = JSON.parse(text);
+  if (type === "array" ? !Array.isArray(value) : (value === null || typeof value !== "object" || Array.isArray(value))) {
+    throw new TypeError(`not a JSON ${type}`);
+  }
+  return value;
+}
+
+// One field's control: a select for choices, a number box, a checkbox, else a text box. The
+// pattern (a search, as JSON Schema means it) is checked here, not with the pattern attribute,
+// which must match the whole value and compiles with flags some of the table's patterns fail.
+function fieldControl(op, field) {
+  let input;
+  if (field.choices) {
+    input = document.createElement("select");
+    const values = field.required ? field.choices : ["", ...field.choices];
+    input.append(...values.map((value) => {
+      const o = document.createElement("option");
+      o.value = value;
+      o.textContent = value === "" ? "—" : value;
+      return o;
+    }));
+  } else {
+    input = document.createElement("input");
+    if (field.type === "boolean") input.type = "checkbox";
+    else if (field.type === "integer" || field.type === "number") {
+      input.type = "number";
+      input.step = field.type === "integer" ? "1" : "any";
+      if (field.minimum != null) input.min = String(field.minimum);
+      if (field.maximum != null) input.max = String(field.maximum);
+    } else {
+      input.type = "text";
+      input.autocomplete = "off";
+      input.spellcheck = false;
+    }
+    if (field.description && input.type !== "checkbox") input.placeholder = field.description;
+  }
+  input.id = `op-${op.name}-${field.name}`;
+  input.name = field.name;
+  if (field.description) input.title = field.description;
+  if (field.required && field.type !== "boolean") input.required = true;
+  let pattern = null;
+  try { pattern = field.pattern ? new RegExp(field.pattern, "u") : null; } catch { /* the daemon checks it */ }
+  const check = () => {
+    const text = input.value;
+    let wrong = "";
+    if (text !== "" && pattern && !pattern.test(text)) wrong = field.description || `must match ${field.pattern}`;
+    else if (text.trim() !== "" && JSON_TYPES.has(field.type)) {
+      try { parseJson(text, field.type); } catch { wrong = `a JSON ${field.type}`; }
+    }
+    input.setCustomValidity(wrong && `${field.name}: ${wrong}`);
+  };
+  if (input.type === "text") input.addEventListener("input", check);
+  const label = document.createElement("label");
+  label.htmlFor = input.id;
+  label.textContent = field.name;
+  return { field, input, label };
+}
+
+// The field's value for the request: numbers as numbers, booleans as booleans; undefined leaves
+// it out (an empty optional field, an optional checkbox left clear).
+function fieldValue({ field, input }) {
+  if (field.type === "boolean") return input.checked ? true : field.required ? false : undefined;
+  if (input.value.trim() === "") return undefined;
+  if (field.type === "integer" || field.type === "number") return input.valueAsNumber;
+  if (JSON_TYPES.has(field.type)) return parseJson(input.value, field.type);
+  return input.value;
+}
+
+function actionForm(op) {
+  const form = document.createElement("form");
+  form.className = "op";
+  form.dataset.op = op.name;
+  if (op.capability) form.dataset.cap = op.capability;
+  const heading = document.createElement("h3");
+  heading.id = `op-${op.name}`;
+  heading.textContent = shortSummary(op.summary);
+  if (heading.textContent !== op.summary) heading.title = op.summary;
+  form.setAttribute("aria-labelledby", heading.id);
+  const controls = op.fields.map((field) => fieldControl(op, field));
+  const submit = document.createElement("button");
+  submit.type = "submit";
+  submit.textContent = verb(op.summary);
+  form.append(heading, ...controls.flatMap((c) => [c.label, c.input]), submit);
+  form.addEventListener("submit", (ev) => { ev.preventDefault(); runAction(op, form, controls); });
+  return form;
+}
+
+async function runAction(op, form, controls) {
+  if (!device) { say("no device"); return; }
+  const target = device; // the answer names the device it was sent to, even if another is chosen meanwhile
+  const values = {};
+  for (const c of controls) {
+    const value = fieldValue(c);
+    if (value !== undefined) values[c.field.name] = value;
+  }
+  let path = op.path.replaceAll("{id}", encodeURIComponent(target.id));
+  let body = op.fields.length ? values : undefined;
+  if (op.method === "GET") { // a GET's request is its query string
+    const query = new URLSearchParams(Object.entries(values).map(([k, v]) => [k, typeof v === "object" ? JSON.stringify(v) : String(v)]))
+      .toString();
+    if (query) path += `?${query}`;
+    body = undefined;
+  }
+  if (op.destructive && !confirm(`${target.name}: ${op.summary}`)) return;
+  const submit = form.querySelector("button[type=submit]");
+  submit.disabled = true;
+  form.setAttribute("aria-busy", "true");
+  say(`${target.name}: ${shortSummary(op.summary)}…`);
+  try {
+    say(`${target.name}: ${resultLine(op, await api(op.method, path, body, op.timeout_s))}`);
+  } catch (e) {
+    say(`${target.name}: ${problem(e)}`);
+  } finally {
+    submit.disabled = false;
+    form.removeAttribute("aria-busy");
+  }
+}
+
+// Build the forms once (after signing in, when a token is set); the rest of the page works without them.
+async function loadActions() {
+  if (actionsLoaded) return;
+  try {
+    const ops = await api("GET", "/v1/operations");
+    // a path with a parameter other than the device's cannot be filled in from a form
+    const offered = ops.filter((op) => op.remote && !/\{(?!id\})/.test(op.path));
+    $("action-forms").replaceChildren(...offered.map(actionForm));
+    actionsLoaded = true;
+  } catch (e) { say(`actions unavailable: ${e.message}`); }
+  applyCapabilities();
+}
+
+let appsAsked = 0; // which loadApps call is the latest: an earlier one's answer is dropped
 async function loadApps() {
   const grid = $("grid");
   grid.replaceChildren();
+  const asked = ++appsAsked;
   if (!device || !device.capabilities.includes("apps")) return;
+  const target = device;
   try {
-    const list = await api("GET", base() + "/apps");
+    const list = await api("GET", base(target) + "/apps");
+    if (asked !== appsAsked) return; // another device was chosen meanwhile
     for (const app of list.apps) {
       const b = document.createElement("button");
       b.dataset.app = app.platform_id;
@@ -69,8 +255,8 @@ async function loadApps() {
       const img = document.createElement("img");
       img.alt = "";
       img.loading = "lazy";
-      if (device.capabilities.includes("app-icons")) {
-        img.src = `${base()}/apps/${encodeURIComponent(app.platform_id)}/icon`;
+      if (target.capabilities.includes("app-icons")) {
+        img.src = `${base(target)}/apps/${encodeURIComponent(app.platform_id)}/icon`;
       }
       const label = document.createElement("span");
       label.textContent = app.name;
@@ -78,7 +264,7 @@ async function loadApps() {
       b.addEventListener("click", () => launch(app));
       grid.append(b);
     }
-  } catch (e) { say(e.message); }
+  } catch (e) { if (asked === appsAsked) say(e.message); }
 }
 
 async function launch(app) {
@@ -90,10 +276,11 @@ async function launch(app) {
 
 async function refreshState() {
   if (!device) return;
+  const target = device;
   try {
-    const report = await api("GET", base() + "/state");
-    showState(report.state, report.device.online);
-  } catch (e) { say(`${device.name}: ${e.message}`); }
+    const report = await api("GET", base(target) + "/state");
+    if (device === target) showState(report.state, report.device.online);
+  } catch (e) { say(`${target.name}: ${e.message}`); }
 }
 
 function showState(state, online) {
@@ -200,6 +387,7 @@ function listen() {
 
 function shortcuts(event) {
   if (event.target instanceof HTMLInputElement || event.target instanceof HTMLSelectElement) return;
+  if (event.target instanceof Element && event.target.closest("#actions")) return; // Enter/space submit the form
   const keys = { ArrowUp: "up", ArrowDown: "down", ArrowLeft: "left", ArrowRight: "right", Enter: "select",
                  Backspace: "back", Escape: "back", " ": "play-pause" };
   if (keys[event.key]) { event.preventDefault(); press(keys[event.key]); }
@@ -230,5 +418,6 @@ document.addEventListener("DOMContentLoaded", async () => {
   try {
     await loadDevices();
     listen();
-  } catch (e) { say(e.message); }
+  } catch (e) { say(e.message); return; }
+  await loadActions();
 });

@@ -113,6 +113,10 @@ class AdapterContext:
     # told (device id, what it showed) when a device shows itself otherwise than it was probed:
     # another access mode, developer mode switched on or off
     observed: Callable[[str, Observation], None] = lambda _device_id, _seen: None
+    # makes the adapter's HTTP/WebSocket client sessions (called with aiohttp.ClientSession's
+    # arguments; None: aiohttp.ClientSession), so a test can run an adapter in-process and hand it
+    # sessions of its own
+    open_session: Callable[..., Any] | None = None
 
 
 class Adapter:

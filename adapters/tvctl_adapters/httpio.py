@@ -23,7 +23,7 @@ import errno
 import hashlib
 import os
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -40,6 +40,9 @@ from tvctl.errors import (
 
 MAX_JSON = 256 << 10
 MAX_IMAGE = 16 << 20
+# What makes a transport's client sessions: AdapterContext.open_session when the context has one
+# (a test can hand the adapter sessions of its own), else aiohttp.ClientSession.
+OpenSession = Callable[..., aiohttp.ClientSession]
 
 
 class Reply:
@@ -180,8 +183,9 @@ class DeviceHttp:
     """One keep-alive session to one device (``base`` like ``https://10.0.0.5:443``)."""
 
     def __init__(self, base: str, timeout_s: float, label: str, *, fingerprint: str | None = None,
-                 trust_hint: str = "", ca_file: str = "") -> None:
+                 trust_hint: str = "", ca_file: str = "", open_session: OpenSession | None = None) -> None:
         self.base = base
+        self.open_session = open_session or aiohttp.ClientSession  # the context's (AdapterContext.open_session)
         self.timeout_s = timeout_s
         self.label = label
         self.fingerprint = fingerprint
@@ -217,7 +221,7 @@ class DeviceHttp:
                       headers: Mapping[str, str] | None = None, limit: int = MAX_JSON,
                       timeout_s: float | None = None, skip_auto_headers: tuple[str, ...] = ()) -> Reply:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))
+            self._session = self.open_session(timeout=aiohttp.ClientTimeout(total=None))
         timeout = timeout_s if timeout_s is not None else self.timeout_s
         try:
             async with asyncio.timeout(timeout):

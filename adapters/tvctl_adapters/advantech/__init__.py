@@ -118,12 +118,14 @@ class AdvantechAdapter(Adapter, State, Screenshots):
     def __init__(self, ctx: AdapterContext, device: Device) -> None:
         super().__init__(ctx, device)
         timeout = ctx.settings().section(AdvantechSettings).request_timeout_s
-        self.session = Session(DeviceHttp(f"http://{device.host}:{device.port}", timeout, device.name))
+        self.session = Session(DeviceHttp(f"http://{device.host}:{device.port}", timeout, device.name,
+                                          open_session=ctx.open_session))
 
     @classmethod
     async def probe(cls, ctx: AdapterContext, host: str, port: int, timeout_s: float, *,
                     credentials: Mapping[str, str] = NO_CREDENTIALS, known: Device | None = None) -> DeviceInfo:
-        http = DeviceHttp(f"http://{host}:{port}", timeout_s, f"The Advantech agent at {host}:{port}")
+        http = DeviceHttp(f"http://{host}:{port}", timeout_s, f"The Advantech agent at {host}:{port}",
+                          open_session=ctx.open_session)
         try:
             ping = await http.request("GET", "/auth/ping")
             if ping.status != 200 or ping.text() != "pong":

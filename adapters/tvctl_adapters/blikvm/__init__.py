@@ -71,9 +71,10 @@ class BliKvmAdapter(Adapter, Keys, State, Screenshots):
     def __init__(self, ctx: AdapterContext, device: Device) -> None:
         super().__init__(ctx, device)
         s = ctx.settings().section(BliKvmSettings)
-        self.http = DeviceHttp(f"http://{device.host}:{device.port}", s.request_timeout_s, device.name)
+        self.http = DeviceHttp(f"http://{device.host}:{device.port}", s.request_timeout_s, device.name,
+                               open_session=ctx.open_session)
         self.snap = DeviceHttp(f"http://{device.host}:{s.snapshot_port}", s.request_timeout_s,
-                               f"{device.name}'s video streamer")
+                               f"{device.name}'s video streamer", open_session=ctx.open_session)
         self._token: str | None = None
         self._method = "GET"  # as the document says; POST once the server answers 405
 
@@ -81,7 +82,8 @@ class BliKvmAdapter(Adapter, Keys, State, Screenshots):
     @classmethod
     async def probe(cls, ctx: AdapterContext, host: str, port: int, timeout_s: float, *,
                     credentials: Mapping[str, str] = NO_CREDENTIALS, known: Device | None = None) -> DeviceInfo:
-        http = DeviceHttp(f"http://{host}:{port}", timeout_s, f"The BliKVM at {host}:{port}")
+        http = DeviceHttp(f"http://{host}:{port}", timeout_s, f"The BliKVM at {host}:{port}",
+                          open_session=ctx.open_session)
         try:
             await cls._login(http, credentials, "GET")
         finally:

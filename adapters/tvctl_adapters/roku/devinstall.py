@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import aiohttp
 import msgspec
-from tvctl_adapters.httpio import FOREIGN, device_error, read_body
+from tvctl_adapters.httpio import FOREIGN, OpenSession, device_error, read_body
 from tvctl_adapters.roku.errors import DevAuthFailed, DevModeDisabled
 
 from tvctl.errors import (
@@ -205,8 +205,10 @@ class Multipart:
 
 
 class Installer:
-    def __init__(self, host: str, port: int, password: str, label: str) -> None:
+    def __init__(self, host: str, port: int, password: str, label: str, *,
+                 open_session: OpenSession | None = None) -> None:
         self.base = f"http://{host}:{port}"
+        self.open_session = open_session or aiohttp.ClientSession
         self.host, self.port = host, port
         self.password = password
         self.label = label
@@ -241,7 +243,7 @@ class Installer:
 
     async def _authed(self, method: str, path: str, *, body: Multipart | None, timeout: float,
                       limit: int = MAX_PAGE) -> tuple[int, dict[str, str], bytes]:
-        async with self._lock, aiohttp.ClientSession(auto_decompress=False) as session:
+        async with self._lock, self.open_session(auto_decompress=False) as session:
             auth = await self._challenge(session)
             for attempt in range(2):
                 headers = {"Authorization": auth.header(method, path)}

@@ -254,11 +254,13 @@ class RokuAdapter(Adapter, Keys, State, Apps, Screenshots, Searching, Tuner, Med
 
     def __init__(self, ctx: AdapterContext, device: Device) -> None:
         super().__init__(ctx, device)
-        self.ecp = EcpTransport(device.host, device.port, self._roku().request_timeout_s, device.name)
+        self.ecp = EcpTransport(device.host, device.port, self._roku().request_timeout_s, device.name,
+                                open_session=ctx.open_session)
         # Commands (keys, launches) have connections of their own: a person pressing a key never
         # waits behind the queries a busy dashboard keeps in flight.
-        self.commands = EcpTransport(device.host, device.port, self._roku().request_timeout_s, device.name)
-        self.session = EcpSession(device.host, device.port, device.name)
+        self.commands = EcpTransport(device.host, device.port, self._roku().request_timeout_s, device.name,
+                                     open_session=ctx.open_session)
+        self.session = EcpSession(device.host, device.port, device.name, open_session=ctx.open_session)
         self._console: DevConsole | None = None
 
     def update_device(self, device: Device) -> None:
@@ -479,7 +481,7 @@ class RokuAdapter(Adapter, Keys, State, Apps, Screenshots, Searching, Tuner, Med
     @classmethod
     async def probe(cls, ctx: AdapterContext, host: str, port: int, timeout_s: float, *,
                     credentials: Mapping[str, str] = NO_CREDENTIALS, known: Device | None = None) -> DeviceInfo:
-        transport = EcpTransport(host, port, timeout_s)
+        transport = EcpTransport(host, port, timeout_s, open_session=ctx.open_session)
         try:
             resp = await transport.request("GET", "/query/device-info", limit=MAX_DEVICE_INFO)
         except EcpLimitedMode:  # Disabled mode: plain ECP answers 401 to every query
@@ -496,7 +498,7 @@ class RokuAdapter(Adapter, Keys, State, Apps, Screenshots, Searching, Tuner, Med
     async def _probe_disabled(cls, transport: EcpTransport, host: str, port: int, timeout_s: float) -> parse.RokuInfo:
         """Who a Roku in Disabled mode is: device-info over the ecp-2 session, else what its UPnP
         description (GET /, which that mode still answers) tells."""
-        session = EcpSession(host, port)
+        session = EcpSession(host, port, open_session=transport.open_session)
         try:
             reply = await session.request("query-device-info", timeout_s=timeout_s,
                                           open_timeout_s=min(OPEN_TIMEOUT_S, timeout_s))
@@ -752,7 +754,7 @@ class RokuAdapter(Adapter, Keys, State, Apps, Screenshots, Searching, Tuner, Med
     def _installer(self) -> Installer:
         self.sideload_preflight()
         return Installer(self.device.host, self._roku().installer_port, self._dev_password(),
-                         self.device.name)
+                         self.device.name, open_session=self.ctx.open_session)
 
     def _dev_password(self) -> str:
         """The device's own developer password, else the one in roku.dev_password."""

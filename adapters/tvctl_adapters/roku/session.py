@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 import aiohttp
 import msgspec
-from tvctl_adapters.httpio import FOREIGN, device_error
+from tvctl_adapters.httpio import FOREIGN, OpenSession, device_error
 from tvctl_adapters.roku.errors import EcpSessionRefused
 
 from tvctl.errors import DeviceBadResponse, DeviceTimeout, DeviceUnreachable
@@ -111,10 +111,11 @@ class EcpSession:
     """One device's ``ecp-2`` session. ``host`` and ``label`` may be changed between requests (a
     device seen at a new address); the next opening uses them."""
 
-    def __init__(self, host: str, port: int, label: str = "") -> None:
+    def __init__(self, host: str, port: int, label: str = "", *, open_session: OpenSession | None = None) -> None:
         self.host = host
         self.port = port
         self.label = label or host
+        self.open_session = open_session or aiohttp.ClientSession
         self.opened = 0  # sessions opened so far (for logs and tests)
         self._conn: _Conn | None = None
         self._opening = asyncio.Lock()
@@ -160,7 +161,7 @@ class EcpSession:
 
     async def _open(self, timeout_s: float) -> _Conn:
         url = f"ws://{self.host}:{self.port}{SESSION_PATH}"
-        http = aiohttp.ClientSession(skip_auto_headers=("User-Agent",))
+        http = self.open_session(skip_auto_headers=("User-Agent",))
         ws: aiohttp.ClientWebSocketResponse | None = None
         try:
             async with asyncio.timeout(timeout_s):

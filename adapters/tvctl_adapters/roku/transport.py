@@ -28,7 +28,7 @@ import socket
 import time
 
 import aiohttp
-from tvctl_adapters.httpio import FOREIGN, device_error, read_body
+from tvctl_adapters.httpio import FOREIGN, OpenSession, device_error, read_body
 from tvctl_adapters.roku.errors import EcpLimitedMode
 from yarl import URL
 
@@ -79,8 +79,10 @@ async def resolve_ipv4(host: str) -> str:
 
 
 class EcpTransport:
-    def __init__(self, host: str, port: int, timeout_s: float, label: str = "") -> None:
+    def __init__(self, host: str, port: int, timeout_s: float, label: str = "", *,
+                 open_session: OpenSession | None = None) -> None:
         self.host = host
+        self.open_session = open_session or aiohttp.ClientSession
         self.port = port
         self.timeout_s = timeout_s
         self.label = label or host
@@ -90,7 +92,7 @@ class EcpTransport:
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit_per_host=2, keepalive_timeout=KEEPALIVE_S)
-            self._session = aiohttp.ClientSession(
+            self._session = self.open_session(
                 connector=connector, auto_decompress=False, skip_auto_headers=("User-Agent",)
             )
         return self._session

@@ -89,7 +89,8 @@ class TinyPilotAdapter(Adapter, Keys, State, Screenshots):
         label = f"{device.name if device else 'The TinyPilot'} ({host})"
         return DeviceHttp(f"https://{host}:{port}", timeout, label, fingerprint=fingerprint,
                           trust_hint=trust_hint(device, host),
-                          ca_file=device.options.get("ca_file", "") if device is not None else "")
+                          ca_file=device.options.get("ca_file", "") if device is not None else "",
+                          open_session=ctx.open_session)
 
     # -- identity -----------------------------------------------------------------------------
     @classmethod

@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
 from tests.fakekvm import FakeBliKvm, FakeTinyPilot
 from tests.fakeroku import KINDS, FakeRoku, FakeSsdp
+
+if TYPE_CHECKING:
+    from tests.inproc import InProcDaemon
 
 # Tests pin discovery to loopback: nothing may go out of the machine's real interfaces.
 LOOPBACK_CONFIG = """\
@@ -40,6 +45,36 @@ request_timeout_s = 2.0
 wol_broadcast = "127.0.0.1"
 """
 START_TIMEOUT_S = 20
+
+
+ALONE_LOCK = "TVCTL_TESTS_ALONE_LOCK"  # the environment variable naming the run's lock file
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not os.environ.get("PYTEST_XDIST_WORKER"):  # the controller: its workers inherit the name
+        fd, name = tempfile.mkstemp(prefix="tvctl-tests-", suffix=".lock")
+        os.close(fd)
+        os.environ[ALONE_LOCK] = name
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        Path(os.environ.pop(ALONE_LOCK, "")).unlink(missing_ok=True)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, object, object]:
+    """Under pytest-xdist, a test marked ``alone`` (one that times the daemon under load it makes
+    itself) runs while no other worker runs a test, fixtures included: it holds the run's lock
+    alone, every other test shares it."""
+    if not os.environ.get("PYTEST_XDIST_WORKER") or not os.environ.get(ALONE_LOCK):
+        return (yield)
+    with Path(os.environ[ALONE_LOCK]).open("a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX if item.get_closest_marker("alone") else fcntl.LOCK_SH)
+        try:
+            return (yield)
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 class Daemon:
@@ -175,6 +210,15 @@ def shared_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
 
 
 @pytest.fixture
+def inproc(tmp_path: Path) -> Iterator[InProcDaemon]:
+    """The daemon's app and service in this process (tests/inproc.py): for the matrices."""
+    from tests.inproc import running
+
+    with running(tmp_path) as d:
+        yield d
+
+
+@pytest.fixture
 def roku() -> Iterator[FakeRoku]:
     r = FakeRoku("tv").start()
     try:
@@ -225,6 +269,21 @@ def devbox(daemon: Daemon) -> Iterator[tuple[Daemon, FakeRoku, dict[str, Any]]]:
                                                "roku.dev_password": roku.password})
         roku.clear()
         yield daemon, roku, device
+    finally:
+        roku.stop()
+
+
+@pytest.fixture
+def inproc_devbox(inproc: InProcDaemon) -> Iterator[tuple[InProcDaemon, FakeRoku, dict[str, Any]]]:
+    """``devbox`` with the daemon in-process (tests/inproc.py)."""
+    roku = FakeRoku("devbox").start()
+    try:
+        device = inproc.add(roku)
+        inproc.ok("PATCH", "/v1/config", json={"roku.installer_port": roku.installer_port,
+                                               "roku.console_port": roku.console_port,
+                                               "roku.dev_password": roku.password})
+        roku.clear()
+        yield inproc, roku, device
     finally:
         roku.stop()
 

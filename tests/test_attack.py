@@ -24,6 +24,7 @@ import pytest
 from tests.conftest import LOOPBACK_CONFIG, Daemon
 from tests.fakeroku import FakeRoku
 from tests.helpers import wait_for
+from tests.inproc import InProcDaemon
 
 NOFILE = 1024
 SLOW_CONNECTIONS = 1100
@@ -83,6 +84,7 @@ def raw(port: int, request: bytes, timeout: float = 5) -> tuple[int, dict[str, s
 
 
 # -- 2: slowloris ---------------------------------------------------------------------------------
+@pytest.mark.alone
 def test_slow_connections_under_a_low_file_limit_do_not_lock_out_a_client(tmp_path: Path) -> None:
     d = LimitedDaemon(tmp_path, with_daemon_settings("header_timeout_s = 1.0"))
     with open_files_for_the_test(SLOW_CONNECTIONS + 200):
@@ -174,10 +176,10 @@ def test_deeply_nested_json_is_invalid_json(shared_daemon: Daemon, method: str, 
     assert "RecursionError" not in shared_daemon.log()
 
 
-def test_json_nested_as_deep_as_a_body_needs_still_works(shared_daemon: Daemon) -> None:
+def test_json_nested_as_deep_as_a_body_needs_still_works(inproc: InProcDaemon) -> None:
     body = {"daemon.allowed_hosts": ["tv.lan"]}
-    assert shared_daemon.ok("PATCH", "/v1/config", json=body)["changed"] == ["daemon.allowed_hosts"]
-    shared_daemon.ok("PATCH", "/v1/config", json={"daemon.allowed_hosts": None})
+    assert inproc.ok("PATCH", "/v1/config", json=body)["changed"] == ["daemon.allowed_hosts"]
+    inproc.ok("PATCH", "/v1/config", json={"daemon.allowed_hosts": None})
 
 
 # -- 5: Host and browser headers ------------------------------------------------------------------
@@ -208,27 +210,27 @@ def test_an_absolute_request_target_must_name_this_daemon(shared_daemon: Daemon)
     assert raw(port, own.encode())[2] == {"ok": True, "data": "pong"}  # its own address: RFC 9112 form
 
 
-def test_a_cross_site_write_without_origin_is_refused(shared_daemon: Daemon, roku: FakeRoku) -> None:
-    dev = shared_daemon.add(roku)
+def test_a_cross_site_write_without_origin_is_refused(inproc: InProcDaemon, roku: FakeRoku) -> None:
+    dev = inproc.add(roku)
     url = f"/v1/devices/{dev['id']}/remote/key"
     try:
         roku.clear()
         for site in ("cross-site", "same-site", "Cross-Site"):
-            err = shared_daemon.err("POST", url, 403, "origin_not_allowed", json={"key": "home"},
-                                    headers={"Sec-Fetch-Site": site})
+            err = inproc.err("POST", url, 403, "origin_not_allowed", json={"key": "home"},
+                             headers={"Sec-Fetch-Site": site})
             assert "Sec-Fetch-Site" in err["message"]
-        shared_daemon.err("PATCH", "/v1/config", 403, "origin_not_allowed", json={"daemon.cors_enabled": True},
-                          headers={"Sec-Fetch-Site": "cross-site"})
-        shared_daemon.err("DELETE", f"/v1/devices/{dev['id']}", 403, "origin_not_allowed",
-                          headers={"Sec-Fetch-Site": "same-site"})
+        inproc.err("PATCH", "/v1/config", 403, "origin_not_allowed", json={"daemon.cors_enabled": True},
+                   headers={"Sec-Fetch-Site": "cross-site"})
+        inproc.err("DELETE", f"/v1/devices/{dev['id']}", 403, "origin_not_allowed",
+                   headers={"Sec-Fetch-Site": "same-site"})
         assert roku.paths() == []
         # a read is not a write; the user's own address bar (none) and the page itself are fine
-        shared_daemon.ok("GET", "/v1/devices", headers={"Sec-Fetch-Site": "cross-site"})
+        inproc.ok("GET", "/v1/devices", headers={"Sec-Fetch-Site": "cross-site"})
         for site in ("none", "same-origin"):
-            shared_daemon.ok("POST", url, json={"key": "home"}, headers={"Sec-Fetch-Site": site})
+            inproc.ok("POST", url, json={"key": "home"}, headers={"Sec-Fetch-Site": site})
         assert roku.paths() == ["/keypress/Home", "/keypress/Home"]
     finally:
-        shared_daemon.ok("DELETE", f"/v1/devices/{dev['id']}")
+        inproc.ok("DELETE", f"/v1/devices/{dev['id']}")
 
 
 # -- 6: web sessions and token guessing -----------------------------------------------------------

@@ -19,6 +19,7 @@ import tomlkit
 
 from tests.conftest import LOOPBACK_CONFIG, Daemon
 from tests.fakeroku import FakeRoku
+from tests.inproc import InProcDaemon
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -99,19 +100,19 @@ def test_unexpected_exception_is_internal_error_without_traceback(daemon: Daemon
     assert daemon.http("GET", "/v1/ping").status_code == 200  # and the daemon carries on
 
 
-def test_a_state_folder_that_cannot_be_written_is_storage_failed(daemon: Daemon, roku: FakeRoku) -> None:
-    dev = daemon.add(roku)
+def test_a_state_folder_that_cannot_be_written_is_storage_failed(inproc: InProcDaemon, roku: FakeRoku) -> None:
+    dev = inproc.add(roku)
     # The state directory turns into a file: the registry cannot be saved.
-    state = daemon.tmp / "state" / "tvctl"
+    state = inproc.tmp / "state" / "tvctl"
     shutil.rmtree(state)
     state.write_text("not a directory")
-    err = daemon.err("PATCH", "/v1/devices/default", 500, "storage_failed", json={"name": "den"})
+    err = inproc.err("PATCH", "/v1/devices/default", 500, "storage_failed", json={"name": "den"})
     assert str(state / "devices.json") in err["message"] and "File exists" in err["message"]
-    assert daemon.ok("GET", "/v1/devices")[0]["name"] == dev["name"]  # the rename did not happen
+    assert inproc.ok("GET", "/v1/devices")[0]["name"] == dev["name"]  # the rename did not happen
 
 
-def test_openapi_lists_every_route(shared_daemon: Daemon) -> None:
-    doc = shared_daemon.http("GET", "/v1/openapi.json").json()
+def test_openapi_lists_every_route(inproc: InProcDaemon) -> None:
+    doc = inproc.http("GET", "/v1/openapi.json").json()
     assert doc["openapi"].startswith("3.")
     from tvctl.api.app import ROUTES
 
@@ -141,10 +142,10 @@ def test_openapi_lists_every_route(shared_daemon: Daemon) -> None:
     ("POST", "/v1/devices/tv", {"GET", "HEAD", "PATCH", "DELETE"}),
     ("GET", "/v1/devices/tv/remote/key", {"POST"}),
 ])  # fmt: skip
-def test_405_names_every_method_of_the_path(shared_daemon: Daemon, method: str, path: str,
+def test_405_names_every_method_of_the_path(inproc: InProcDaemon, method: str, path: str,
                                             allowed: set[str]) -> None:
     """Found by schemathesis: Allow used to list only the first route's methods (GET, HEAD)."""
-    r = shared_daemon.http(method, path)
+    r = inproc.http(method, path)
     assert r.status_code == 405 and r.json()["error"]["code"] == "method_not_allowed"
     assert set(r.headers["allow"].split(", ")) == allowed
     assert all(m in r.json()["error"]["hint"] for m in allowed)

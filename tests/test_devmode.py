@@ -1,4 +1,6 @@
-"""Roku developer mode through the real daemon: sideload, reload, logs, screenshot.
+"""Roku developer mode through the daemon's API: sideload, reload, logs, screenshot. In-process
+(tests/inproc.py), except what the daemon process owns: its upload path and file limits, a client
+leaving mid-upload, log streams, the CLI and restarts.
 
 The fake installer does real digest auth and, like the device, answers an unauthenticated
 request with 401 without reading its body and closes the connection. The fake console replays
@@ -28,6 +30,7 @@ import pytest
 from tests.conftest import Daemon
 from tests.fakeroku import FIXTURES, JPEG_STUB, PNG_1X1, FakeRoku
 from tests.helpers import Events, free_port, wait_for
+from tests.inproc import Api, InProcDaemon
 
 TVCTL = str(Path(sys.executable).with_name("tvctl"))
 
@@ -41,18 +44,22 @@ def make_zip(manifest: bool = True, extra: bytes = b"", nested: bool = False, pa
     return buf.getvalue()
 
 
+Dev = tuple[InProcDaemon, FakeRoku, dict[str, Any]]
+Devbox = tuple[Daemon, FakeRoku, dict[str, Any]]  # the daemon process: what its listener and its limits do
+
+
 @pytest.fixture
-def dev(devbox: tuple[Daemon, FakeRoku, dict[str, Any]]) -> tuple[Daemon, FakeRoku, dict[str, Any]]:
-    return devbox
+def dev(inproc_devbox: Dev) -> Dev:
+    return inproc_devbox
 
 
-def install(d: Daemon, dev_id: str, data: bytes, name: str = "channel.zip") -> httpx.Response:
+def install(d: Api, dev_id: str, data: bytes, name: str = "channel.zip") -> httpx.Response:
     return d.http("POST", f"/v1/devices/{dev_id}/dev/install", files={"archive": (name, data, "application/zip")},
                   timeout=120)
 
 
 # -- sideload ----------------------------------------------------------------------------------
-def test_install_replace_identical(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
+def test_install_replace_identical(dev: Dev) -> None:
     d, roku, device = dev
     z = make_zip()
     r = install(d, device["id"], z)
@@ -75,9 +82,9 @@ def test_install_replace_identical(dev: tuple[Daemon, FakeRoku, dict[str, Any]])
 
 
 def test_large_upload_arrives_intact_and_the_connection_stays_usable(
-        dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
+        devbox: Devbox) -> None:
     """Multi-MiB bodies take the daemon's large-read, no-copy path; the bytes must not change."""
-    d, roku, device = dev
+    d, roku, device = devbox
     kept = d.tmp / "state" / "tvctl" / "dev" / f"{device['id']}.zip"
     rng = random.Random(5)
     with httpx.Client(base_url=d.url, timeout=60) as client:  # one keep-alive connection throughout
@@ -104,8 +111,8 @@ def test_large_upload_arrives_intact_and_the_connection_stays_usable(
     assert len(roku.uploads) == 3
 
 
-def test_an_upload_the_disk_cannot_hold_is_refused_cleanly(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
-    d, roku, device = dev
+def test_an_upload_the_disk_cannot_hold_is_refused_cleanly(devbox: Devbox) -> None:
+    d, roku, device = devbox
     assert d.proc is not None
     folder = d.tmp / "state" / "tvctl" / "dev"
     # A file-size limit on the daemon process: its writes past 512 KiB fail with EFBIG, as on a full disk.
@@ -145,7 +152,7 @@ def test_leftovers_of_a_crash_are_removed_at_start(tmp_path: Path) -> None:
     (make_zip(manifest=False), "invalid_archive", "no 'manifest' at its root"),
     (make_zip(nested=True), "invalid_archive", "app/manifest"),
 ])  # fmt: skip
-def test_bad_archives_never_reach_the_device(dev: tuple[Daemon, FakeRoku, dict[str, Any]], payload: bytes,
+def test_bad_archives_never_reach_the_device(dev: Dev, payload: bytes,
                                              code: str, words: str) -> None:
     d, roku, device = dev
     r = install(d, device["id"], payload)
@@ -154,7 +161,7 @@ def test_bad_archives_never_reach_the_device(dev: tuple[Daemon, FakeRoku, dict[s
     assert roku.uploads == [] and roku.unauthenticated == 0
 
 
-def test_upload_limits_and_form_errors(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
+def test_upload_limits_and_form_errors(dev: Dev) -> None:
     d, roku, device = dev
     url = f"/v1/devices/{device['id']}/dev/install"
     d.ok("PATCH", "/v1/config", json={"dev.max_archive_mb": 1})
@@ -176,8 +183,8 @@ def test_upload_limits_and_form_errors(dev: tuple[Daemon, FakeRoku, dict[str, An
     assert roku.uploads == []
 
 
-def test_client_gone_mid_upload_is_not_an_error(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
-    d, roku, device = dev
+def test_client_gone_mid_upload_is_not_an_error(devbox: Devbox) -> None:
+    d, roku, device = devbox
     folder = d.tmp / "state" / "tvctl" / "dev"
     head = (b"--b\r\nContent-Disposition: form-data; name=\"archive\"; filename=\"c.zip\"\r\n\r\n")
     with socket.create_connection(("127.0.0.1", d.port), timeout=10) as s:
@@ -193,7 +200,7 @@ def test_client_gone_mid_upload_is_not_an_error(dev: tuple[Daemon, FakeRoku, dic
     assert install(d, device["id"], make_zip()).status_code == 200
 
 
-def test_missing_password_is_refused_first(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
+def test_missing_password_is_refused_first(dev: Dev) -> None:
     d, roku, device = dev
     d.ok("PATCH", "/v1/config", json={"roku.dev_password": None})
     err = d.err("POST", f"/v1/devices/{device['id']}/dev/install", 400, "dev_password_missing",
@@ -252,7 +259,7 @@ def test_each_roku_keeps_its_own_password(daemon: Daemon) -> None:
                                                 "Expected `str | null`, got `int` - at `$[...]`."),
     ({}, "invalid_payload", "Name at least one credential to set or clear."),
 ])  # fmt: skip
-def test_bad_credentials_change_nothing(dev: tuple[Daemon, FakeRoku, dict[str, Any]], body: dict[str, Any],
+def test_bad_credentials_change_nothing(dev: Dev, body: dict[str, Any],
                                         code: str, message: str) -> None:
     d, _roku, device = dev
     d.ok("PATCH", f"/v1/devices/{device['id']}/credentials", json={"dev_password": "kept-one"})
@@ -261,7 +268,7 @@ def test_bad_credentials_change_nothing(dev: tuple[Daemon, FakeRoku, dict[str, A
     assert d.ok("GET", f"/v1/devices/{device['id']}/credentials")["fields"][0]["set"] is True
 
 
-def test_wrong_password(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
+def test_wrong_password(dev: Dev) -> None:
     d, roku, device = dev
     d.ok("PATCH", "/v1/config", json={"roku.dev_password": "wrong"})
     r = install(d, device["id"], make_zip())
@@ -269,7 +276,7 @@ def test_wrong_password(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
     assert roku.uploads == []
 
 
-def test_installer_not_listening_means_dev_mode_disabled(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
+def test_installer_not_listening_means_dev_mode_disabled(dev: Dev) -> None:
     d, _roku, device = dev
     d.ok("PATCH", "/v1/config", json={"roku.installer_port": free_port()})
     r = install(d, device["id"], make_zip())
@@ -286,7 +293,7 @@ def test_installer_not_listening_means_dev_mode_disabled(dev: tuple[Daemon, Fake
     ("devinstaller/install_failure_unzip-corrupt-or-undersized_fw15_body.txt",
      "Install Failure: Unzip failed. Invalid or corrupt zip archive.  Unloading."),
 ])  # fmt: skip
-def test_install_failures_carry_the_device_messages(dev: tuple[Daemon, FakeRoku, dict[str, Any]], page: str,
+def test_install_failures_carry_the_device_messages(dev: Dev, page: str,
                                                     text: str) -> None:
     d, roku, device = dev
     roku.install_reply = page  # HTTP 200 with an error message, as the device does
@@ -299,17 +306,17 @@ def test_install_failures_carry_the_device_messages(dev: tuple[Daemon, FakeRoku,
 
 # -- reload ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["devbox", "tv"])
-def test_reload(daemon: Daemon, kind: str) -> None:
+def test_reload(inproc: InProcDaemon, kind: str) -> None:
     roku = FakeRoku(kind).start()
     try:
-        device = daemon.add(roku)
+        device = inproc.add(roku)
         url = f"/v1/devices/{device['id']}/dev/reload"
-        daemon.err("POST", url, 400, "no_dev_channel")
-        daemon.ok("PATCH", "/v1/config", json={"roku.installer_port": roku.installer_port,
+        inproc.err("POST", url, 400, "no_dev_channel")
+        inproc.ok("PATCH", "/v1/config", json={"roku.installer_port": roku.installer_port,
                                                "roku.dev_password": roku.password})
-        assert install(daemon, device["id"], make_zip()).status_code == 200
+        assert install(inproc, device["id"], make_zip()).status_code == 200
         roku.clear()
-        data = daemon.ok("POST", url)
+        data = inproc.ok("POST", url)
         assert data["reloaded"] is True
         posts = roku.paths()
         if kind == "devbox":  # developer_enabled: exit-app works
@@ -320,12 +327,12 @@ def test_reload(daemon: Daemon, kind: str) -> None:
         # not running: launched straight away
         roku.active = (None, "Roku")
         roku.clear()
-        assert daemon.ok("POST", url)["left_via"] == "not-running" and roku.paths() == ["/launch/dev"]
+        assert inproc.ok("POST", url)["left_via"] == "not-running" and roku.paths() == ["/launch/dev"]
     finally:
         roku.stop()
 
 
-def test_reload_reinstalls_a_lost_channel_from_the_kept_archive(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
+def test_reload_reinstalls_a_lost_channel_from_the_kept_archive(dev: Dev) -> None:
     d, roku, device = dev
     assert install(d, device["id"], make_zip()).status_code == 200
     roku.apps_xml = roku.apps_xml.replace(b'<app id="dev" type="appl" version="1.0.1">sampleApp</app>\n', b"")
@@ -343,7 +350,7 @@ def crlf(lines: list[str]) -> bytes:
     return "".join(f"{ln}\r\n" for ln in lines).encode()
 
 
-def test_logs_recent_lines_and_cursor(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
+def test_logs_recent_lines_and_cursor(dev: Dev) -> None:
     d, roku, device = dev
     lines = recorded("console_sideload-launch_success_running.log")
     roku.console_script = crlf(lines)
@@ -363,7 +370,7 @@ def test_logs_recent_lines_and_cursor(dev: tuple[Daemon, FakeRoku, dict[str, Any
     d.err("GET", url + "?since=abc", 400, "invalid_query")
 
 
-def test_logs_utf8_and_long_lines(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
+def test_logs_utf8_and_long_lines(dev: Dev) -> None:
     d, roku, device = dev
     roku.console_script = "Café ✓ 🙂\r\n".encode() + b"\xff\xfe broken\r\n"
     url = f"/v1/devices/{device['id']}/dev/logs"
@@ -372,8 +379,8 @@ def test_logs_utf8_and_long_lines(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) 
     assert texts == ["Café ✓ 🙂", "\ufffd\ufffd broken"]
 
 
-def test_logs_follow_many_clients(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
-    d, roku, device = dev
+def test_logs_follow_many_clients(devbox: Devbox) -> None:
+    d, roku, device = devbox
     url = f"{d.url}/v1/devices/{device['id']}/dev/logs?follow=true"
     results: list[list[str]] = [[], []]
     ready = [threading.Event(), threading.Event()]
@@ -401,7 +408,7 @@ def test_logs_follow_many_clients(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) 
     assert len(roku.console_clients) == 1  # one reader per device, shared
 
 
-def test_console_busy(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
+def test_console_busy(dev: Dev) -> None:
     d, roku, device = dev
     ide = socket.create_connection(("127.0.0.1", roku.console_port))  # another program got there first
     try:
@@ -412,7 +419,7 @@ def test_console_busy(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
         ide.close()
 
 
-def test_console_reconnects_after_a_reboot(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
+def test_console_reconnects_after_a_reboot(dev: Dev) -> None:
     d, roku, device = dev
     url = f"/v1/devices/{device['id']}/dev/logs"
     roku.console_script = b"before reboot\r\n"
@@ -424,7 +431,7 @@ def test_console_reconnects_after_a_reboot(dev: tuple[Daemon, FakeRoku, dict[str
     assert got
 
 
-def test_console_closed_means_dev_mode_disabled(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
+def test_console_closed_means_dev_mode_disabled(dev: Dev) -> None:
     d, _roku, device = dev
     d.ok("PATCH", "/v1/config", json={"roku.console_port": free_port()})
     d.err("GET", f"/v1/devices/{device['id']}/dev/logs", 500, "dev_mode_disabled")
@@ -433,7 +440,7 @@ def test_console_closed_means_dev_mode_disabled(dev: tuple[Daemon, FakeRoku, dic
 # -- screenshot --------------------------------------------------------------------------------
 @pytest.mark.parametrize(("page", "ctype"), [("screenshot_ok_jpg.html", "image/jpeg"),
                                              ("screenshot_ok_png.html", "image/png")])
-def test_screenshot(dev: tuple[Daemon, FakeRoku, dict[str, Any]], page: str, ctype: str) -> None:
+def test_screenshot(dev: Dev, page: str, ctype: str) -> None:
     d, roku, device = dev
     roku.screenshot_page = f"devinstaller/{page}"
     roku.screenshot = (PNG_1X1 if ctype == "image/png" else JPEG_STUB, ctype)
@@ -446,7 +453,7 @@ def test_screenshot(dev: tuple[Daemon, FakeRoku, dict[str, Any]], page: str, cty
 
 
 # -- helpers -----------------------------------------------------------------------------------
-def wait_lines(d: Daemon, url: str, n: int) -> dict[str, Any]:
+def wait_lines(d: Api, url: str, n: int) -> dict[str, Any]:
     found: dict[str, Any] = wait_for(lambda: (x := d.ok("GET", url)) and len(x["lines"]) >= n and x, 10)
     return found
 
@@ -463,7 +470,7 @@ def test_fixture_pages_parse() -> None:
         == []  # "messages": null
 
 
-def test_fake_installer_drops_an_unauthenticated_upload(dev: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
+def test_fake_installer_drops_an_unauthenticated_upload(dev: Dev) -> None:
     """The pitfall the daemon avoids: sending the body on the unauthenticated leg."""
     _d, roku, _device = dev
     body = make_zip(pad=8 * 1024 * 1024)

@@ -1,7 +1,7 @@
-"""Errors that point the right way, through the real daemon: a refused login is the device's answer,
-not "nothing answered"; a KVM's snapshot port is named; a closed port is said in plain words; a
-retried probe says how long it really took; a device-info that cannot be read is one unavailable
-part of the state, as one cut short or over its limit is."""
+"""Errors that point the right way, through the daemon's API (in-process, tests/inproc.py): a
+refused login is the device's answer, not "nothing answered"; a KVM's snapshot port is named; a
+closed port is said in plain words; a retried probe says how long it really took; a device-info that
+cannot be read is one unavailable part of the state, as one cut short or over its limit is."""
 
 from __future__ import annotations
 
@@ -13,39 +13,39 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Daemon
 from tests.fakekvm import FakeBliKvm
 from tests.fakeroku import FakeRoku
 from tests.helpers import free_port
+from tests.inproc import Api, InProcDaemon
 
 CREDS = {"username": "admin", "password": "s3cret-kvm"}
 
 
-def test_a_wrong_blikvm_password_is_the_blikvms_answer(daemon: Daemon, kvm: FakeBliKvm) -> None:
+def test_a_wrong_blikvm_password_is_the_blikvms_answer(inproc: InProcDaemon, kvm: FakeBliKvm) -> None:
     """Without a platform, the BliKVM and the Advantech agent (both take a user name and password)
     are tried; the BliKVM answered and refused, so that is the error, hint and all."""
-    err = daemon.err("POST", "/v1/devices", 500, "device_auth_failed",
+    err = inproc.err("POST", "/v1/devices", 500, "device_auth_failed",
                      json={"host": "127.0.0.1", "port": kvm.port,
                            "credentials": {"username": "admin", "password": "nope-123"}})
     assert err["message"] == f"The BliKVM at 127.0.0.1:{kvm.port} refused the login: username or password error."
     assert err["hint"] == "Check the user name and password kept for it (credentials)."
     assert "nope-123" not in err["message"] + err["hint"]
-    assert daemon.ok("GET", "/v1/devices") == []
+    assert inproc.ok("GET", "/v1/devices") == []
 
 
-def test_a_blikvm_snapshot_port_nobody_listens_on_is_named(daemon: Daemon, kvm: FakeBliKvm) -> None:
-    daemon.ok("PATCH", "/v1/config", json={"blikvm.snapshot_port": kvm.snapshot_port})
-    dev = daemon.ok("POST", "/v1/devices", json={"host": "127.0.0.1", "port": kvm.port, "credentials": CREDS})
+def test_a_blikvm_snapshot_port_nobody_listens_on_is_named(inproc: InProcDaemon, kvm: FakeBliKvm) -> None:
+    inproc.ok("PATCH", "/v1/config", json={"blikvm.snapshot_port": kvm.snapshot_port})
+    dev = inproc.ok("POST", "/v1/devices", json={"host": "127.0.0.1", "port": kvm.port, "credentials": CREDS})
     closed = free_port()
-    daemon.ok("PATCH", "/v1/config", json={"blikvm.snapshot_port": closed})
-    err = daemon.err("GET", f"/v1/devices/{dev['id']}/screenshot", 500, "device_unreachable")
+    inproc.ok("PATCH", "/v1/config", json={"blikvm.snapshot_port": closed})
+    err = inproc.err("GET", f"/v1/devices/{dev['id']}/screenshot", 500, "device_unreachable")
     assert err["message"] == (f"{dev['name']}'s video streamer is unreachable: nothing is listening at "
                               f"127.0.0.1:{closed} (connection refused).")
     assert err["hint"] == (f"Snapshots come from the BliKVM's video streamer at port {closed} (blikvm.snapshot_port). "
                            "If the BliKVM is on and serves them on another port: tvctl config set "
                            "blikvm.snapshot_port PORT.")
     assert "powered" not in err["hint"]
-    r = daemon.http("POST", f"/v1/devices/{dev['id']}/remote/key", json={"key": "KeyA"})
+    r = inproc.http("POST", f"/v1/devices/{dev['id']}/remote/key", json={"key": "KeyA"})
     assert r.status_code == 200  # the BliKVM itself is fine
 
 
@@ -55,9 +55,10 @@ def test_a_blikvm_snapshot_port_nobody_listens_on_is_named(daemon: Daemon, kvm: 
     ("advantech", "The Advantech agent at 127.0.0.1:{port}", {"credentials": CREDS}),
     ("tinypilot", "The TinyPilot at 127.0.0.1:{port}", {}),
 ])  # fmt: skip
-def test_nothing_listening_is_said_plainly(daemon: Daemon, platform: str, label: str, extra: dict[str, Any]) -> None:
+def test_nothing_listening_is_said_plainly(inproc: InProcDaemon, platform: str, label: str, extra: dict[str,
+                                           Any]) -> None:
     port = free_port()
-    err = daemon.err("POST", "/v1/devices", 500, "device_unreachable",
+    err = inproc.err("POST", "/v1/devices", 500, "device_unreachable",
                      json={"host": "127.0.0.1", "port": port, "platform": platform, **extra})
     assert err["message"] == (f"{label.format(port=port)} is unreachable: nothing is listening at 127.0.0.1:{port} "
                               "(connection refused).")
@@ -106,11 +107,11 @@ class DropThenHang:
             c.close()
 
 
-def test_a_retried_probe_says_how_long_it_really_took(daemon: Daemon) -> None:
+def test_a_retried_probe_says_how_long_it_really_took(inproc: InProcDaemon) -> None:
     server = DropThenHang(drop_after=1.0)
     try:
         t0 = time.monotonic()
-        err = daemon.err("POST", "/v1/devices", 500, "device_timeout",
+        err = inproc.err("POST", "/v1/devices", 500, "device_timeout",
                          json={"host": "127.0.0.1", "port": server.port, "platform": "roku"})
         took = time.monotonic() - t0
     finally:
@@ -126,26 +127,26 @@ def test_a_retried_probe_says_how_long_it_really_took(daemon: Daemon) -> None:
 
 
 # -- state: a device-info that cannot be read ----------------------------------------------------
-def state(d: Daemon, dev: dict[str, Any]) -> dict[str, Any]:
+def state(d: Api, dev: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = d.ok("GET", f"/v1/devices/{dev['id']}/state")["state"]
     return out
 
 
-def test_an_unreadable_device_info_is_an_unavailable_part(daemon: Daemon, roku: FakeRoku) -> None:
-    dev = daemon.add(roku)
+def test_an_unreadable_device_info_is_an_unavailable_part(inproc: InProcDaemon, roku: FakeRoku) -> None:
+    dev = inproc.add(roku)
     roku.device_info_xml = b"\x00\xffnot xml at all <<<"
-    s = state(daemon, dev)
+    s = state(inproc, dev)
     assert s["unavailable"] == [{"part": "device", "code": "device_bad_response",
                                  "reason": "The device's device-info reply is not valid XML: not well-formed "
                                            "(invalid token): line 1, column 6."}]
     assert (s["power"], s["active_app"]["kind"], s["media"]["state"]) == (None, "home", "close")
 
 
-def test_an_oversized_device_info_is_an_unavailable_part_too(daemon: Daemon, roku: FakeRoku) -> None:
-    dev = daemon.add(roku)
+def test_an_oversized_device_info_is_an_unavailable_part_too(inproc: InProcDaemon, roku: FakeRoku) -> None:
+    dev = inproc.add(roku)
     roku.device_info_xml = roku.device_info_xml.replace(b"</device-info>", b"<pad>" + b"x" * 300_000 + b"</pad>"
                                                         + b"</device-info>")
-    s = state(daemon, dev)
+    s = state(inproc, dev)
     [u] = s["unavailable"]
     assert (u["part"], u["code"]) == ("device", "device_bad_response")
     assert u["reason"].startswith(f"{dev['name']}'s reply to GET /query/device-info exceeded 262144 bytes")
@@ -154,12 +155,12 @@ def test_an_oversized_device_info_is_an_unavailable_part_too(daemon: Daemon, rok
 
 @pytest.mark.parametrize("how", ["garbage", "cut"])
 def test_when_neither_device_info_nor_active_app_can_be_read_the_state_is_an_error(
-        daemon: Daemon, roku: FakeRoku, how: str) -> None:
-    dev = daemon.add(roku)
+        inproc: InProcDaemon, roku: FakeRoku, how: str) -> None:
+    dev = inproc.add(roku)
     if how == "garbage":
         roku.mode = "garbage"
     else:
         roku.framing, roku.cut_at = "length", 10
-    err = daemon.err("GET", f"/v1/devices/{dev['id']}/state", 500, "device_bad_response")
+    err = inproc.err("GET", f"/v1/devices/{dev['id']}/state", 500, "device_bad_response")
     said = "is not valid XML" if how == "garbage" else "/query/device-info was cut short"
     assert said in err["message"], err

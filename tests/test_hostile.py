@@ -10,6 +10,7 @@ from pathlib import Path
 from tests.conftest import LOOPBACK_CONFIG, Daemon
 from tests.fakeroku import FakeRoku, FakeSsdp
 from tests.helpers import wait_for
+from tests.inproc import InProcDaemon
 
 
 def notify_daemon(tmp_path: Path) -> tuple[Daemon, int]:
@@ -103,7 +104,7 @@ def test_a_stale_socket_is_still_cleaned_up(tmp_path: Path) -> None:
         d.stop()
 
 
-def test_an_all_zero_mac_is_no_mac(shared_daemon: Daemon) -> None:
+def test_an_all_zero_mac_is_no_mac(inproc: InProcDaemon) -> None:
     roku = FakeRoku("tv", serial="ZEROMAC1")
     for mac in roku.macs:  # what some devices and emulators report when they have no MAC to give
         roku.device_info_xml = roku.device_info_xml.replace(mac.encode(), b"00:00:00:00:00:00")
@@ -111,14 +112,14 @@ def test_an_all_zero_mac_is_no_mac(shared_daemon: Daemon) -> None:
     responder = FakeSsdp()
     try:
         responder.add_device(roku)  # its WAKEUP header says MAC=00:00:00:00:00:00 too
-        shared_daemon.ok("PATCH", "/v1/config", json={"discovery.ssdp_target": f"127.0.0.1:{responder.port}",
-                                                      "roku.wol_port": roku.wol_port, "roku.wol_wait_s": 1})
-        found = shared_daemon.ok("POST", "/v1/devices/discover")["devices"]
+        inproc.ok("PATCH", "/v1/config", json={"discovery.ssdp_target": f"127.0.0.1:{responder.port}",
+                                               "roku.wol_port": roku.wol_port, "roku.wol_wait_s": 1})
+        found = inproc.ok("POST", "/v1/devices/discover")["devices"]
         dev = next(x for x in found if x["serial"] == "ZEROMAC1")
         assert dev["wake_mac"] is None
         roku.mode = "asleep"
-        err = shared_daemon.err("POST", f"/v1/devices/{dev['id']}/remote/key", 500, "device_unreachable",
-                                json={"key": "power-on"})
+        err = inproc.err("POST", f"/v1/devices/{dev['id']}/remote/key", 500, "device_unreachable",
+                         json={"key": "power-on"})
         assert "no Wake-on-LAN MAC is known" in err["message"]
         assert roku.wol_packets == []
     finally:

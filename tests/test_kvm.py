@@ -1,6 +1,7 @@
-"""KVM-over-IP boxes through the real daemon: a fake TinyPilot over HTTPS with a certificate made
-at test time (tests/fakekvm.py). Expected keystrokes are written out here from the TinyPilot
-document's examples and the keyboard layouts, never taken from the adapter."""
+"""KVM-over-IP boxes through the daemon's API (in-process, tests/inproc.py; secrets kept across a
+restart, the CLI and the event stream through the daemon process): a fake TinyPilot over HTTPS with
+a certificate made at test time (tests/fakekvm.py). Expected keystrokes are written out here from
+the TinyPilot document's examples and the keyboard layouts, never taken from the adapter."""
 
 from __future__ import annotations
 
@@ -16,33 +17,34 @@ import pytest
 
 from tests.conftest import Daemon
 from tests.fakekvm import JPEG_SCREEN, FakeTinyPilot, make_ca
+from tests.inproc import Api, InProcDaemon
 
 TVCTL = str(Path(sys.executable).with_name("tvctl"))
 
 
-def add(d: Daemon, fake: FakeTinyPilot, **extra: Any) -> dict[str, Any]:
+def add(d: Api, fake: FakeTinyPilot, **extra: Any) -> dict[str, Any]:
     dev: dict[str, Any] = d.ok("POST", "/v1/devices",
                                json={"host": "127.0.0.1", "port": fake.port, "platform": "tinypilot", **extra})
     fake.clear()
     return dev
 
 
-def key(d: Daemon, dev: dict[str, Any], name: str, **extra: Any) -> httpx.Response:
+def key(d: Api, dev: dict[str, Any], name: str, **extra: Any) -> httpx.Response:
     return d.http("POST", f"/v1/devices/{dev['id']}/remote/key", json={"key": name, **extra})
 
 
-def test_added_with_its_certificate_pinned(daemon: Daemon, pilot: FakeTinyPilot) -> None:
-    dev = add(daemon, pilot)
+def test_added_with_its_certificate_pinned(inproc: InProcDaemon, pilot: FakeTinyPilot) -> None:
+    dev = add(inproc, pilot)
     assert (dev["platform"], dev["kind"], dev["model"]) == ("tinypilot", "kvm", "TinyPilot")
     assert dev["tls_fingerprint"] == pilot.fingerprint  # what openssl says of the certificate
     assert set(dev["capabilities"]) == {"keys", "text", "screenshot", "state"}
     assert dev["has_credentials"] is False
 
 
-def test_found_without_naming_the_platform(daemon: Daemon, pilot: FakeTinyPilot) -> None:
-    dev = daemon.ok("POST", "/v1/devices", json={"host": "127.0.0.1", "port": pilot.port})
+def test_found_without_naming_the_platform(inproc: InProcDaemon, pilot: FakeTinyPilot) -> None:
+    dev = inproc.ok("POST", "/v1/devices", json={"host": "127.0.0.1", "port": pilot.port})
     assert dev["platform"] == "tinypilot"
-    err = daemon.err("POST", "/v1/devices", 500, "device_unreachable", json={"host": "127.0.0.1", "port": 9})
+    err = inproc.err("POST", "/v1/devices", 500, "device_unreachable", json={"host": "127.0.0.1", "port": 9})
     assert "roku at 127.0.0.1:9" in err["hint"] and "tinypilot at 127.0.0.1:9" in err["hint"]
 
 
@@ -59,9 +61,9 @@ def test_found_without_naming_the_platform(daemon: Daemon, pilot: FakeTinyPilot)
     ("rmeta+KeyD", {"code": "KeyD", "metaRight": True}),
     ("ralt+rctrl+rshift+End", {"code": "End", "altRight": True, "ctrlRight": True, "shiftRight": True}),
 ])  # fmt: skip
-def test_keys_are_keystrokes(daemon: Daemon, pilot: FakeTinyPilot, name: str, sent: dict[str, Any]) -> None:
-    dev = add(daemon, pilot)
-    r = key(daemon, dev, name)
+def test_keys_are_keystrokes(inproc: InProcDaemon, pilot: FakeTinyPilot, name: str, sent: dict[str, Any]) -> None:
+    dev = add(inproc, pilot)
+    r = key(inproc, dev, name)
     assert r.status_code == 200, r.text
     assert pilot.typed == [sent]
     auth = [s for s in pilot.requests if s.path == "/api/v1/auth"]
@@ -76,19 +78,19 @@ def test_keys_are_keystrokes(daemon: Daemon, pilot: FakeTinyPilot, name: str, se
     ("KeyAA", 400, "invalid_key"),
     ("hyper+KeyA", 400, "invalid_key"),
 ])  # fmt: skip
-def test_keys_a_keyboard_lacks_are_refused_unsent(daemon: Daemon, pilot: FakeTinyPilot, name: str, status: int,
+def test_keys_a_keyboard_lacks_are_refused_unsent(inproc: InProcDaemon, pilot: FakeTinyPilot, name: str, status: int,
                                                   code: str) -> None:
-    dev = add(daemon, pilot)
-    r = key(daemon, dev, name)
+    dev = add(inproc, pilot)
+    r = key(inproc, dev, name)
     assert (r.status_code, r.json()["error"]["code"]) == (status, code), r.text
     assert pilot.paths() == []
 
 
-def test_hold_is_unsupported_and_sequences_work(daemon: Daemon, pilot: FakeTinyPilot) -> None:
-    dev = add(daemon, pilot)
-    r = key(daemon, dev, "KeyA", hold_ms=300)
+def test_hold_is_unsupported_and_sequences_work(inproc: InProcDaemon, pilot: FakeTinyPilot) -> None:
+    dev = add(inproc, pilot)
+    r = key(inproc, dev, "KeyA", hold_ms=300)
     assert r.status_code == 400 and r.json()["error"]["code"] == "unsupported_operation"
-    out = daemon.ok("POST", f"/v1/devices/{dev['id']}/remote/sequence",
+    out = inproc.ok("POST", f"/v1/devices/{dev['id']}/remote/sequence",
                     json={"keys": ["ctrl+KeyL", "literal:ab", "Enter"], "delay_ms": 10})
     assert out["sent"] == 3
     assert pilot.typed == [{"code": "KeyL", "ctrlLeft": True}, {"code": "Enter"}]
@@ -102,20 +104,20 @@ TYPED_DE = [  # "yz@äÜ" on a German keyboard: y and z swap places, @ is AltGr+
 TYPED_US = [{"code": "KeyY"}, {"code": "KeyZ"}, {"code": "Digit2", "shiftLeft": True}]  # "yz@"
 
 
-def test_text_per_layout_without_paste(tmp_path: Path, daemon: Daemon) -> None:
+def test_text_per_layout_without_paste(tmp_path: Path, inproc: InProcDaemon) -> None:
     pilot = FakeTinyPilot(tmp_path / "tls", paste=False).start()
     try:
-        dev = add(daemon, pilot)
-        assert daemon.ok("POST", f"/v1/devices/{dev['id']}/remote/key", json={"key": "literal:yz@"})["sent"] == 3
+        dev = add(inproc, pilot)
+        assert inproc.ok("POST", f"/v1/devices/{dev['id']}/remote/key", json={"key": "literal:yz@"})["sent"] == 3
         assert pilot.typed == TYPED_US
         pilot.clear()
-        dev = daemon.ok("PATCH", f"/v1/devices/{dev['id']}", json={"options": {"keyboard_layout": "de-DE"}})
+        dev = inproc.ok("PATCH", f"/v1/devices/{dev['id']}", json={"options": {"keyboard_layout": "de-DE"}})
         assert dev["options"] == {"keyboard_layout": "de-DE"}
-        daemon.ok("POST", f"/v1/devices/{dev['id']}/remote/key", json={"key": "literal:yz@äÜ"})
+        inproc.ok("POST", f"/v1/devices/{dev['id']}/remote/key", json={"key": "literal:yz@äÜ"})
         assert pilot.typed == TYPED_DE
         assert [s.path for s in pilot.requests].count("/api/v1/paste") == 0  # it learned paste is missing
         pilot.clear()
-        r = key(daemon, dev, "literal:a€b£")  # de-DE has € (AltGr+E) but no £
+        r = key(inproc, dev, "literal:a€b£")  # de-DE has € (AltGr+E) but no £
         assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_key"
         assert r.json()["error"]["message"] == "The de-DE keyboard layout cannot type '£' (character 4 of the text)."
         assert pilot.paths() == []  # refused before anything was sent
@@ -123,38 +125,38 @@ def test_text_per_layout_without_paste(tmp_path: Path, daemon: Daemon) -> None:
         pilot.stop()
 
 
-def test_paste_when_the_firmware_has_it(daemon: Daemon, pilot: FakeTinyPilot) -> None:
-    dev = add(daemon, pilot)
-    assert daemon.ok("POST", f"/v1/devices/{dev['id']}/remote/key", json={"key": "literal:Hi!"})["sent"] == 3
+def test_paste_when_the_firmware_has_it(inproc: InProcDaemon, pilot: FakeTinyPilot) -> None:
+    dev = add(inproc, pilot)
+    assert inproc.ok("POST", f"/v1/devices/{dev['id']}/remote/key", json={"key": "literal:Hi!"})["sent"] == 3
     assert pilot.pasted == [{"text": "Hi!", "language": "en-US"}] and pilot.typed == []
 
 
-def test_screenshot_state_and_no_video(daemon: Daemon, pilot: FakeTinyPilot) -> None:
-    dev = add(daemon, pilot)
-    r = daemon.http("GET", f"/v1/devices/{dev['id']}/screenshot")
+def test_screenshot_state_and_no_video(inproc: InProcDaemon, pilot: FakeTinyPilot) -> None:
+    dev = add(inproc, pilot)
+    r = inproc.http("GET", f"/v1/devices/{dev['id']}/screenshot")
     assert r.status_code == 200 and r.content == JPEG_SCREEN
     assert r.headers["content-type"] == "image/jpeg" and r.headers["cache-control"] == "no-store"
-    assert daemon.ok("GET", f"/v1/devices/{dev['id']}/state")["state"]["video"] is True
+    assert inproc.ok("GET", f"/v1/devices/{dev['id']}/state")["state"]["video"] is True
     pilot.video = False
-    err = daemon.err("GET", f"/v1/devices/{dev['id']}/screenshot", 500, "no_video")
+    err = inproc.err("GET", f"/v1/devices/{dev['id']}/screenshot", 500, "no_video")
     assert err["message"] == f"{dev['name']} receives no video from its target."
-    assert daemon.ok("GET", f"/v1/devices/{dev['id']}/state")["state"]["video"] is False
+    assert inproc.ok("GET", f"/v1/devices/{dev['id']}/state")["state"]["video"] is False
 
 
-def test_a_restart_kills_the_token_and_one_new_one_is_fetched(daemon: Daemon, pilot: FakeTinyPilot) -> None:
-    dev = add(daemon, pilot)
-    assert key(daemon, dev, "KeyA").status_code == 200
+def test_a_restart_kills_the_token_and_one_new_one_is_fetched(inproc: InProcDaemon, pilot: FakeTinyPilot) -> None:
+    dev = add(inproc, pilot)
+    assert key(inproc, dev, "KeyA").status_code == 200
     pilot.restart()
     pilot.clear()
-    assert key(daemon, dev, "KeyB").status_code == 200
+    assert key(inproc, dev, "KeyB").status_code == 200
     assert pilot.paths() == ["POST /api/v1/keystroke", "POST /api/v1/auth", "POST /api/v1/keystroke"]
     assert pilot.typed == [{"code": "KeyB"}]
 
 
-def test_unplugged_cable_says_so(daemon: Daemon, pilot: FakeTinyPilot) -> None:
-    dev = add(daemon, pilot)
+def test_unplugged_cable_says_so(inproc: InProcDaemon, pilot: FakeTinyPilot) -> None:
+    dev = add(inproc, pilot)
     pilot.cable = False
-    err = daemon.err("POST", f"/v1/devices/{dev['id']}/remote/key", 500, "keystroke_failed", json={"key": "KeyA"})
+    err = inproc.err("POST", f"/v1/devices/{dev['id']}/remote/key", 500, "keystroke_failed", json={"key": "KeyA"})
     assert "is\ncable connected?" in err["message"]
 
 
@@ -213,33 +215,33 @@ def test_events_never_carry_secrets(daemon: Daemon, pilot: FakeTinyPilot) -> Non
     assert "event-secret-42" not in "\n".join(seen)
 
 
-def test_keys_reuse_one_tls_connection(daemon: Daemon, pilot: FakeTinyPilot) -> None:
+def test_keys_reuse_one_tls_connection(inproc: InProcDaemon, pilot: FakeTinyPilot) -> None:
     """A handshake per key made each key cost ten times a direct request (bench/kvm.py)."""
-    dev = add(daemon, pilot)
+    dev = add(inproc, pilot)
     for _ in range(10):
-        assert key(daemon, dev, "KeyA").status_code == 200
-    daemon.ok("POST", f"/v1/devices/{dev['id']}/remote/sequence", json={"keys": ["KeyB"] * 10, "delay_ms": 0})
+        assert key(inproc, dev, "KeyA").status_code == 200
+    inproc.ok("POST", f"/v1/devices/{dev['id']}/remote/sequence", json={"keys": ["KeyB"] * 10, "delay_ms": 0})
     assert len(pilot.typed) == 20 and len(set(pilot.client_ports)) == 1
 
 
-def test_a_ca_file_instead_of_the_pin(daemon: Daemon, pilot: FakeTinyPilot, tmp_path: Path) -> None:
+def test_a_ca_file_instead_of_the_pin(inproc: InProcDaemon, pilot: FakeTinyPilot, tmp_path: Path) -> None:
     """With the device's ca_file option, any certificate that CA signed is taken (a renewed one
     included) and one it did not sign is refused unsent."""
-    dev = add(daemon, pilot)
+    dev = add(inproc, pilot)
     ca = make_ca(tmp_path / "ca")
     pilot.swap_certificate(ca)
-    daemon.err("POST", f"/v1/devices/{dev['id']}/remote/key", 500, "device_tls_changed", json={"key": "KeyA"})
-    err = daemon.err("PATCH", f"/v1/devices/{dev['id']}", 400, "invalid_payload",
+    inproc.err("POST", f"/v1/devices/{dev['id']}/remote/key", 500, "device_tls_changed", json={"key": "KeyA"})
+    err = inproc.err("PATCH", f"/v1/devices/{dev['id']}", 400, "invalid_payload",
                      json={"options": {"ca_file": "relative/ca.crt"}})
     assert "absolute path" in err["message"]
-    daemon.ok("PATCH", f"/v1/devices/{dev['id']}", json={"options": {"ca_file": str(ca[0])}})
-    assert key(daemon, dev, "KeyA").status_code == 200
+    inproc.ok("PATCH", f"/v1/devices/{dev['id']}", json={"options": {"ca_file": str(ca[0])}})
+    assert key(inproc, dev, "KeyA").status_code == 200
     pilot.swap_certificate(ca)  # renewed by the same CA: still taken
-    assert key(daemon, dev, "KeyB").status_code == 200
+    assert key(inproc, dev, "KeyB").status_code == 200
     assert pilot.typed == [{"code": "KeyA"}, {"code": "KeyB"}]
     pilot.swap_certificate()  # self-signed: not the CA's
     pilot.clear()
-    err = daemon.err("POST", f"/v1/devices/{dev['id']}/remote/key", 500, "device_tls_changed", json={"key": "KeyC"})
+    err = inproc.err("POST", f"/v1/devices/{dev['id']}/remote/key", 500, "device_tls_changed", json={"key": "KeyC"})
     assert f"is not signed by the CA in {ca[0]}" in err["message"]
     assert pilot.requests == []
 

@@ -14,6 +14,7 @@ import httpx
 from tests.conftest import Daemon
 from tests.fakeroku import FakeRoku
 from tests.helpers import wait_for
+from tests.inproc import InProcDaemon
 
 
 def post_and_give_up(d: Daemon, path: str, body: dict[str, Any] | None, timeout: float) -> threading.Thread:
@@ -49,18 +50,18 @@ def test_commands_whose_clients_left_never_reach_the_tv(daemon: Daemon, roku: Fa
     assert roku.paths() == ["/keypress/Home", "/keypress/Info"]
 
 
-def test_a_command_waits_at_most_queue_wait_s(daemon: Daemon, roku: FakeRoku) -> None:
-    dev = daemon.add(roku)
+def test_a_command_waits_at_most_queue_wait_s(inproc: InProcDaemon, roku: FakeRoku) -> None:
+    dev = inproc.add(roku)
     base = f"/v1/devices/{dev['id']}"
-    daemon.ok("PATCH", "/v1/config", json={"daemon.queue_wait_s": 1.0})
+    inproc.ok("PATCH", "/v1/config", json={"daemon.queue_wait_s": 1.0})
     roku.clear()
     done: list[Any] = []
-    seq = threading.Thread(target=lambda: done.append(daemon.ok(
+    seq = threading.Thread(target=lambda: done.append(inproc.ok(
         "POST", base + "/remote/sequence", json={"keys": ["up", "down", "left"], "delay_ms": 1500})), daemon=True)
     seq.start()
     wait_for(lambda: roku.paths() == ["/keypress/Up"], what="the sequence under way")
     t0 = time.monotonic()
-    err = daemon.err("POST", base + "/remote/key", 503, "device_busy", json={"key": "power-off"})
+    err = inproc.err("POST", base + "/remote/key", 503, "device_busy", json={"key": "power-off"})
     assert 0.9 < time.monotonic() - t0 < 2.5
     assert "not sent" in err["message"] and "1 s" in err["message"] and "try again" in err["hint"]
     seq.join(10)

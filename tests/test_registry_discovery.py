@@ -1,4 +1,6 @@
-"""Registry and discovery through the real daemon: SSDP on loopback UDP, NOTIFY, mDNS on lo, events."""
+"""Registry and discovery through the daemon's API (in-process where only the API is used,
+tests/inproc.py; restarts and events through the daemon process): SSDP on loopback UDP, NOTIFY, mDNS
+on lo, events."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import pytest
 from tests.conftest import LOOPBACK_CONFIG, Daemon
 from tests.fakeroku import FakeRoku, FakeSsdp
 from tests.helpers import Events, wait_for
+from tests.inproc import Api, InProcDaemon
 
 
 @pytest.fixture
@@ -27,16 +30,16 @@ def fleet() -> Any:
         r.stop()
 
 
-def point_at(d: Daemon, responder: FakeSsdp) -> None:
+def point_at(d: Api, responder: FakeSsdp) -> None:
     d.ok("PATCH", "/v1/config", json={"discovery.ssdp_target": f"127.0.0.1:{responder.port}"})
 
 
 # -- discovery ---------------------------------------------------------------------------------
-def test_discovery_finds_several_devices(daemon: Daemon, ssdp_responder: FakeSsdp, fleet: list[FakeRoku]) -> None:
-    point_at(daemon, ssdp_responder)
+def test_discovery_finds_several_devices(inproc: InProcDaemon, ssdp_responder: FakeSsdp, fleet: list[FakeRoku]) -> None:
+    point_at(inproc, ssdp_responder)
     for r in fleet:
         ssdp_responder.add_device(r)
-    data = daemon.ok("POST", "/v1/devices/discover")
+    data = inproc.ok("POST", "/v1/devices/discover")
     assert sorted(d["serial"] for d in data["devices"]) == sorted(r.serial for r in fleet)
     for d in data["devices"]:
         assert d["sources"] == ["ssdp"] and d["online"] is True
@@ -47,15 +50,15 @@ def test_discovery_finds_several_devices(daemon: Daemon, ssdp_responder: FakeSsd
     msg = ssdp_responder.searches[0].decode()
     assert msg.startswith("M-SEARCH * HTTP/1.1\r\n") and msg.endswith("\r\n\r\n")
     assert '\r\nMan: "ssdp:discover"\r\n' in msg and "\r\nST: roku:ecp\r\n" in msg and "\r\nMX: 1\r\n" in msg
-    assert len(daemon.ok("GET", "/v1/devices")) == 3
+    assert len(inproc.ok("GET", "/v1/devices")) == 3
 
 
-def forget_all(d: Daemon) -> None:
+def forget_all(d: Api) -> None:
     for dev in d.ok("GET", "/v1/devices"):
         d.ok("DELETE", f"/v1/devices/{dev['id']}")
 
 
-def test_no_device_is_missed_when_responders_wait_up_to_mx(daemon: Daemon) -> None:
+def test_no_device_is_missed_when_responders_wait_up_to_mx(inproc: InProcDaemon) -> None:
     """Responders wait a random 0..MX s before each answer (and, last, always the whole MX): with
     the configured window of 1.5 s every run finds every device."""
     rokus = [FakeRoku(("stick", "box", "tv")[i % 3], serial=f"DELAY{i:07d}").start() for i in range(8)]
@@ -63,14 +66,14 @@ def test_no_device_is_missed_when_responders_wait_up_to_mx(daemon: Daemon) -> No
     try:
         for r in rokus:
             responder.add_device(r)
-        point_at(daemon, responder)
+        point_at(inproc, responder)
         want = sorted(r.serial for r in rokus)
         for run in range(8):
             if run == 6:
                 responder.delay = "max"
-            forget_all(daemon)
+            forget_all(inproc)
             t0 = time.monotonic()
-            found = sorted(d["serial"] for d in daemon.ok("POST", "/v1/devices/discover")["devices"])
+            found = sorted(d["serial"] for d in inproc.ok("POST", "/v1/devices/discover")["devices"])
             assert found == want, f"run {run} ({responder.delay}) missed {sorted(set(want) - set(found))}"
             assert time.monotonic() - t0 < 3.5
         assert all(b"\r\nMX: 1\r\n" in s for s in responder.searches)  # 1.5 s window: answer within 1 s
@@ -110,12 +113,12 @@ def test_discovery_reports_devices_as_they_are_confirmed(daemon: Daemon, ssdp_re
     assert len(events.of("device_added")) == 3 and events.of("device_updated") == []
 
 
-def test_concurrent_discover_calls_share_one_run(daemon: Daemon, ssdp_responder: FakeSsdp,
+def test_concurrent_discover_calls_share_one_run(inproc: InProcDaemon, ssdp_responder: FakeSsdp,
                                                  fleet: list[FakeRoku]) -> None:
-    point_at(daemon, ssdp_responder)
+    point_at(inproc, ssdp_responder)
     ssdp_responder.add_device(fleet[0])
     results: list[Any] = []
-    threads = [threading.Thread(target=lambda: results.append(daemon.ok("POST", "/v1/devices/discover")))
+    threads = [threading.Thread(target=lambda: results.append(inproc.ok("POST", "/v1/devices/discover")))
                for _ in range(4)]
     for t in threads:
         t.start()
@@ -177,12 +180,13 @@ def test_discovery_ignores_garbage_and_foreign_locations(daemon: Daemon, ssdp_re
         elsewhere.stop()
 
 
-def test_candidate_that_is_not_a_roku_is_dropped(daemon: Daemon, ssdp_responder: FakeSsdp, roku: FakeRoku) -> None:
-    point_at(daemon, ssdp_responder)
+def test_candidate_that_is_not_a_roku_is_dropped(inproc: InProcDaemon, ssdp_responder: FakeSsdp,
+                                                 roku: FakeRoku) -> None:
+    point_at(inproc, ssdp_responder)
     roku.mode = "garbage"  # answers device-info with junk
     ssdp_responder.add_device(roku)
-    assert daemon.ok("POST", "/v1/devices/discover")["devices"] == []
-    assert daemon.ok("GET", "/v1/devices") == []
+    assert inproc.ok("POST", "/v1/devices/discover")["devices"] == []
+    assert inproc.ok("GET", "/v1/devices") == []
 
 
 def test_notify_alive_and_byebye(tmp_path: Path, roku: FakeRoku) -> None:
@@ -272,49 +276,49 @@ def test_registry_survives_restart(daemon: Daemon, roku: FakeRoku) -> None:
     assert registry["devices"][0]["name"] == "bedroom"
 
 
-def test_resolution_rename_and_delete(daemon: Daemon, fleet: list[FakeRoku]) -> None:
-    stick, box, tv = (daemon.add(r) for r in fleet)
-    assert daemon.ok("GET", f"/v1/devices/{tv['name'].upper()}")["id"] == tv["id"]
-    assert daemon.ok("GET", f"/v1/devices/{tv['id'].upper()}")["id"] == tv["id"]
-    err = daemon.err("GET", "/v1/devices/default", 404, "no_default_device")
+def test_resolution_rename_and_delete(inproc: InProcDaemon, fleet: list[FakeRoku]) -> None:
+    stick, box, tv = (inproc.add(r) for r in fleet)
+    assert inproc.ok("GET", f"/v1/devices/{tv['name'].upper()}")["id"] == tv["id"]
+    assert inproc.ok("GET", f"/v1/devices/{tv['id'].upper()}")["id"] == tv["id"]
+    err = inproc.err("GET", "/v1/devices/default", 404, "no_default_device")
     assert "3 devices" in err["message"]
-    daemon.ok("PATCH", "/v1/config", json={"daemon.default_device": box["name"]})
-    assert daemon.ok("GET", "/v1/devices/default")["id"] == box["id"]
-    assert daemon.ok("GET", "/v1/daemon/status")["default_device"] == box["name"]
-    renamed = daemon.ok("PATCH", f"/v1/devices/{stick['id']}", json={"name": "kids-room"})
+    inproc.ok("PATCH", "/v1/config", json={"daemon.default_device": box["name"]})
+    assert inproc.ok("GET", "/v1/devices/default")["id"] == box["id"]
+    assert inproc.ok("GET", "/v1/daemon/status")["default_device"] == box["name"]
+    renamed = inproc.ok("PATCH", f"/v1/devices/{stick['id']}", json={"name": "kids-room"})
     assert renamed["name"] == "kids-room" and renamed["id"] == stick["id"]
-    daemon.err("PATCH", f"/v1/devices/{tv['id']}", 400, "device_name_taken", json={"name": "kids-room"})
+    inproc.err("PATCH", f"/v1/devices/{tv['id']}", 400, "device_name_taken", json={"name": "kids-room"})
     for bad in ("Kids Room", "-x", "", "a" * 64, "default", "x/y"):
-        daemon.err("PATCH", f"/v1/devices/{tv['id']}", 400, "invalid_payload", json={"name": bad})
-    daemon.err("PATCH", f"/v1/devices/{tv['id']}", 400, "invalid_payload", json={"name": "ok", "extra": 1})
-    removed = daemon.ok("DELETE", "/v1/devices/kids-room")
+        inproc.err("PATCH", f"/v1/devices/{tv['id']}", 400, "invalid_payload", json={"name": bad})
+    inproc.err("PATCH", f"/v1/devices/{tv['id']}", 400, "invalid_payload", json={"name": "ok", "extra": 1})
+    removed = inproc.ok("DELETE", "/v1/devices/kids-room")
     assert removed["id"] == stick["id"]
-    daemon.err("GET", "/v1/devices/kids-room", 404, "device_not_found")
-    daemon.err("DELETE", "/v1/devices/kids-room", 404, "device_not_found")
+    inproc.err("GET", "/v1/devices/kids-room", 404, "device_not_found")
+    inproc.err("DELETE", "/v1/devices/kids-room", 404, "device_not_found")
 
 
-def test_list_filter_sort_page(daemon: Daemon, fleet: list[FakeRoku]) -> None:
+def test_list_filter_sort_page(inproc: InProcDaemon, fleet: list[FakeRoku]) -> None:
     for r in fleet:
-        daemon.add(r)
-    names = [d["name"] for d in daemon.ok("GET", "/v1/devices")]
+        inproc.add(r)
+    names = [d["name"] for d in inproc.ok("GET", "/v1/devices")]
     assert names == sorted(names)
-    assert [d["name"] for d in daemon.ok("GET", "/v1/devices?sort_reverse=true")] == sorted(names, reverse=True)
-    tvs = daemon.ok("GET", "/v1/devices?filter=kind==tv")
+    assert [d["name"] for d in inproc.ok("GET", "/v1/devices?sort_reverse=true")] == sorted(names, reverse=True)
+    tvs = inproc.ok("GET", "/v1/devices?filter=kind==tv")
     assert [d["kind"] for d in tvs] == ["tv"]
-    two = daemon.ok("GET", "/v1/devices?filter=kind==tv,stick&sort_by=model")
+    two = inproc.ok("GET", "/v1/devices?filter=kind==tv,stick&sort_by=model")
     assert sorted(d["kind"] for d in two) == ["stick", "tv"]
     assert [d["model"] for d in two] == sorted(d["model"] for d in two)
-    page = daemon.ok("GET", "/v1/devices?start=1&limit=1")
+    page = inproc.ok("GET", "/v1/devices?start=1&limit=1")
     assert [d["name"] for d in page] == names[1:2]
-    assert daemon.ok("GET", "/v1/devices?filter=online==true&filter=kind==box")[0]["kind"] == "box"
+    assert inproc.ok("GET", "/v1/devices?filter=online==true&filter=kind==box")[0]["kind"] == "box"
     for bad in ("start=-1", "limit=abc", "sort_reverse=maybe", "filter=password==x", "bogus=1"):
-        daemon.err("GET", f"/v1/devices?{bad}", 400, "invalid_query")
+        inproc.err("GET", f"/v1/devices?{bad}", 400, "invalid_query")
 
 
-def test_add_by_address_twice_is_one_device(daemon: Daemon, roku: FakeRoku) -> None:
-    a = daemon.add(roku)
-    b = daemon.add(roku)
-    assert a["id"] == b["id"] and len(daemon.ok("GET", "/v1/devices")) == 1
+def test_add_by_address_twice_is_one_device(inproc: InProcDaemon, roku: FakeRoku) -> None:
+    a = inproc.add(roku)
+    b = inproc.add(roku)
+    assert a["id"] == b["id"] and len(inproc.ok("GET", "/v1/devices")) == 1
     assert a["sources"] == ["manual"]
 
 

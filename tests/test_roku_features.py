@@ -1,7 +1,7 @@
 """Search, live TV, playing a URL, the developer workflow and Roku's own key names, through the
-real daemon against the fake Roku (which records what it receives and changes state as a Roku
-does: a launch brings the app to the front, a tune changes the active channel, a Delete removes
-the sideloaded channel)."""
+daemon's API (in-process, tests/inproc.py; the CLI against the daemon process) against the fake Roku
+(which records what it receives and changes state as a Roku does: a launch brings the app to the
+front, a tune changes the active channel, a Delete removes the sideloaded channel)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import Daemon
 from tests.fakeroku import FakeRoku
+from tests.inproc import InProcDaemon
 from tests.test_devmode import install, make_zip
 
 APPS = (b'<?xml version="1.0" encoding="UTF-8" ?>\n<apps>\n'
@@ -35,19 +36,19 @@ steps = ["up", "type"]
 
 
 @pytest.fixture
-def tv(shared_daemon: Daemon, tmp_path: Path) -> Iterator[tuple[Daemon, FakeRoku, dict[str, Any]]]:
+def tv(inproc: InProcDaemon, tmp_path: Path) -> Iterator[tuple[InProcDaemon, FakeRoku, dict[str, Any]]]:
     roku = FakeRoku("tv", apps=APPS).start()
     steps = tmp_path / "steps.toml"
     steps.write_text(STEPS)
     try:
-        device = shared_daemon.add(roku)
-        shared_daemon.ok("PATCH", "/v1/config", json={"roku.search_steps_file": str(steps),
+        device = inproc.add(roku)
+        inproc.ok("PATCH", "/v1/config", json={"roku.search_steps_file": str(steps),
                                                       "roku.search_wait_s": 0.3})
-        shared_daemon.ok("POST", f"/v1/devices/{device['id']}/apps/refresh", json={"clear": True})
+        inproc.ok("POST", f"/v1/devices/{device['id']}/apps/refresh", json={"clear": True})
         roku.clear()
-        yield shared_daemon, roku, device
+        yield inproc, roku, device
     finally:
-        shared_daemon.ok("PATCH", "/v1/config", json={"roku.search_steps_file": "", "roku.search_wait_s": 3.0})
+        inproc.ok("PATCH", "/v1/config", json={"roku.search_steps_file": "", "roku.search_wait_s": 3.0})
         roku.stop()
 
 
@@ -75,13 +76,13 @@ def test_roku_names_and_spellings(tv: tuple[Daemon, FakeRoku, dict[str, Any]], g
     assert roku.paths() == [sent]
 
 
-def test_roku_names_follow_the_device_kind(shared_daemon: Daemon) -> None:
+def test_roku_names_follow_the_device_kind(inproc: InProcDaemon) -> None:
     roku = FakeRoku("stick").start()
     try:
-        device = shared_daemon.add(roku)
+        device = inproc.add(roku)
         roku.clear()
-        err = shared_daemon.err("POST", f"/v1/devices/{device['id']}/remote/key", 400, "unsupported_operation",
-                                json={"key": "InputHDMI1"})
+        err = inproc.err("POST", f"/v1/devices/{device['id']}/remote/key", 400, "unsupported_operation",
+                         json={"key": "InputHDMI1"})
         assert "not a Roku TV" in err["message"]
         assert roku.paths() == []
     finally:
@@ -202,15 +203,15 @@ def test_channels_and_tune(tv: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
         d.err("POST", base + "/tv/tune", 400, "invalid_payload", json={"channel": bad})
 
 
-def test_live_tv_on_a_device_that_is_not_a_tv(shared_daemon: Daemon) -> None:
+def test_live_tv_on_a_device_that_is_not_a_tv(inproc: InProcDaemon) -> None:
     roku = FakeRoku("stick").start()
     try:
-        device = shared_daemon.add(roku)
+        device = inproc.add(roku)
         roku.clear()
         base = f"/v1/devices/{device['id']}"
-        err = shared_daemon.err("GET", base + "/tv/channels", 400, "unsupported_operation")
+        err = inproc.err("GET", base + "/tv/channels", 400, "unsupported_operation")
         assert "not a Roku TV" in err["message"]
-        shared_daemon.err("POST", base + "/tv/tune", 400, "unsupported_operation", json={"channel": "5.1"})
+        inproc.err("POST", base + "/tv/tune", 400, "unsupported_operation", json={"channel": "5.1"})
         assert roku.paths("GET") == [] and roku.paths() == []
     finally:
         roku.stop()
@@ -300,11 +301,11 @@ def test_registry(devbox: tuple[Daemon, FakeRoku, dict[str, Any]]) -> None:
     assert "Roku OS 12 or later" in err["message"]
 
 
-def test_registry_on_a_device_not_in_developer_mode(shared_daemon: Daemon) -> None:
+def test_registry_on_a_device_not_in_developer_mode(inproc: InProcDaemon) -> None:
     roku = FakeRoku("tv").start()
     try:
-        device = shared_daemon.add(roku)
-        err = shared_daemon.err("GET", f"/v1/devices/{device['id']}/dev/registry", 500, "dev_mode_disabled")
+        device = inproc.add(roku)
+        err = inproc.err("GET", f"/v1/devices/{device['id']}/dev/registry", 500, "dev_mode_disabled")
         assert "not in developer mode" in err["message"] and "Home 3x" in err["hint"]
     finally:
         roku.stop()

@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import Daemon
 from tests.fakeroku import FakeRoku
+from tests.inproc import InProcDaemon
 
 can_mount = os.geteuid() == 0 and shutil.which("mount") is not None
 needs_mount = pytest.mark.skipif(not can_mount, reason="needs root to mount a small tmpfs")
@@ -159,28 +160,28 @@ def test_temp_files_of_interrupted_writes_are_removed_at_start(tmp_path: Path) -
         d.stop()
 
 
-def test_an_empty_config_file_is_refused_on_reload(daemon: Daemon) -> None:
-    daemon.ok("PATCH", "/v1/config", json={"daemon.api_token": "s3cret-token", "daemon.cors_enabled": True})
+def test_an_empty_config_file_is_refused_on_reload(inproc: InProcDaemon) -> None:
+    inproc.ok("PATCH", "/v1/config", json={"daemon.api_token": "s3cret-token", "daemon.cors_enabled": True})
     auth = {"Authorization": "Bearer s3cret-token"}
-    daemon.config_path.write_bytes(b"")
-    err = daemon.err("POST", "/v1/config/reload", 400, "config_file_invalid", headers=auth)
+    inproc.config_path.write_bytes(b"")
+    err = inproc.err("POST", "/v1/config/reload", 400, "config_file_invalid", headers=auth)
     assert "empty" in err["message"] and "delete it to use the defaults" in err["hint"]
-    daemon.err("GET", "/v1/config", 401, "unauthorized")  # the token still guards TCP
-    cfg = daemon.ok("GET", "/v1/config", headers=auth)
+    inproc.err("GET", "/v1/config", 401, "unauthorized")  # the token still guards TCP
+    cfg = inproc.ok("GET", "/v1/config", headers=auth)
     assert cfg["daemon"]["api_token"] == "***" and cfg["daemon"]["cors_enabled"] is True
-    daemon.err("PATCH", "/v1/config", 400, "config_file_invalid", json={"state.poll_interval_s": 20}, headers=auth)
-    assert daemon.config_path.read_bytes() == b""  # and nothing was written over it
+    inproc.err("PATCH", "/v1/config", 400, "config_file_invalid", json={"state.poll_interval_s": 20}, headers=auth)
+    assert inproc.config_path.read_bytes() == b""  # and nothing was written over it
 
 
 @pytest.mark.parametrize("key", ["daemon.api_token", "roku.dev_password"])
-def test_errors_about_a_secret_never_show_its_value(daemon: Daemon, key: str) -> None:
-    err = daemon.err("PATCH", "/v1/config", 400, "invalid_config_value", json={key: 98765432123})
+def test_errors_about_a_secret_never_show_its_value(inproc: InProcDaemon, key: str) -> None:
+    err = inproc.err("PATCH", "/v1/config", 400, "invalid_config_value", json={key: 98765432123})
     assert "98765432123" not in err["message"] + err["hint"] and key in err["message"]
-    text = daemon.config_path.read_text()
+    text = inproc.config_path.read_text()
     if key == "daemon.api_token":
         text = text.replace("[daemon]\n", "[daemon]\napi_token = 98765432123\n")
     else:
         text = text.replace("[roku]\n", "[roku]\ndev_password = 98765432123\n")
-    daemon.config_path.write_text(text)
-    err = daemon.err("POST", "/v1/config/reload", 400, "config_file_invalid")
+    inproc.config_path.write_text(text)
+    err = inproc.err("POST", "/v1/config/reload", 400, "config_file_invalid")
     assert "98765432123" not in err["message"] + err["hint"] and key in err["message"]

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,7 +37,8 @@ class Tmux:
         self.name = "remote"
         self.socket_path: Path | None = None
         own = {k: v for k, v in daemon.env.items() if k.startswith("XDG_")}  # the test daemon's folders
-        env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+        # COLUMNS and LINES (pytest-xdist's workers set them) would override the pane's own size
+        env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE", "COLUMNS", "LINES")}
         self.env = {**env, **own, "TVCTL_SOCKET": str(daemon.socket), "TERM": "xterm-256color", "SHELL": BASH}
 
     def tmux(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -207,11 +209,13 @@ def test_a_tmux_server_the_person_already_runs_is_left_alone(
     remote test still drives the test daemon, and the person's server, session, screen and daemon
     are as they were. TMUX_TMPDIR keeps all of it in a temp folder: the real user's tmux is never
     involved."""
-    monkeypatch.setenv("TMUX_TMPDIR", str(tmp_path / "tmux"))
-    (tmp_path / "tmux").mkdir(mode=0o700)
+    # A folder of its own with a short name: a socket path holds at most 107 bytes, and tmp_path
+    # can be longer than that leaves room for (pytest-xdist adds a folder per worker).
+    tmux_dir = Path(tempfile.mkdtemp(prefix="tvctl-tmux-"))
+    monkeypatch.setenv("TMUX_TMPDIR", str(tmux_dir))
     person = Daemon(tmp_path / "person").start()
     their_roku = FakeRoku("box", serial="THE-PERSONS").start()
-    person_env = {**{k: v for k, v in person.env.items() if k not in ("TMUX", "TMUX_PANE")},
+    person_env = {**{k: v for k, v in person.env.items() if k not in ("TMUX", "TMUX_PANE", "COLUMNS", "LINES")},
                   "TVCTL_SOCKET": str(person.socket), "SHELL": BASH, "TERM": "xterm-256color"}
 
     def decoy(*args: str) -> str:  # the person's own tmux: default socket name, no -L
@@ -226,7 +230,7 @@ def test_a_tmux_server_the_person_already_runs_is_left_alone(
         before = (decoy("list-sessions", "-F", "#{session_name} #{pid} #{session_windows}"),
                   decoy("capture-pane", "-p", "-t", "person"), decoy("show-environment", "-g"))
         socket_path = decoy("display-message", "-p", "#{socket_path}").strip()
-        assert socket_path == str(tmp_path / "tmux" / f"tmux-{os.getuid()}" / "default")
+        assert socket_path == str(tmux_dir / f"tmux-{os.getuid()}" / "default")
         monkeypatch.setenv("TMUX", f"{socket_path},{before[0].split()[1]},0")  # as if run inside it
         tmux = Tmux(daemon)
         drive_the_remote(daemon, roku, tmux)
@@ -238,6 +242,6 @@ def test_a_tmux_server_the_person_already_runs_is_left_alone(
         if tmux is not None:
             tmux.kill()
         subprocess.run(["tmux", "-f", "/dev/null", "kill-server"], env=person_env, capture_output=True)
-        (tmp_path / "tmux" / f"tmux-{os.getuid()}" / "default").unlink(missing_ok=True)
+        shutil.rmtree(tmux_dir, ignore_errors=True)
         person.stop()
         their_roku.stop()

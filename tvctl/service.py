@@ -6,7 +6,10 @@ It composes parts that are handed what they need and reach back into nothing: ``
 flight, online marking, shared state reads; ``tvctl.runner``), ``caches`` (app lists, icons),
 ``archives`` (kept sideload packages), ``poller.StatePoller`` (live state for listeners) and
 ``discovery.coordinator.Discovery`` (searches and announcements, which hands candidates to the
-directory). What stays here: each device operation, from the request's words to the adapter call.
+directory). What stays here: what each of the core's operations (``tvctl.operations``) does beyond
+handing its request to the adapter (matching an app by name, repeating a key, keeping a sideloaded
+package), with the adapter taken as the capability interface it needs (``run_as``); and
+``perform``, which runs a platform's own operation as its adapter method.
 """
 
 from __future__ import annotations

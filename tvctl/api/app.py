@@ -3,11 +3,12 @@
 Handlers are thin (parse → service → envelope). Each device operation's route comes from the
 operation table (``operated``, with the installed platforms' own operations); the rest live by
 resource: ``system``, ``devices``, ``remote`` (icons, screenshots, the key sequence's stream),
-``dev`` (uploads, logs, developer screenshots). The route table carries each endpoint's summary and its declared types (the
-body and query types of ``bodies``, read by ``requests``; the result type), from which
-``/v1/openapi.json`` (``openapi``) and the field tables of docs/api.md (``doctables``) are
-generated, so neither can fall behind the routes; and what the guard (``security``) must know of a
-route: whether it needs no token (``public``), whether it takes an upload (``upload``).
+``dev`` (uploads, logs, developer screenshots). The route table carries each endpoint's summary
+and its declared types (the body and query types of ``bodies``, read by ``reading``; the result
+type), from which ``/v1/openapi.json`` (``openapi``) and the field tables of docs/api.md
+(``doctables``) are generated, so neither can fall behind the routes; and what the guard
+(``security``) must know of a route: whether it needs no token (``public``), whether it takes an
+upload (``upload``).
 """
 
 from __future__ import annotations

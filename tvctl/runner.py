@@ -30,6 +30,7 @@ from tvctl.registry import Registry
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
+A = TypeVar("A")  # the adapter, as the interface a command needs
 
 
 class Caller(Protocol):
@@ -119,7 +120,15 @@ class CommandRunner:
 
     async def run(self, dev: Device, coro_fn: Callable[[Adapter], Awaitable[T]], caller: Caller | None = None) -> T:
         """Run one command under the device lock; track reachability; schedule a state refresh."""
-        adapter = self.adapter(dev)
+        return await self._run(dev, self.adapter(dev), coro_fn, caller)
+
+    async def run_as(self, dev: Device, iface: type[Iface], coro_fn: Callable[[Iface], Awaitable[T]],
+                     caller: Caller | None = None) -> T:
+        """``run``, the adapter taken as ``iface``: a device whose platform does not implement it
+        is unsupported_operation before anything waits or is sent."""
+        return await self._run(dev, need(self.adapter(dev), iface), coro_fn, caller)
+
+    async def _run(self, dev: Device, adapter: A, coro_fn: Callable[[A], Awaitable[T]], caller: Caller | None) -> T:
         try:
             await self._acquire(dev, caller)
             try:
@@ -133,13 +142,6 @@ class CommandRunner:
             self.mark(dev, True)
         self._after_command(dev)
         return result
-
-    async def run_as(self, dev: Device, iface: type[Iface], coro_fn: Callable[[Iface], Awaitable[T]],
-                     caller: Caller | None = None) -> T:
-        """``run``, the adapter taken as ``iface``: a device whose platform does not implement it
-        is unsupported_operation before anything waits or is sent."""
-        need(self.adapter(dev), iface)
-        return await self.run(dev, lambda a: coro_fn(need(a, iface)), caller)
 
     async def _acquire(self, dev: Device, caller: Caller | None) -> None:
         """Take the device's command lock, unless the caller leaves or ``daemon.queue_wait_s`` passes

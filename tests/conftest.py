@@ -22,6 +22,7 @@ import pytest
 
 from tests.fakekvm import FakeBliKvm, FakeTinyPilot
 from tests.fakeroku import KINDS, FakeRoku, FakeSsdp
+from tests.helpers import Answers
 
 if TYPE_CHECKING:
     from tests.inproc import InProcDaemon
@@ -77,7 +78,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-class Daemon:
+class Daemon(Answers):
     def __init__(self, tmp: Path, config_text: str = LOOPBACK_CONFIG, extra_env: dict[str, str] | None = None,
                  netns: str | None = None):
         self.tmp = tmp
@@ -168,25 +169,6 @@ class Daemon:
         with httpx.Client(transport=httpx.HTTPTransport(uds=str(self.socket)), timeout=kw.pop("timeout")) as c:
             return c.request(method, "http://local-tvctl.sock" + path, **kw)
 
-    def ok(self, method: str, path: str, **kw: Any) -> Any:
-        r = self.http(method, path, **kw)
-        body = r.json()
-        assert r.status_code == 200 and body["ok"] is True, (r.status_code, body)
-        return body["data"]
-
-    def err(self, method: str, path: str, status: int, code: str, **kw: Any) -> dict[str, Any]:
-        r = self.http(method, path, **kw)
-        body = r.json()
-        assert r.status_code == status, (r.status_code, body)
-        assert body["ok"] is False and body["error"]["code"] == code, body
-        assert body["error"]["message"] and body["error"]["hint"], body
-        assert "Traceback" not in r.text
-        error: dict[str, Any] = body["error"]
-        return error
-
-    def add(self, roku: FakeRoku) -> dict[str, Any]:
-        data: dict[str, Any] = self.ok("POST", "/v1/devices", json={"host": roku.host, "port": roku.port})
-        return data
 
 
 @pytest.fixture

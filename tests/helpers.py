@@ -68,3 +68,32 @@ def png_of_size(size: int, seed: int = 1) -> bytes:
 
     head = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000400000004008060000005d7c7b4f")
     return head + random.Random(seed).randbytes(size - len(head))
+
+
+class Answers:
+    """What a test reads of the daemon's answers, the same for the spawned daemon (tests.conftest)
+    and the in-process one (tests.inproc): the data of a success, the error of a failure."""
+
+    def http(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        raise NotImplementedError
+
+    def ok(self, method: str, path: str, **kw: Any) -> Any:
+        r = self.http(method, path, **kw)
+        body = r.json()
+        assert r.status_code == 200 and body["ok"] is True, (r.status_code, body)
+        return body["data"]
+
+    def err(self, method: str, path: str, status: int, code: str, **kw: Any) -> dict[str, Any]:
+        r = self.http(method, path, **kw)
+        body = r.json()
+        assert r.status_code == status, (r.status_code, body)
+        assert body["ok"] is False and body["error"]["code"] == code, body
+        assert body["error"]["message"] and body["error"]["hint"], body
+        assert "Traceback" not in r.text
+        error: dict[str, Any] = body["error"]
+        return error
+
+    def add(self, device: Any) -> dict[str, Any]:
+        """Add a fake device (anything with host and port) by its address."""
+        data: dict[str, Any] = self.ok("POST", "/v1/devices", json={"host": device.host, "port": device.port})
+        return data

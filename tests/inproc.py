@@ -23,7 +23,7 @@ import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tests.conftest import LOOPBACK_CONFIG, Daemon
-from tests.fakeroku import FakeRoku
+from tests.helpers import Answers
 from tvctl import config
 from tvctl.api.app import create_app
 from tvctl.events import EventBus
@@ -53,7 +53,7 @@ async def _chunks(items: Iterable[bytes]) -> AsyncIterator[bytes]:
         yield item
 
 
-class InProcDaemon:
+class InProcDaemon(Answers):
     def __init__(self, tmp: Path, config_text: str = LOOPBACK_CONFIG,
                  adapter_classes: dict[str, Any] | None = None) -> None:
         self.tmp = tmp
@@ -145,25 +145,6 @@ class InProcDaemon:
     def unix(self, method: str, path: str, **kw: Any) -> httpx.Response:
         return self._request(self._unix, method, path, **kw)
 
-    def ok(self, method: str, path: str, **kw: Any) -> Any:
-        r = self.http(method, path, **kw)
-        body = r.json()
-        assert r.status_code == 200 and body["ok"] is True, (r.status_code, body)
-        return body["data"]
-
-    def err(self, method: str, path: str, status: int, code: str, **kw: Any) -> dict[str, Any]:
-        r = self.http(method, path, **kw)
-        body = r.json()
-        assert r.status_code == status, (r.status_code, body)
-        assert body["ok"] is False and body["error"]["code"] == code, body
-        assert body["error"]["message"] and body["error"]["hint"], body
-        assert "Traceback" not in r.text
-        error: dict[str, Any] = body["error"]
-        return error
-
-    def add(self, roku: FakeRoku) -> dict[str, Any]:
-        data: dict[str, Any] = self.ok("POST", "/v1/devices", json={"host": roku.host, "port": roku.port})
-        return data
 
 
 # What a test helper takes when both the in-process and the spawned daemon use it.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import threading
 import time
@@ -68,6 +69,13 @@ def png_of_size(size: int, seed: int = 1) -> bytes:
 
     head = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000400000004008060000005d7c7b4f")
     return head + random.Random(seed).randbytes(size - len(head))
+
+
+def ctrl_c_as_at_a_terminal() -> None:
+    """A child's preexec_fn: SIGINT acts as Ctrl-C does at a terminal, also when the tests run as a
+    background job (a shell starts those with SIGINT ignored, the child inherits that, and Python
+    then never raises KeyboardInterrupt in it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 class Answers:

@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import Daemon
 from tests.fakeroku import FakeRoku, FakeSsdp
-from tests.helpers import wait_for
+from tests.helpers import ctrl_c_as_at_a_terminal, wait_for
 
 TVCTL = str(Path(sys.executable).with_name("tvctl"))
 
@@ -160,7 +160,8 @@ def test_exit_codes_and_hints(daemon: Daemon, tmp_path: Path) -> None:
 
 def test_events_stream_until_ctrl_c(daemon: Daemon, roku: FakeRoku) -> None:
     env = {**os.environ, "XDG_RUNTIME_DIR": str(daemon.runtime)}
-    proc = subprocess.Popen([TVCTL, "events"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([TVCTL, "events"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=ctrl_c_as_at_a_terminal)
     try:
         wait_for(lambda: daemon.ok("GET", "/v1/daemon/status")["event_subscribers"] == 1, what="tvctl events")
         daemon.add(roku)
@@ -219,7 +220,7 @@ def test_dev_commands(devbox: tuple[Daemon, FakeRoku, dict[str, Any]], tmp_path:
     # logs -f streams until Ctrl-C
     env = {**os.environ, "XDG_RUNTIME_DIR": str(daemon.runtime)}
     proc = subprocess.Popen([TVCTL, "dev", "logs", "-f"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_as_at_a_terminal)
     try:
         wait_for(lambda: daemon.ok("GET", "/v1/devices/default/dev/logs")["followers"] == 1, what="logs -f")
         roku.console_push("streamed line\n")

@@ -20,7 +20,7 @@ from tests.conftest import Daemon
 from tests.fakekvm import FakeTinyPilot
 from tests.fakeroku import FakeRoku
 from tests.fakesignage import FakeAdvantech
-from tests.helpers import wait_for
+from tests.helpers import ctrl_c_as_at_a_terminal, wait_for
 from tests.test_cli import TVCTL, at_terminal, run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,7 +122,7 @@ def test_events_says_it_listens_at_a_terminal_only(daemon: Daemon, roku: FakeRok
 
     primary, secondary = pty.openpty()
     proc = subprocess.Popen([TVCTL, "events"], env=cli_env(daemon), stdout=subprocess.PIPE, stderr=secondary,
-                            text=True)
+                            text=True, preexec_fn=ctrl_c_as_at_a_terminal)
     os.close(secondary)
     try:
         shown = b""
@@ -140,7 +140,7 @@ def test_events_says_it_listens_at_a_terminal_only(daemon: Daemon, roku: FakeRok
         os.close(primary)
     assert proc.returncode == 0
     piped = subprocess.Popen([TVCTL, "events"], env=cli_env(daemon), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True)
+                             text=True, preexec_fn=ctrl_c_as_at_a_terminal)
     try:
         wait_for(lambda: daemon.ok("GET", "/v1/daemon/status")["event_subscribers"] == 1, what="tvctl events")
     finally:

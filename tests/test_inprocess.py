@@ -5,6 +5,7 @@ checks that no asyncio task outlives it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import sys
 from collections.abc import AsyncIterator
@@ -41,14 +42,16 @@ PRESSED, ToyAdapter = toy.PRESSED, toy.ToyAdapter
 PORT = 7272
 
 
-@pytest.fixture
-async def api(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, DeviceService]]:
+@contextlib.asynccontextmanager
+async def served(tmp_path: Path, platform: Any) -> AsyncIterator[tuple[httpx.AsyncClient, DeviceService]]:
+    """The app and the service in-process with ``platform`` as the only one installed; no asyncio
+    task may outlive it."""
     before = asyncio.all_tasks()
     # the defaults, and the toy's section as if it were installed
     settings = Settings(MappingProxyType({**Settings.defaults().values, "toy.greeting": "hello"}))
     runtime = Runtime(config_path=tmp_path / "config.toml", settings=settings, bus=EventBus(), http_port=PORT)
     service = DeviceService(runtime.get_settings, Registry(tmp_path / "state" / "devices.json"), runtime.bus,
-                            tmp_path / "state", tmp_path / "cache", adapter_classes={"toy": ToyAdapter})
+                            tmp_path / "state", tmp_path / "cache", adapter_classes={"toy": platform})
     runtime.service = service
     transport = httpx.ASGITransport(app=create_app(runtime))
     async with httpx.AsyncClient(transport=transport, base_url=f"http://127.0.0.1:{PORT}") as client:
@@ -57,6 +60,12 @@ async def api(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, DeviceSe
     await asyncio.sleep(0)  # let cancelled tasks finish
     leftover = [t for t in asyncio.all_tasks() - before if t is not asyncio.current_task()]
     assert leftover == [], f"tasks outlived the test: {leftover}"
+
+
+@pytest.fixture
+async def api(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, DeviceService]]:
+    async with served(tmp_path, ToyAdapter) as both:
+        yield both
 
 
 def data(r: httpx.Response) -> Any:
@@ -140,28 +149,19 @@ BoastfulToy = type("BoastfulToy", (ToyAdapter,), {
 async def test_a_device_shows_only_what_its_platform_implements(tmp_path: Path) -> None:
     """Capabilities follow the interfaces a platform's adapter implements: what a probe claims
     beyond them is not shown, and asking for it is unsupported_operation naming what is missing."""
-    settings = Settings(MappingProxyType({**Settings.defaults().values, "toy.greeting": "hi"}))
-    runtime = Runtime(config_path=tmp_path / "config.toml", settings=settings, bus=EventBus(), http_port=PORT)
-    service = DeviceService(runtime.get_settings, Registry(tmp_path / "state" / "devices.json"), runtime.bus,
-                            tmp_path / "state", tmp_path / "cache", adapter_classes={"toy": BoastfulToy})
-    runtime.service = service
-    transport = httpx.ASGITransport(app=create_app(runtime))
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url=f"http://127.0.0.1:{PORT}") as client:
-            dev = data(await client.post("/v1/devices", json={"host": "10.9.8.6", "port": 9}))
-            assert dev["capabilities"] == ["keys", "screenshot"]
-            r = await client.get(f"/v1/devices/{dev['id']}/state")
-            assert (r.status_code, r.json()["error"]["code"]) == (400, "unsupported_operation")
-            assert r.json()["error"]["message"] == "toy-10-9-8-6 (T1, toy) does not report state."
-            r = await client.post(f"/v1/devices/{dev['id']}/search", json={"keyword": "dune"})
-            assert r.json()["error"]["message"] == "toy-10-9-8-6 (T1, toy) cannot search."
-            r = await client.post(f"/v1/devices/{dev['id']}/dev/reload")
-            assert r.json()["error"]["message"] == ("toy-10-9-8-6 (T1, toy) has no developer mode (sideloading, "
-                                                    "developer logs and screenshots).")
-            # its own operation is offered and runs
-            assert data(await client.post(f"/v1/devices/{dev['id']}/toy/wave", json={"times": 1}))["waves"] == [
-                "right wave 1"]
-            names = [op["name"] for op in data(await client.get("/v1/operations"))]
-            assert names[-1] == "toy_wave" and names[0] == "device_state"
-    finally:
-        await service.close()
+    async with served(tmp_path, BoastfulToy) as (client, _):
+        dev = data(await client.post("/v1/devices", json={"host": "10.9.8.6", "port": 9}))
+        assert dev["capabilities"] == ["keys", "screenshot"]
+        r = await client.get(f"/v1/devices/{dev['id']}/state")
+        assert (r.status_code, r.json()["error"]["code"]) == (400, "unsupported_operation")
+        assert r.json()["error"]["message"] == "toy-10-9-8-6 (T1, toy) does not report state."
+        r = await client.post(f"/v1/devices/{dev['id']}/search", json={"keyword": "dune"})
+        assert r.json()["error"]["message"] == "toy-10-9-8-6 (T1, toy) cannot search."
+        r = await client.post(f"/v1/devices/{dev['id']}/dev/reload")
+        assert r.json()["error"]["message"] == ("toy-10-9-8-6 (T1, toy) has no developer mode (sideloading, "
+                                                "developer logs and screenshots).")
+        # its own operation is offered and runs
+        assert data(await client.post(f"/v1/devices/{dev['id']}/toy/wave", json={"times": 1}))["waves"] == [
+            "right wave 1"]
+        names = [op["name"] for op in data(await client.get("/v1/operations"))]
+        assert names[-1] == "toy_wave" and names[0] == "device_state"

@@ -30,7 +30,8 @@ from mcp.client.stdio import StdioServerParameters, stdio_client  # noqa: E402
 TVCTL = str(Path(sys.executable).with_name("tvctl"))
 ROOT = Path(__file__).resolve().parents[1]
 READ_TOOLS = {"list_devices", "device_state", "list_apps", "screenshot", "tv_channels"}
-CONTROL_TOOLS = READ_TOOLS | {"press_keys", "type_text", "launch_app", "stop_app", "search", "tv_tune", "play_media"}
+CONTROL_TOOLS = READ_TOOLS | {"press_keys", "type_text", "launch_app", "stop_app", "search", "tv_tune", "play_media",
+                              "click"}
 DEV_TOOLS = CONTROL_TOOLS | {"dev_logs", "dev_reload", "dev_registry", "dev_packages"}
 TV_APPS = (b'<?xml version="1.0" encoding="UTF-8" ?>\n<apps>\n'
            b'<app id="12" type="appl" version="4.1">Netflix</app>\n'

@@ -43,8 +43,8 @@ def test_a_platform_operation_is_a_route_in_the_openapi_document_and_the_table(
     data = route["responses"]["200"]["content"]["application/json"]["schema"]["properties"]["data"]
     assert data == {"$ref": "#/components/schemas/Waved"}
     [row] = [op for op in d.ok("GET", "/v1/operations") if op["name"] == "toy_wave"]
-    assert (row["method"], row["path"], row["cli"], row["mcp"]) == ("POST", "/v1/devices/{id}/toy/wave",
-                                                                    ["toy", "wave"], "control")
+    assert (row["method"], row["path"], row["cli"], row["mcp"], row["tool"]) == (
+        "POST", "/v1/devices/{id}/toy/wave", ["toy", "wave"], "control", "toy_wave")
     assert row["fields"] == [
         {"name": "times", "type": "integer", "required": True, "description": "How many times to wave.",
          "choices": None, "minimum": 1, "maximum": 5, "pattern": None},

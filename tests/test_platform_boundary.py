@@ -45,7 +45,7 @@ def test_a_toy_platform_through_the_api_and_the_cli(toy_daemon: Daemon, tmp_path
     # added without naming a platform: Roku is tried first (nothing on port 9), then the toy
     dev = d.ok("POST", "/v1/devices", json={"host": "127.0.0.1", "port": 9})
     assert (dev["platform"], dev["kind"], dev["serial"]) == ("toy", "toy", "TOY-127.0.0.1")
-    assert dev["capabilities"] == ["keys", "text", "screenshot"]
+    assert dev["capabilities"] == ["keys", "text", "screenshot", "pointer"]
     base = f"/v1/devices/{dev['id']}"
     # keyboard-style names reach it; a name it does not take is invalid_key with its own list
     for name in ("home", "KeyA", "ctrl+alt+Delete"):

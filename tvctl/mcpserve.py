@@ -86,7 +86,7 @@ def tool_names(tier: str) -> list[str]:
     """The tools a tier adds to the one below it (the core's; an installed platform may add more)."""
     from tvctl.operations import OPERATIONS
 
-    return [*OWN_TOOLS[tier], *(op.name for op in OPERATIONS if op.mcp == tier)]
+    return [*OWN_TOOLS[tier], *(op.tool or op.name for op in OPERATIONS if op.mcp == tier)]
 
 
 def epilog() -> str:
@@ -165,7 +165,7 @@ def _tool(typed: "TypedClient", op: "Operation[Any, Any]") -> Callable[..., Any]
         out: dict[str, Any] = msgspec.to_builtins(result)
         return out
 
-    tool.__name__ = tool.__qualname__ = op.name
+    tool.__name__ = tool.__qualname__ = op.tool or op.name
     tool.__doc__ = op.summary
     tool.__signature__ = inspect.Signature(params, return_annotation=dict[str, Any])  # type: ignore[attr-defined]
     return tool

@@ -25,7 +25,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 if TYPE_CHECKING:
-    from tvctl.api.bodies import DevReload, KeyPress, KeySequence, LaunchApp, PlayMedia, RefreshApps, Search, TvTune
+    from tvctl.api.bodies import (
+        DevReload,
+        KeyPress,
+        KeySequence,
+        LaunchApp,
+        PlayMedia,
+        Pointer,
+        RefreshApps,
+        Search,
+        TvTune,
+    )
     from tvctl.models import AppList, StateReport
     from tvctl.results import (
         ChannelList,
@@ -35,6 +45,7 @@ if TYPE_CHECKING:
         LaunchResult,
         PackageList,
         PlayResult,
+        PointerResult,
         ReloadResult,
         SearchResult,
         SequenceResult,
@@ -79,6 +90,7 @@ class Operation(Generic[Req, Res]):
     read_only: bool = False  # changes nothing on the device
     destructive: bool = False  # removes something that cannot be had back by asking again
     remote: bool = False  # the web remote offers a form for it
+    tool: str | None = None  # the MCP tool's name, where it is not the operation's
 
     @property
     def route(self) -> str:
@@ -135,6 +147,10 @@ PLAY_MEDIA: Operation[PlayMedia, PlayResult] = Operation(
     "play_media", "POST", "/media/play", "Play a video, audio or photo URL on the device.",
     "tvctl.results:PlayResult", "tvctl.api.bodies:PlayMedia", capability="play-media", cli=("play",),
     cli_args=("url",), mcp="control", remote=True)
+POINTER: Operation[Pointer, PointerResult] = Operation(
+    "pointer", "POST", "/pointer", "Move the pointer to a point of the screen and click, or scroll there.",
+    "tvctl.results:PointerResult", "tvctl.api.bodies:Pointer", capability="pointer", cli=("click",),
+    cli_args=("x", "y"), mcp="control", tool="click")
 DEV_RELOAD: Operation[DevReload, ReloadResult] = Operation(
     "dev_reload", "POST", "/dev/reload", "Restart the sideloaded channel (optionally with launch parameters).",
     "tvctl.results:ReloadResult", "tvctl.api.bodies:DevReload", body_required=False, capability="dev-install",
@@ -152,7 +168,7 @@ DEV_DELETE: Operation[None, DeleteResult] = Operation(
 # The core's operations, in the order the route table lists them.
 OPERATIONS: tuple[Operation[Any, Any], ...] = (
     STATE, LIST_APPS, LAUNCH_APP, STOP_APP, REFRESH_APPS, PRESS_KEY, PRESS_KEYS, SEARCH, TV_CHANNELS, TV_TUNE,
-    PLAY_MEDIA, DEV_RELOAD, DEV_REGISTRY, DEV_PACKAGES, DEV_DELETE,
+    PLAY_MEDIA, POINTER, DEV_RELOAD, DEV_REGISTRY, DEV_PACKAGES, DEV_DELETE,
 )
 CORE_NAMES = frozenset(op.name for op in OPERATIONS)
 

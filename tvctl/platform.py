@@ -48,6 +48,8 @@ from tvctl.results import (
     PackageList,
     PlayRequest,
     PlayResult,
+    PointerRequest,
+    PointerResult,
     ReloadResult,
     SearchRequest,
     SearchResult,
@@ -76,6 +78,7 @@ class Capability(StrEnum):
     SEARCH = "search"
     PLAY_MEDIA = "play-media"
     APP_ICONS = "app-icons"
+    POINTER = "pointer"
 
 
 class SettingsView(Protocol):
@@ -270,6 +273,15 @@ class Screenshots(Interface):
         """What display ``display`` shows (0: the first or only one), as image bytes and their type."""
 
 
+class Pointing(Interface):
+    """A mouse on the screen: move, click, double-click, right-click, scroll."""
+    provides = frozenset({Capability.POINTER})
+    cannot = "has no pointer to move or click"
+
+    @abc.abstractmethod
+    async def pointer(self, request: PointerRequest) -> PointerResult: ...
+
+
 class Searching(Interface):
     provides = frozenset({Capability.SEARCH})
     cannot = "cannot search"
@@ -336,7 +348,8 @@ class DeveloperMode(Interface):
     async def dev_screenshot(self) -> tuple[bytes, str]: ...
 
 
-INTERFACES: tuple[type[Interface], ...] = (Keys, State, Apps, Screenshots, Searching, Tuner, MediaUrl, DeveloperMode)
+INTERFACES: tuple[type[Interface], ...] = (Keys, State, Apps, Screenshots, Pointing, Searching, Tuner, MediaUrl,
+                                           DeveloperMode)
 Iface = TypeVar("Iface", bound=Interface)
 
 

@@ -31,6 +31,26 @@ class KeyResult(msgspec.Struct, frozen=True, kw_only=True):
     mac: Annotated[str, Meta(description="The MAC the Wake-on-LAN packets went to.")] | UnsetType = UNSET
 
 
+PointerAction = Literal["move", "click", "double-click", "right-click", "scroll"]
+
+
+class PointerRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """Where to move the pointer and what to do there, as the adapter gets it."""
+    x: float
+    y: float
+    unit: Literal["px", "fraction"] = "px"  # px: pixels of the screen as the last screenshot showed it
+    action: PointerAction = "click"
+    dy: int = 0  # scroll: wheel steps, negative is up
+
+
+class PointerResult(msgspec.Struct, frozen=True, kw_only=True):
+    device: str
+    action: PointerAction
+    x: Annotated[float, Meta(description="Where, as a fraction of the screen's width (0 to 1).")]
+    y: Annotated[float, Meta(description="Where, as a fraction of the screen's height (0 to 1).")]
+    dy: int | UnsetType = UNSET
+
+
 class SequenceResult(msgspec.Struct, frozen=True, kw_only=True):
     device: str
     sent: int
@@ -264,6 +284,7 @@ class OperationInfo(msgspec.Struct, frozen=True, kw_only=True):
     cli_args: list[str]
     timeout_s: float
     mcp: Literal["read", "control", "dev"] | None
+    tool: Annotated[str, Meta(description="The MCP tool's name.")]
     read_only: bool
     destructive: bool
     remote: bool
@@ -305,5 +326,5 @@ def fields_of(kind: type[Any] | None) -> list[OperationField]:
 def operation_info(op: Operation[Any, Any]) -> OperationInfo:
     return OperationInfo(name=op.name, method=op.method, path=op.route, summary=op.summary, capability=op.capability,
                          cli=list(op.cli), cli_args=list(op.cli_args), timeout_s=op.timeout_s, mcp=op.mcp,
-                         read_only=op.read_only, destructive=op.destructive, remote=op.remote,
+                         tool=op.tool or op.name, read_only=op.read_only, destructive=op.destructive, remote=op.remote,
                          fields=fields_of(op.request_type()))

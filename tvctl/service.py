@@ -31,7 +31,7 @@ from tvctl.config import Settings
 from tvctl.credentials import CredentialStore
 from tvctl.directory import DeviceDirectory
 from tvctl.discovery.coordinator import Discovery
-from tvctl.errors import AmbiguousApp, AppNotFound, DeviceBusy, TvctlError, UnsupportedOperation
+from tvctl.errors import AmbiguousApp, AppNotFound, BadRequest, DeviceBusy, TvctlError, UnsupportedOperation
 from tvctl.events import EventBus
 from tvctl.keys import Key
 from tvctl.models import App, AppList, Device, StateReport
@@ -41,10 +41,12 @@ from tvctl.platform import (
     Adapter,
     AdapterContext,
     Apps,
+    Capability,
     DeveloperMode,
     Keys,
     LogConsole,
     MediaUrl,
+    Pointing,
     Screenshots,
     Searching,
     Tuner,
@@ -284,6 +286,16 @@ class DeviceService:
                          caller: Caller | None = None) -> results.PlayResult:
         dev = self.resolve(ident)
         return await self.runner.run_as(dev, MediaUrl, lambda a: a.play_media(request), caller)
+
+    async def pointer(self, ident: str, request: results.PointerRequest,
+                      caller: Caller | None = None) -> results.PointerResult:
+        if request.unit == "fraction" and (request.x > 1 or request.y > 1):
+            raise BadRequest(f"A fraction of the screen is from 0 to 1; got x={request.x:g}, y={request.y:g}.",
+                             hint='Give pixels with "unit": "px" (the default), or fractions from 0 to 1.')
+        dev = self.resolve(ident)
+        if Capability.POINTER not in dev.capabilities:
+            raise UnsupportedOperation(f"{dev.name} ({dev.model}, {dev.kind}) {Pointing.cannot}.")
+        return await self.runner.run_as(dev, Pointing, lambda a: a.pointer(request), caller)
 
     # -- state --------------------------------------------------------------------------------
     async def state(self, ident: str) -> StateReport:

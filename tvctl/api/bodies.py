@@ -111,6 +111,16 @@ class KeySequence(Body, frozen=True):
                                   description=f"Pause between keys; {SEQUENCE_DELAY_MS} when left out.")] | None = None
 
 
+class Pointer(Body, frozen=True):
+    x: Annotated[float, Meta(ge=0, le=65535, description="Across: screen pixels of the last screenshot, or a "
+                                                         "fraction of the width (0 to 1) with unit fraction.")]
+    y: Annotated[float, Meta(ge=0, le=65535, description="Down: screen pixels, or a fraction of the height.")]
+    unit: Literal["px", "fraction"] | None = None
+    action: Annotated[Literal["move", "click", "double-click", "right-click", "scroll"],
+                      Meta(description="What to do there; click when left out.")] | None = None
+    dy: Annotated[int, Meta(ge=-100, le=100, description="With scroll: wheel steps, negative is up.")] | None = None
+
+
 class ScreenshotQuery(Query, frozen=True):
     display: Annotated[int, Meta(ge=0, le=63, description="Which display, where a device has several.")] = 0
 

@@ -31,6 +31,7 @@ from tvctl.operations import (
     LAUNCH_APP,
     LIST_APPS,
     PLAY_MEDIA,
+    POINTER,
     PRESS_KEY,
     PRESS_KEYS,
     REFRESH_APPS,
@@ -42,7 +43,7 @@ from tvctl.operations import (
     Operation,
     declared,
 )
-from tvctl.results import PlayRequest, operation_info
+from tvctl.results import PlayRequest, PointerRequest, operation_info
 from tvctl.service import Caller, DeviceService
 
 # Operations whose route is more than "read the request, perform, answer": their own handler.
@@ -70,6 +71,8 @@ CORE: dict[str, Perform] = {
     TV_TUNE.name: lambda s, i, r, c: s.tv_tune(i, r.channel, c),
     PLAY_MEDIA.name: lambda s, i, r, c: s.play_media(i, PlayRequest(
         url=check_media_url(r.url), type=r.type or "video", title=r.title, format=r.format), c),
+    POINTER.name: lambda s, i, r, c: s.pointer(i, PointerRequest(
+        x=r.x, y=r.y, unit=r.unit or "px", action=r.action or "click", dy=r.dy or 0), c),
     DEV_RELOAD.name: lambda s, i, r, c: s.dev_reload(i, _text(r.params)),
     DEV_REGISTRY.name: lambda s, i, r, c: s.dev_registry(i),
     DEV_PACKAGES.name: lambda s, i, r, c: s.dev_packages(i),

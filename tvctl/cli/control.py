@@ -12,7 +12,7 @@ from tvctl.cli.common import Usage, _device_name, _progress, _shows_progress
 from tvctl.cli.output import _event_line, _key_line, _print, _table
 from tvctl.client import Client, DaemonUnreachable, route
 from tvctl.errors import TvctlError
-from tvctl.operations import PLAY_MEDIA, PRESS_KEY, PRESS_KEYS, SEARCH, STATE, TV_CHANNELS, TV_TUNE
+from tvctl.operations import PLAY_MEDIA, POINTER, PRESS_KEY, PRESS_KEYS, SEARCH, STATE, TV_CHANNELS, TV_TUNE
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -124,6 +124,15 @@ def cmd_play(c: Client, a: argparse.Namespace) -> None:
             body[field] = getattr(a, field)
     d = c.perform(PLAY_MEDIA, _device_name(a), body)
     _print(a, d, f"playing {d.get('title') or d['url']} ({d['type']})")
+
+
+def cmd_click(c: Client, a: argparse.Namespace) -> None:
+    action = "scroll" if a.scroll is not None else a.action or "click"
+    d = c.perform(POINTER, _device_name(a), {"x": a.x, "y": a.y, "unit": "fraction" if a.fraction else None,
+                                             "action": action, "dy": a.scroll})
+    done = {"move": "moved to", "click": "clicked at", "double-click": "double-clicked at",
+            "right-click": "right-clicked at"}.get(d["action"], f"scrolled {d.get('dy', 0)} at")
+    _print(a, d, f"{done} {d['x'] * 100:.0f}%, {d['y'] * 100:.0f}% of the screen")
 
 
 def cmd_events(c: Client, a: argparse.Namespace) -> None:

@@ -163,6 +163,19 @@ def _args_play(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--format", help="the media format: mp4, hls, mkv, mp3, …")
 
 
+def _args_click(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("x", type=float, help="across: pixels of the screen as a screenshot shows it (or a fraction)")
+    sp.add_argument("y", type=float, help="down: pixels (or a fraction)")
+    _args_device_word(sp)
+    sp.add_argument("--fraction", action="store_true", help="X and Y are fractions of the screen, 0 to 1")
+    what = sp.add_mutually_exclusive_group()
+    what.add_argument("--double", action="store_const", dest="action", const="double-click", help="double-click")
+    what.add_argument("--right", action="store_const", dest="action", const="right-click", help="right-click")
+    what.add_argument("--move", action="store_const", dest="action", const="move", help="only move the pointer")
+    what.add_argument("--scroll", type=_bounded(-100, 100), metavar="STEPS",
+                      help="scroll there, STEPS wheel steps (negative is up)")
+
+
 def _args_screenshot(sp: argparse.ArgumentParser) -> None:
     _args_device_word(sp)
     sp.add_argument("-o", "--output", help="file to write (default shot.png/.jpg)")
@@ -213,6 +226,7 @@ SUBCOMMANDS: dict[str, tuple[str | None, str | None, Any]] = {
     "search": ("control", "search for a title (the device's search or an app's own)", _args_search),
     "tv": ("control", "live TV: list channels, tune one", _args_tv),
     "play": ("control", "play a video, audio or photo URL", _args_play),
+    "click": ("control", "move the pointer to a point of the screen and click, or scroll there", _args_click),
     "screenshot": ("dev", "save what the screen shows", _args_screenshot),
     "dev": ("dev", "developer mode: install, reload, logs, screenshot, registry, packages, delete", _args_dev),
     "config": ("config", "show, set or reload the daemon config", _args_config),
@@ -243,6 +257,8 @@ EXAMPLES: dict[str, str] = {
     "search": 'tvctl search "star trek"\ntvctl search dune --app netflix\n'
               "tvctl search seinfeld --type tv-show --season 3 --strategy browse",
     "tv": "tvctl tv channels\ntvctl tv tune 5.1",
+    "click": "tvctl screenshot kvm -o screen.png   # look first\ntvctl click 640 360 kvm\n"
+             "tvctl click 0.5 0.5 --fraction --double\ntvctl click 640 360 --scroll -3",
     "play": "tvctl play http://192.168.1.10:8000/film.mp4 --title Film\n"
             "tvctl play https://radio.example/live.mp3 --type audio",
     "screenshot": "tvctl screenshot\ntvctl screenshot living-room -o tv.png\ntvctl screenshot --display 1",

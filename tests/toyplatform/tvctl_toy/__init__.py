@@ -19,8 +19,8 @@ from tvctl.fields import Section, setting
 from tvctl.keys import Key
 from tvctl.models import Device, DeviceInfo
 from tvctl.operations import Operation
-from tvctl.platform import NO_CREDENTIALS, Adapter, AdapterContext, Capability, Keys, Screenshots
-from tvctl.results import KeyResult
+from tvctl.platform import NO_CREDENTIALS, Adapter, AdapterContext, Capability, Keys, Pointing, Screenshots
+from tvctl.results import KeyResult, PointerRequest, PointerResult
 
 TOY_PORT = 9
 PRESSED: dict[str, list[str]] = {}  # device id -> key names, in order
@@ -49,7 +49,7 @@ WAVE: Operation[Wave, Waved] = Operation(
     cli=("toy", "wave"), cli_args=("times",), mcp="control")
 
 
-class ToyAdapter(Adapter, Keys, Screenshots):
+class ToyAdapter(Adapter, Keys, Screenshots, Pointing):
     platform: ClassVar[str] = "toy"
     default_port: ClassVar[int] = TOY_PORT
     settings: ClassVar[type[Section] | None] = ToySettings
@@ -66,7 +66,7 @@ class ToyAdapter(Adapter, Keys, Screenshots):
 
     @classmethod
     def capabilities_for(cls, info: DeviceInfo) -> tuple[str, ...]:
-        return (Capability.KEYS.value, Capability.TEXT.value, Capability.SCREENSHOT.value)
+        return (Capability.KEYS.value, Capability.TEXT.value, Capability.SCREENSHOT.value, Capability.POINTER.value)
 
     async def send_key(self, key: Key, *, hold_ms: int = 0) -> KeyResult:
         name = f"literal:{key.text}" if key.name == "literal" else key.name
@@ -82,3 +82,10 @@ class ToyAdapter(Adapter, Keys, Screenshots):
         waves = [f"{hand} wave {i + 1}" for i in range(request.times)]
         PRESSED.setdefault(self.device.id, []).extend(waves)
         return Waved(device=self.device.name, waves=waves)
+
+    async def pointer(self, request: PointerRequest) -> PointerResult:
+        """The toy screen is 1280 x 720 pixels."""
+        x, y = (request.x, request.y) if request.unit == "fraction" else (request.x / 1280, request.y / 720)
+        PRESSED.setdefault(self.device.id, []).append(f"{request.action} {x:.3f},{y:.3f}")
+        return PointerResult(device=self.device.name, action=request.action, x=x, y=y,
+                             **({"dy": request.dy} if request.action == "scroll" else {}))

@@ -120,7 +120,7 @@ def test_device_add_help_names_no_platform(daemon: Daemon) -> None:
     p = subprocess.run([TVCTL, "device", "add", "--help"], capture_output=True, text=True, timeout=60,
                        env=env(daemon))
     assert p.returncode == 0 and "--credential NAME[=VALUE]" in p.stdout
-    for word in ("roku", "tinypilot", "blikvm", "advantech", "kvm", "signage", "pro", "ecp"):
+    for word in ("roku", "tinypilot", "blikvm", "pikvm", "advantech", "kvm", "signage", "pro", "ecp"):
         assert not re.search(rf"\b{word}\b", p.stdout, re.I), word
     for alias in ("--username", "--password-stdin", "--api-key", "--api-key-stdin", "--stdin"):
         assert alias in p.stdout
@@ -132,7 +132,7 @@ def cred(name: str, about: str, prompt: str) -> dict[str, Any]:
 
 def test_platforms_list_their_credentials_and_prompts(daemon: Daemon) -> None:
     got = {p["platform"]: p for p in daemon.ok("GET", "/v1/platforms")}
-    assert list(got) == ["roku", "tinypilot", "blikvm", "advantech"]  # probe order
+    assert list(got) == ["roku", "tinypilot", "blikvm", "pikvm", "advantech"]  # probe order
     assert got["roku"]["credentials"] == [
         cred("dev_password", "Developer-mode password (user rokudev) of this Roku.", "Roku developer-mode password")]
     assert got["tinypilot"]["credentials"] == [

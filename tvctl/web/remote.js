@@ -62,6 +62,7 @@ function applyCapabilities() {
   const caps = new Set(device ? device.capabilities : []);
   document.querySelectorAll("[data-cap]").forEach((el) => { el.hidden = !caps.has(el.dataset.cap); });
   $("actions").hidden = !document.querySelector("#action-forms > form:not([hidden])");
+  $("shot").toggleAttribute("data-pointer", caps.has("pointer")); // a click on the screenshot clicks the screen
 }
 
 // -- actions: a form for each operation the daemon's table offers the web remote ---------------------
@@ -312,6 +313,24 @@ async function screenshot() {
   } catch (e) { say(`screenshot: ${e.message}`); }
 }
 
+// On a device with a pointer, a click on its screenshot clicks the screen there (a right-click
+// right-clicks), then the screenshot is taken again to show what it did.
+async function clickScreen(event) {
+  if (!device || !device.capabilities.includes("pointer")) return;
+  event.preventDefault();
+  const img = $("shot-img");
+  const box = img.getBoundingClientRect();
+  if (!box.width || !box.height) return;
+  const x = Math.min(Math.max((event.clientX - box.left) / box.width, 0), 1);
+  const y = Math.min(Math.max((event.clientY - box.top) / box.height, 0), 1);
+  const action = event.type === "contextmenu" ? "right-click" : "click";
+  try {
+    const out = await api("POST", base() + "/pointer", { x, y, unit: "fraction", action });
+    say(`${device.name}: ${action === "click" ? "clicked" : "right-clicked"} at ${Math.round(out.x * 100)}%, ${Math.round(out.y * 100)}%`);
+    await screenshot();
+  } catch (e) { say(`${device.name}: ${e.message}`); }
+}
+
 function upload(event) {
   event.preventDefault();
   const file = $("zip").files[0];
@@ -402,6 +421,8 @@ document.addEventListener("DOMContentLoaded", async () => {
   });
   $("login").addEventListener("submit", signIn);
   $("shot-refresh").addEventListener("click", screenshot);
+  $("shot-img").addEventListener("click", clickScreen);
+  $("shot-img").addEventListener("contextmenu", clickScreen);
   $("upload").addEventListener("submit", upload);
   $("upload").addEventListener("dragover", (ev) => ev.preventDefault());
   $("upload").addEventListener("drop", (ev) => { // a zip dropped on the form is installed at once

@@ -311,12 +311,19 @@ def test_totp_is_appended_to_the_password(tmp_path: Path, inproc: InProcDaemon) 
             "/v1/devices", f"/v1/devices/{dev['id']}", f"/v1/devices/{dev['id']}/credentials", "/v1/config",
             f"/v1/devices/{dev['id']}/state"))
         assert TOTP_SECRET not in answers and PASSWORD not in answers
-        inproc.ok("PATCH", f"/v1/devices/{dev['id']}", json={"credentials": {**CREDS, "totp_secret": "not base32!"}})
+        # a malformed secret is refused when it is set, without repeating it; what was kept stays
         fake.clear()
-        err = inproc.err("POST", f"/v1/devices/{dev['id']}/remote/key", 500, "device_auth_failed",
-                         json={"key": "KeyA"})
-        assert "not a base32 TOTP secret" in err["message"] and "not base32!" not in json.dumps(err)
-        assert fake.requests == []
+        for method, path, body in (
+                ("PATCH", f"/v1/devices/{dev['id']}", {"credentials": {**CREDS, "totp_secret": "not base32!"}}),
+                ("PATCH", f"/v1/devices/{dev['id']}/credentials", {"totp_secret": "not base32!"}),
+                ("POST", "/v1/devices", {"host": "127.0.0.1", "port": fake.port, "platform": "pikvm",
+                                         "credentials": {**CREDS, "totp_secret": "not base32!"}})):
+            err = inproc.err(method, path, 400, "invalid_payload", json=body)
+            assert err["message"] == ("The credential totp_secret was refused (pikvm): it must be a base32 TOTP "
+                                      "secret (as in /etc/kvmd/totp.secret).")
+            assert "not base32!" not in json.dumps(err)
+        assert fake.requests == []  # nothing was probed or sent
+        assert key(inproc, dev, "KeyA").status_code == 200  # the kept secret still works
     finally:
         fake.stop()
 

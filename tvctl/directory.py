@@ -170,7 +170,11 @@ class DeviceDirectory:
                 takes = "; ".join(f"{c.platform}: {', '.join(sorted(c.credentials)) or 'none'}" for c in classes)
                 raise BadRequest(f"No platform takes the credentials {', '.join(sorted(named))}.",
                                  hint=f"Credentials by platform: {takes}.")
-            classes = fitting
+            problems = {c.platform: _credential_problem(c, credentials) for c in fitting}
+            classes = [c for c in fitting if problems[c.platform] is None]
+            refusal = problems[fitting[0].platform]
+            if not classes and refusal is not None:  # every platform that takes them refuses a value
+                raise refusal
         first: DeviceError | None = None
         refused: DeviceAuthFailed | None = None  # a platform that answered and refused the credentials
         tried: list[str] = []
@@ -215,6 +219,7 @@ class DeviceDirectory:
         dev = self.resolve(ident)
         if credentials is not None:
             self._check_credential_names(dev, set(credentials))
+            self._check_credential_values(dev, credentials)
         if options:
             self._check_options(dev, options)
         if name is not None:
@@ -257,6 +262,11 @@ class DeviceDirectory:
             raise BadRequest(f"{dev.platform} devices keep no credential named {', '.join(map(repr, unknown))}.",
                              hint="Their credentials: " + ", ".join(sorted(declared)) + ".")
 
+    def _check_credential_values(self, dev: Device, values: Mapping[str, str | None]) -> None:
+        problem = _credential_problem(self.runner.platform_of(dev), values)
+        if problem is not None:
+            raise problem
+
     # -- credentials --------------------------------------------------------------------------
     def credential_report(self, ident: str) -> CredentialReport:
         dev = self.resolve(ident)
@@ -269,7 +279,20 @@ class DeviceDirectory:
         """Set (a string) or clear (None) credentials of one device; all or nothing."""
         dev = self.resolve(ident)
         self._check_credential_names(dev, set(changes))
+        self._check_credential_values(dev, changes)
         async with self._save_lock:
             await asyncio.to_thread(self.credentials.update, dev.id, changes)
         self._forget_adapter(dev.id)
         return self.credential_report(dev.id)
+
+
+def _credential_problem(cls: type[Adapter], values: Mapping[str, str | None]) -> BadRequest | None:
+    """The error for the first credential value ``cls`` declares a check for and refuses, or None.
+    The value itself is never repeated: credentials are secrets."""
+    for name, value in values.items():
+        f = cls.credentials.get(name)
+        problem = f.check(value) if f is not None and f.check is not None and value else None
+        if problem:
+            return BadRequest(f"The credential {name} was refused ({cls.platform}): it must be {problem}.",
+                              hint=f.doc if f is not None else None)
+    return None

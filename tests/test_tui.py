@@ -157,11 +157,15 @@ def test_an_unbound_key_says_so_and_question_mark_lists_every_key(daemon: Daemon
     wait_for(lambda: "tvctl remote: keys (any key returns)" in tmux.screen(), what="the help screen")
     assert "  r, f         rewind, fast-forward" in tmux.lines()
     assert "  q, Ctrl-C    quit" in tmux.lines()
+    assert "  P            power (on or off; a KVM: its ATX power button)" in tmux.lines()
     tmux.keys("x")  # any key returns, and is not sent
     wait_for(lambda: "tvctl remote: 58-onn-roku-tv" in tmux.screen(), what="the remote again")
     tmux.keys("h")
     wait_for(lambda: tmux.lines()[-1] == "sent: home", what="a bound key clears the note")
     assert roku.paths() == ["/keypress/Home"]
+    tmux.keys("P")  # capital P: power
+    wait_for(lambda: tmux.lines()[-1] == "sent: power", what="the power key")
+    assert roku.paths() == ["/keypress/Home", "/keypress/Power"]
 
 
 def test_the_device_picker_starts_on_the_current_device(daemon: Daemon, tmux: Tmux) -> None:

@@ -27,6 +27,7 @@ KEYMAP: dict[int, str] = {
     curses.KEY_BACKSPACE: "back", 127: "back", 8: "back", 27: "back",
     ord("h"): "home", ord(" "): "play-pause", ord("+"): "volume-up", ord("="): "volume-up",
     ord("-"): "volume-down", ord("m"): "mute", ord("r"): "rewind", ord("f"): "fast-forward",
+    ord("P"): "power",  # capital: not pressed by a slip of the finger (a KVM: the ATX power button)
 }
 # The footer: as many of these as the width allows, in this order, then always TAIL.
 FOOTER: tuple[str, ...] = ("arrows move", "Enter OK", "Bksp/Esc back", "h home", "space play/pause",
@@ -35,6 +36,7 @@ TAIL = ("? help", "q quit")
 HELP_LINES: tuple[str, ...] = (
     "arrows       move", "Enter        OK", "Bksp, Esc    back", "h            home", "space        play/pause",
     "+ (or =), -  volume up, down", "m            mute", "r, f         rewind, fast-forward",
+    "P            power (on or off; a KVM: its ATX power button)",
     "t            type a line of text", "a            pick an app to launch", "d            switch device",
     "?            this help", "q, Ctrl-C    quit",
 )

@@ -37,6 +37,7 @@ from tvctl.errors import (
     DeviceUnreachable,
     TvctlError,
 )
+from tvctl.models import Device
 
 MAX_JSON = 256 << 10
 MAX_IMAGE = 16 << 20
@@ -177,6 +178,28 @@ async def peer_fingerprint(host: str, port: int, timeout_s: float, label: str) -
     finally:
         writer.close()
         del reader
+
+
+def trust_hint(device: Device | None, host: str) -> str:
+    """How to accept a certificate that was replaced on purpose (``{fingerprint}``: the new one)."""
+    name = device.name if device is not None else host
+    ident = device.id if device is not None else "{id}"
+    return (f"If the device's certificate was replaced on purpose, accept the new one: tvctl device trust {name} "
+            f'{{fingerprint}}, or PATCH /v1/devices/{ident} {{"tls_fingerprint": "{{fingerprint}}"}}.')
+
+
+async def pinned_peer(host: str, port: int, timeout_s: float, label: str, known: Device | None, *,
+                      by_ca: bool = False) -> str:
+    """The fingerprint of the certificate the device at host:port presents, checked (before anything
+    is sent) against the one ``known`` pinned when it was added: device_tls_changed when it differs,
+    unless the device is trusted ``by_ca`` instead of by its pin."""
+    seen = await peer_fingerprint(host, port, timeout_s, label)
+    pinned = known.tls_fingerprint if known is not None else None
+    if pinned is not None and pinned != seen and not by_ca:
+        raise DeviceTlsChanged(
+            f"{known.name if known else host} presented a different TLS certificate: pinned {pinned}, now {seen}. "
+            "Nothing was sent.", hint=trust_hint(known, host).replace("{fingerprint}", seen))
+    return seen
 
 
 class DeviceHttp:

@@ -22,15 +22,13 @@ from urllib.parse import urlencode
 
 from msgspec import UNSET, Meta, UnsetType
 from tvctl_adapters import keyboard
-from tvctl_adapters.httpio import MAX_IMAGE, DeviceHttp, Reply, peer_fingerprint
+from tvctl_adapters.httpio import MAX_IMAGE, DeviceHttp, Reply, pinned_peer, trust_hint
 from tvctl_adapters.keyboard import KeystrokeFailed, KvmState
 from tvctl_adapters.pikvm import kvmd, wire
-from tvctl_adapters.tinypilot import trust_hint
 
 from tvctl.errors import (
     BadRequest,
     DeviceBadResponse,
-    DeviceTlsChanged,
     NoVideo,
     UnsupportedOperation,
 )
@@ -118,12 +116,7 @@ class PikvmAdapter(Adapter, Keys, State, Screenshots, Pointing):
     @classmethod
     async def probe(cls, ctx: AdapterContext, host: str, port: int, timeout_s: float, *,
                     credentials: Mapping[str, str] = NO_CREDENTIALS, known: Device | None = None) -> DeviceInfo:
-        seen = await peer_fingerprint(host, port, timeout_s, f"The PiKVM at {host}:{port}")
-        pinned = known.tls_fingerprint if known is not None else None
-        if pinned is not None and pinned != seen:
-            raise DeviceTlsChanged(
-                f"{known.name if known else host} presented a different TLS certificate: pinned {pinned}, now {seen}. "
-                "Nothing was sent.", hint=trust_hint(known, host).replace("{fingerprint}", seen))
+        seen = await pinned_peer(host, port, timeout_s, f"The PiKVM at {host}:{port}", known)
         http = cls._http(ctx, host, port, seen, known)
         http.timeout_s = timeout_s
         try:

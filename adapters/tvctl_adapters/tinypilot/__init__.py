@@ -19,13 +19,12 @@ from pathlib import Path
 from typing import ClassVar
 
 from tvctl_adapters import keyboard
-from tvctl_adapters.httpio import MAX_IMAGE, DeviceHttp, Reply, peer_fingerprint
+from tvctl_adapters.httpio import MAX_IMAGE, DeviceHttp, Reply, pinned_peer, trust_hint
 from tvctl_adapters.keyboard import KeystrokeFailed, KvmState
 
 from tvctl.errors import (
     DeviceAuthFailed,
     DeviceBadResponse,
-    DeviceTlsChanged,
     NoVideo,
     UnsupportedOperation,
 )
@@ -52,13 +51,6 @@ def _pem_file(path: str) -> str | None:
     if not Path(path).is_absolute() or not Path(path).is_file():
         return "an absolute path to a readable PEM file on the daemon's machine"
     return None
-
-
-def trust_hint(device: Device | None, host: str) -> str:
-    name = device.name if device is not None else host
-    ident = device.id if device is not None else "{id}"
-    return (f"If the device's certificate was replaced on purpose, accept the new one: tvctl device trust {name} "
-            f'{{fingerprint}}, or PATCH /v1/devices/{ident} {{"tls_fingerprint": "{{fingerprint}}"}}.')
 
 
 class TinyPilotAdapter(Adapter, Keys, State, Screenshots):
@@ -96,13 +88,8 @@ class TinyPilotAdapter(Adapter, Keys, State, Screenshots):
     @classmethod
     async def probe(cls, ctx: AdapterContext, host: str, port: int, timeout_s: float, *,
                     credentials: Mapping[str, str] = NO_CREDENTIALS, known: Device | None = None) -> DeviceInfo:
-        seen = await peer_fingerprint(host, port, timeout_s, f"The TinyPilot at {host}:{port}")
-        pinned = known.tls_fingerprint if known is not None else None
-        by_ca = known is not None and bool(known.options.get("ca_file"))
-        if pinned is not None and pinned != seen and not by_ca:
-            raise DeviceTlsChanged(
-                f"{known.name if known else host} presented a different TLS certificate: pinned {pinned}, now {seen}. "
-                "Nothing was sent.", hint=trust_hint(known, host).replace("{fingerprint}", seen))
+        seen = await pinned_peer(host, port, timeout_s, f"The TinyPilot at {host}:{port}", known,
+                                 by_ca=known is not None and bool(known.options.get("ca_file")))
         http = cls._http(ctx, host, port, seen, known)
         http.timeout_s = timeout_s
         try:

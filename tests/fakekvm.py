@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import web
 
@@ -139,26 +139,17 @@ class Loop:
             self.thread.join(10)
 
 
-class FakeTinyPilot:
-    def __init__(self, folder: Path, *, api_key: str | None = None, paste: bool = True) -> None:
-        self.folder = folder
-        self.cert, self.key, self.fingerprint = make_certificate(folder, "tinypilot")
-        self.api_key = api_key  # set: the Pro firmware's key is the only bearer taken
-        self.paste = paste
-        self.video = True
-        self.screen = (JPEG_SCREEN, "image/jpeg")  # what /api/v1/screenshot answers while there is video
-        self.cable = True
-        self.tokens: set[str] = set()
-        self.requests: list[Seen] = []
-        self.typed: list[dict[str, Any]] = []  # every keystroke that reached the target
-        self.pasted: list[dict[str, Any]] = []
-        self.client_ports: list[int] = []  # the client's port of each request: one per TLS connection
-        self.port = 0
-        self._srv = Loop("fake-tinypilot")
-        self._lock = threading.Lock()
+class HttpsFake:
+    """A fake device serving HTTPS on 127.0.0.1 with a certificate made at test time: its life
+    cycle and a certificate swap. A subclass answers requests in ``_handle``."""
 
-    # -- life cycle ---------------------------------------------------------------------------
-    def start(self) -> FakeTinyPilot:
+    def __init__(self, folder: Path, name: str) -> None:
+        self.folder, self.name = folder, name
+        self.cert, self.key, self.fingerprint = make_certificate(folder, name)
+        self.port = 0
+        self._srv = Loop(f"fake-{name}")
+
+    def start(self) -> Self:
         self._srv.start(self._serve)
         return self
 
@@ -170,15 +161,10 @@ class FakeTinyPilot:
     def stop(self) -> None:
         self._srv.stop()
 
-    def restart(self) -> None:
-        """The TinyPilot server process restarts: every token it handed out is dead."""
-        with self._lock:
-            self.tokens.clear()
-
     def swap_certificate(self, ca: tuple[Path, Path] | None = None) -> str:
         """A new certificate on the same port (a re-flashed box, or someone in the middle); signed by
         ``ca`` when given, else self-signed."""
-        name = f"tinypilot-{uuid.uuid4().hex[:6]}"
+        name = f"{self.name}-{uuid.uuid4().hex[:6]}"
         if ca is not None:
             self.cert, self.key, self.fingerprint = make_signed_certificate(self.folder, name, ca)
         else:
@@ -187,6 +173,31 @@ class FakeTinyPilot:
         self._srv.call(asyncio.sleep(0.2))  # the old connections' TLS close
         self._srv.call(self._serve())
         return self.fingerprint
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        raise NotImplementedError
+
+
+class FakeTinyPilot(HttpsFake):
+    def __init__(self, folder: Path, *, api_key: str | None = None, paste: bool = True) -> None:
+        super().__init__(folder, "tinypilot")
+        self.api_key = api_key  # set: the Pro firmware's key is the only bearer taken
+        self.paste = paste
+        self.video = True
+        self.screen = (JPEG_SCREEN, "image/jpeg")  # what /api/v1/screenshot answers while there is video
+        self.cable = True
+        self.tokens: set[str] = set()
+        self.requests: list[Seen] = []
+        self.typed: list[dict[str, Any]] = []  # every keystroke that reached the target
+        self.pasted: list[dict[str, Any]] = []
+        self.client_ports: list[int] = []  # the client's port of each request: one per TLS connection
+        self._lock = threading.Lock()
+
+    # -- life cycle ---------------------------------------------------------------------------
+    def restart(self) -> None:
+        """The TinyPilot server process restarts: every token it handed out is dead."""
+        with self._lock:
+            self.tokens.clear()
 
     def paths(self) -> list[str]:
         with self._lock:

@@ -12,15 +12,12 @@ with 401 (no credentials), 403 (wrong ones), 400 (bad parameter, ATX disabled), 
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
-import ssl
 import struct
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +25,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakekvm import JPEG_SCREEN, Loop, make_certificate
+from tests.fakekvm import JPEG_SCREEN, HttpsFake
 
 # kvmd's keymap.csv web_name column: the keys send_key and send_shortcut take.
 KVMD_KEYS = frozenset(
@@ -77,11 +74,10 @@ def _bool(value: str) -> bool:
     raise ValueError(value)
 
 
-class FakePikvm:
+class FakePikvm(HttpsFake):
     def __init__(self, folder: Path, *, username: str = "admin", password: str = "admin",
                  totp_secret: str | None = None, atx: bool = True) -> None:
-        self.folder = folder
-        self.cert, self.key, self.fingerprint = make_certificate(folder, "pikvm")
+        super().__init__(folder, "pikvm")
         self.username, self.password, self.totp_secret = username, password, totp_secret
         self.atx = atx  # an ATX board is enabled
         self.power_led = False
@@ -95,31 +91,8 @@ class FakePikvm:
         self.events: list[tuple[Any, ...]] = []  # what reached the target, in order
         self.stamps: list[float] = []  # time.monotonic() of each event
         self.down: set[str] = set()  # keys held down now
-        self.port = 0
-        self._srv = Loop("fake-pikvm")
         self._lock = threading.Lock()
         self.key_event = threading.Event()  # set on each key or mouse event
-
-    # -- life cycle ---------------------------------------------------------------------------
-    def start(self) -> FakePikvm:
-        self._srv.start(self._serve)
-        return self
-
-    async def _serve(self) -> None:
-        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        tls.load_cert_chain(self.cert, self.key)
-        self.port = await self._srv.site(self._handle, self.port, tls)
-
-    def stop(self) -> None:
-        self._srv.stop()
-
-    def swap_certificate(self) -> str:
-        """A new self-signed certificate on the same port (a re-flashed SD card, or someone in the middle)."""
-        self.cert, self.key, self.fingerprint = make_certificate(self.folder, f"pikvm-{uuid.uuid4().hex[:6]}")
-        self._srv.call(self._srv.runners.pop().cleanup())
-        self._srv.call(asyncio.sleep(0.2))
-        self._srv.call(self._serve())
-        return self.fingerprint
 
     def paths(self) -> list[str]:
         with self._lock:

@@ -170,7 +170,6 @@ OPERATIONS: tuple[Operation[Any, Any], ...] = (
     STATE, LIST_APPS, LAUNCH_APP, STOP_APP, REFRESH_APPS, PRESS_KEY, PRESS_KEYS, SEARCH, TV_CHANNELS, TV_TUNE,
     PLAY_MEDIA, POINTER, DEV_RELOAD, DEV_REGISTRY, DEV_PACKAGES, DEV_DELETE,
 )
-CORE_NAMES = frozenset(op.name for op in OPERATIONS)
 
 
 def by_name(ops: tuple[Operation[Any, Any], ...] | list[Operation[Any, Any]]) -> dict[str, Operation[Any, Any]]:

@@ -2,10 +2,10 @@
 itself at ``GET /v1/operations``.
 
 Every operation's route reads its request the one way (a GET's query string, a POST's body,
-checked against the declared type), runs it through ``DeviceService.perform`` and answers its
-result in the envelope. What the core does for one of its own operations beyond handing the
-request to the adapter (matching an app by name, pressing a key ``repeat`` times) is
-``DeviceService``'s; a platform's own operation goes straight to its adapter method. Only the
+checked against the declared type), runs it and answers its result in the envelope: one of the
+core's through ``CORE``, from the request's words to the ``DeviceService`` method that does it
+(matching an app by name, pressing a key ``repeat`` times); a platform's own through
+``DeviceService.perform``, straight to its adapter method. Only the
 key sequence keeps a handler of its own, for its progress stream.
 """
 
@@ -83,6 +83,7 @@ CORE: dict[str, Perform] = {
 def handler_for(op: Operation[Any, Any]) -> Handler:
     """The route handler of ``op``: read its request, perform it, answer its result."""
     kind = op.request_type()
+    perform: Perform = CORE.get(op.name) or (lambda s, i, r, c: s.perform(op, i, r, c))
 
     async def handle(request: Request) -> Response:
         body: Any = None
@@ -94,7 +95,6 @@ def handler_for(op: Operation[Any, Any]) -> Handler:
             await read_json(request, optional=True)  # any JSON object, or none, is taken and ignored
         service = rt(request).service
         ident = request.path_params["id"]
-        perform: Perform = CORE.get(op.name) or (lambda s, i, r, c: s.perform(op, i, r, c))
         if op.read_only:
             return envelope.ok(await perform(service, ident, body, None))
         async with client_presence(request) as caller:

@@ -176,7 +176,8 @@ def test_events_stream_until_ctrl_c(daemon: Daemon, roku: FakeRoku) -> None:
 def test_cli_imports_nothing_heavy() -> None:
     code = ("import sys, tvctl.cli, tvctl.client; "
             "heavy = {'starlette', 'uvicorn', 'aiohttp', 'zeroconf', 'async_upnp_client', 'tomlkit', 'httpx', "
-            "'asyncio', 'defusedxml', 'multipart', 'msgspec', 'mcp', 'anyio', 'curses', '_curses'}; "
+            "'asyncio', 'defusedxml', 'multipart', 'msgspec', 'mcp', 'anyio', 'curses', '_curses', "
+            "'dataclasses', 'inspect', 'typing'}; "
             "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -21,10 +21,13 @@ strings and imported on first use; a platform may give the types themselves.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
+# typing costs the CLI about 3 ms of start-up, and at run time Operation only needs a base that
+# takes parameters: the real Generic and TypeVar are for the type checker alone (as in tvctl.cli).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, Generic, Literal, TypeVar
+
     from tvctl.api.bodies import (
         DevReload,
         KeyPress,
@@ -53,9 +56,17 @@ if TYPE_CHECKING:
         TuneResult,
     )
 
+    Tier = Literal["read", "control", "dev"]
+else:
+    class Generic:  # Operation[...] at run time is the class itself
+        def __class_getitem__(cls, _params: object) -> type:
+            return cls
+
+    def TypeVar(name: str) -> str:  # stands in for typing.TypeVar
+        return name
+
 Req = TypeVar("Req")
 Res = TypeVar("Res")
-Tier = Literal["read", "control", "dev"]
 TIERS: tuple[Tier, ...] = ("read", "control", "dev")
 DEVICE_ROUTE = "/v1/devices/{id}"
 
@@ -73,24 +84,37 @@ def _load(ref: type[Any] | str | None) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-@dataclass(frozen=True, slots=True)
 class Operation(Generic[Req, Res]):
-    name: str  # the operation's id: the typed client's method, the MCP tool, a platform's adapter method
-    method: Literal["GET", "POST", "DELETE"]
-    path: str  # under /v1/devices/{id}
-    summary: str  # one line: the OpenAPI summary, the tool's and the form's description
-    result: type[Res] | str  # the envelope's data ("module:Type" is imported on first use)
-    request: type[Req] | str | None = None  # a POST's body, a GET's query string (tvctl.api.bodies)
-    body_required: bool = True
-    capability: str | None = None  # a platform's own operations are refused to devices without it
-    cli: tuple[str, ...] = ()  # the words that run it: ("tv", "tune") is tvctl tv tune
-    cli_args: tuple[str, ...] = ()  # request fields the CLI takes as positional words, in order
-    timeout_s: float = ANSWER_S  # how long a client waits for the answer
-    mcp: Tier | None = None  # the MCP tier that offers it as a tool; None: no tool
-    read_only: bool = False  # changes nothing on the device
-    destructive: bool = False  # removes something that cannot be had back by asking again
-    remote: bool = False  # the web remote offers a form for it
-    tool: str | None = None  # the MCP tool's name, where it is not the operation's
+    """One device operation. A plain class, not a dataclass: the CLI imports this module on every
+    start, and dataclasses (with inspect) would cost it about 10 ms."""
+
+    __slots__ = ("body_required", "capability", "cli", "cli_args", "destructive", "mcp", "method", "name", "path",
+                 "read_only", "remote", "request", "result", "summary", "timeout_s", "tool")
+
+    def __init__(self, name: str, method: Literal["GET", "POST", "DELETE"], path: str, summary: str,
+                 result: type[Res] | str, request: type[Req] | str | None = None, *, body_required: bool = True,
+                 capability: str | None = None, cli: tuple[str, ...] = (), cli_args: tuple[str, ...] = (),
+                 timeout_s: float = ANSWER_S, mcp: Tier | None = None, read_only: bool = False,
+                 destructive: bool = False, remote: bool = False, tool: str | None = None) -> None:
+        self.name = name  # the operation's id: the typed client's method, the MCP tool, a platform's adapter method
+        self.method = method
+        self.path = path  # under /v1/devices/{id}
+        self.summary = summary  # one line: the OpenAPI summary, the tool's and the form's description
+        self.result = result  # the envelope's data ("module:Type" is imported on first use)
+        self.request = request  # a POST's body, a GET's query string (tvctl.api.bodies)
+        self.body_required = body_required
+        self.capability = capability  # a platform's own operations are refused to devices without it
+        self.cli = cli  # the words that run it: ("tv", "tune") is tvctl tv tune
+        self.cli_args = cli_args  # request fields the CLI takes as positional words, in order
+        self.timeout_s = timeout_s  # how long a client waits for the answer
+        self.mcp = mcp  # the MCP tier that offers it as a tool; None: no tool
+        self.read_only = read_only  # changes nothing on the device
+        self.destructive = destructive  # removes something that cannot be had back by asking again
+        self.remote = remote  # the web remote offers a form for it
+        self.tool = tool  # the MCP tool's name, where it is not the operation's
+
+    def __repr__(self) -> str:
+        return f"Operation({self.name!r}, {self.method} {self.route})"
 
     @property
     def route(self) -> str:

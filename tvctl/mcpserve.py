@@ -78,7 +78,8 @@ def _own_command() -> str:
     return "/full/path/to/tvctl"
 
 
-# The tools written here (build()), by tier; the others come from the operation table.
+# The tools written here (build()), by tier; the others come from the operation table. Those of the
+# control tier act on the device; the others only read.
 OWN_TOOLS = {"read": ("list_devices", "screenshot"), "control": ("press_keys", "type_text"), "dev": ("dev_logs",)}
 
 
@@ -222,11 +223,9 @@ def build(client: Client, tier: str = "control", platforms: Any = None) -> "MCPS
         out = await api("GET", f"{dev(device)}/dev/logs?lines={lines}")
         return {"device": out["device"], "lines": [line["text"] for line in out["lines"]]}
 
+    own = {fn.__name__: fn for fn in (list_devices, screenshot, press_keys, type_text, dev_logs)}
     tools: list[tuple[str, Callable[..., Any], ToolAnnotations]] = [
-        ("read", list_devices, hints(True)), ("read", screenshot, hints(True)),
-        ("control", press_keys, hints(False)), ("control", type_text, hints(False)),
-        ("dev", dev_logs, hints(True)),
-    ]
+        (tier, own[name], hints(tier != "control")) for tier, names in OWN_TOOLS.items() for name in names]
     tools += [(op.mcp, _tool(typed, op), hints(op.read_only, op.destructive))
               for op in typed.operations.values() if op.mcp is not None]
     for needed, fn, annotations in tools:

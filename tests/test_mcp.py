@@ -29,9 +29,9 @@ from mcp.client.stdio import StdioServerParameters, stdio_client  # noqa: E402
 
 TVCTL = str(Path(sys.executable).with_name("tvctl"))
 ROOT = Path(__file__).resolve().parents[1]
-READ_TOOLS = {"list_devices", "device_state", "list_apps", "screenshot", "tv_channels"}
+READ_TOOLS = {"list_devices", "device_state", "list_apps", "screenshot", "tv_channels", "list_sessions"}
 CONTROL_TOOLS = READ_TOOLS | {"press_keys", "type_text", "launch_app", "stop_app", "search", "tv_tune", "play_media",
-                              "click"}
+                              "click", "terminate_session"}
 DEV_TOOLS = CONTROL_TOOLS | {"dev_logs", "dev_reload", "dev_registry", "dev_packages"}
 TV_APPS = (b'<?xml version="1.0" encoding="UTF-8" ?>\n<apps>\n'
            b'<app id="12" type="appl" version="4.1">Netflix</app>\n'
@@ -87,6 +87,45 @@ async def test_every_control_tool_reaches_the_device(daemon: Daemon, roku: FakeR
         assert roku.paths() == ["/launch/12?contentId=80057281"]
         out = json.loads(text(await s.call_tool("stop_app", {"device": dev["name"]})))
         assert out["device"] == dev["name"]
+
+
+async def test_a_fastx_server_sessions_looked_at_started_and_ended(daemon: Daemon, tmp_path: Path) -> None:
+    """An assistant lists a FastX server's sessions, looks at one, starts one from a bookmark and
+    ends one: the requests the fake server receives are the seed's."""
+    from tests.fakefastx import FakeFastx
+
+    fastx = FakeFastx(tmp_path / "tls").start()
+    try:
+        dev = daemon.ok("POST", "/v1/devices", json={"host": "127.0.0.1", "port": fastx.port, "platform": "fastx",
+                                                     "credentials": {"username": "lab", "password": "s3cret-pass"}})
+        lobby = "3c9a41e2-7b05-4d1f-8e6a-b20d5c7f1a01"
+        async with session(daemon) as s:
+            tools = {t.name: t for t in (await s.list_tools()).tools}
+            assert set(tools["list_sessions"].input_schema["properties"]) == {
+                "device", "start", "limit", "sort_by", "sort_reverse", "filter"}
+            assert set(tools["terminate_session"].input_schema["properties"]) == {"device", "session"}
+            assert tools["terminate_session"].annotations is not None
+            assert tools["terminate_session"].annotations.destructive_hint is True
+            r = await s.call_tool("list_sessions", {"device": dev["name"], "filter": ["user==kiosk"]})
+            assert r.is_error is False, text(r)
+            assert r.structured_content is not None
+            assert [x["name"] for x in r.structured_content["sessions"]] == ["Signage Lobby", "Kiosk Map"]
+            shot = await s.call_tool("screenshot", {"device": dev["name"], "session": "Signage Lobby"})
+            image = next(c for c in shot.content if getattr(c, "type", "") == "image")
+            assert base64.b64decode(image.data) == fastx.png_for(lobby)
+            fastx.clear()
+            r = await s.call_tool("launch_app", {"device": dev["name"], "app": "XTerm"})
+            assert r.is_error is False, text(r)
+            assert r.structured_content is not None and r.structured_content["session"]["name"] == "XTerm"
+            r = await s.call_tool("terminate_session", {"device": dev["name"], "session": "Kiosk Map"})
+            assert r.is_error is False, text(r)
+            assert [x.body for x in fastx.requests if x.path.startswith("/v3/api/session/")] == [
+                {"id": "bm-xterm"}, {"start": 0, "sortReverse": False},
+                {"id": "3c9a41e2-7b05-4d1f-8e6a-b20d5c7f1a04"}]
+            r = await s.call_tool("terminate_session", {"device": dev["name"], "session": "Kiosk Map"})
+            assert r.is_error is True and "session_not_found" in text(r) and "list_sessions" in text(r)
+    finally:
+        fastx.stop()
 
 
 async def test_search_tune_and_play_come_from_the_operation_table(daemon: Daemon) -> None:

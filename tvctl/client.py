@@ -246,16 +246,21 @@ class Client:
     def perform(self, op: Operation[Any, Any], device: str, fields: dict[str, Any] | None = None) -> Any:
         """Run operation ``op`` (tvctl.operations) on ``device`` with its request ``fields`` (JSON
         values; a GET's go in the query string); the envelope's data."""
-        url = route(op, device)
         given = {k: v for k, v in (fields or {}).items() if v is not None}
+        url = route(op, device, given)
+        given = {k: v for k, v in given.items() if k not in op.path_fields}
         if op.method == "GET":
             return self.request("GET", f"{url}?{urlencode(given)}" if given else url)
-        return self.request(op.method, url, given if given or op.body_required else None)
+        return self.request(op.method, url, given if given or (op.body_required and not op.path_fields) else None)
 
 
-def route(op: Operation[Any, Any], device: str) -> str:
-    """The URL path of operation ``op`` on ``device`` (an id, a name or "default")."""
-    return op.route.replace("{id}", quote(device))
+def route(op: Operation[Any, Any], device: str, fields: dict[str, Any] | None = None) -> str:
+    """The URL path of operation ``op`` on ``device`` (an id, a name or "default"), with the
+    request ``fields`` its path carries filled in."""
+    url = op.route.replace("{id}", quote(device))
+    for name in op.path_fields:
+        url = url.replace("{" + name + "}", quote(str((fields or {})[name])))
+    return url
 
 
 def quote(text: str, safe: str = "") -> str:

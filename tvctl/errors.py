@@ -10,6 +10,7 @@ Callers react by group, so the tree is grouped the way they react::
     │   ├── InvalidKey              invalid_key
     │   ├── InvalidQuery            invalid_query
     │   ├── AmbiguousApp            ambiguous_app
+    │   ├── AmbiguousSession        ambiguous_session
     │   ├── UnknownConfigKey        unknown_config_key
     │   ├── InvalidConfigValue      invalid_config_value
     │   ├── ConfigFileInvalid       config_file_invalid
@@ -27,7 +28,8 @@ Callers react by group, so the tree is grouped the way they react::
     │   ├── RouteNotFound           route_not_found
     │   ├── DeviceNotFound          device_not_found
     │   ├── NoDefaultDevice         no_default_device
-    │   └── AppNotFound             app_not_found
+    │   ├── AppNotFound             app_not_found
+    │   └── SessionNotFound         session_not_found
     ├── MethodNotAllowed            method_not_allowed      405
     ├── PayloadTooLarge             payload_too_large       413
     ├── UnsupportedMediaType        unsupported_media_type  415
@@ -124,6 +126,11 @@ class AmbiguousApp(BadRequest):
     default_hint = "Launch by the app's platform id instead (see tvctl apps list)."
 
 
+class AmbiguousSession(BadRequest):
+    code = "ambiguous_session"
+    default_hint = "Name the session by its id instead (see tvctl sessions)."
+
+
 class UnknownConfigKey(BadRequest):
     code = "unknown_config_key"
     default_hint = "Run tvctl config show to see the valid keys."
@@ -216,6 +223,11 @@ class NoDefaultDevice(NotFound):
 class AppNotFound(NotFound):
     code = "app_not_found"
     default_hint = "Run tvctl apps list (or tvctl apps refresh) to see installed apps."
+
+
+class SessionNotFound(NotFound):
+    code = "session_not_found"
+    default_hint = "Run tvctl sessions to see the sessions running now."
 
 
 class MethodNotAllowed(TvctlError):

@@ -6,11 +6,12 @@ operation that names an MCP tier, the core's and every installed platform's), ca
 typed client (``tvctl.typedclient``), their parameters the request type's fields with its
 descriptions; a few are written here (``list_devices``, ``screenshot``, ``press_keys``,
 ``type_text``, ``dev_logs``). Tools come in tiers chosen with ``--tier``: ``read`` (devices,
-state, apps, channels, screenshots), ``control`` (the default: also keys, text, apps, search, TV
-tuning, playing a URL) and ``dev`` (also developer logs, reload, registry and packages). A
-tool's result is the daemon's data as a JSON object (``structuredContent``, and the same as
-text). A daemon error comes back as a tool error carrying the envelope's code, message and hint,
-the hint pointing at the tools where the CLI's would point at a command.
+state, apps, channels, screenshots, sessions), ``control`` (the default: also keys, text, apps,
+search, TV tuning, playing a URL, clicking, ending a session) and ``dev`` (also developer logs,
+reload, registry and packages). A tool's result is the daemon's data as a JSON object
+(``structuredContent``, and the same as text). A daemon error comes back as a tool error
+carrying the envelope's code, message and hint, the hint pointing at the tools where the CLI's
+would point at a command.
 
 Needs the optional extra ``tvctl[mcp]`` (the official ``mcp`` SDK, 2.x), imported only when the
 server starts: this module's help text and the message for a missing extra need nothing beyond
@@ -59,6 +60,7 @@ TOOL_HINTS = {
     "device_not_found": "Call the list_devices tool for the known devices' ids and names.",
     "no_default_device": "Name the device: the list_devices tool gives every known device's id and name.",
     "app_not_found": "Call the list_apps tool for the apps installed on the device.",
+    "session_not_found": "Call the list_sessions tool for the sessions running on the device.",
 }
 DESCRIPTION = ("serve the daemon's devices to an AI assistant over MCP (Model Context Protocol, on stdio; "
                "needs tvctl[mcp])")
@@ -199,10 +201,13 @@ def build(client: Client, tier: str = "control", platforms: Any = None) -> "MCPS
         """Every known device (under "devices"): id, name, platform, model, address, online, capabilities."""
         return {"devices": await api("GET", "/v1/devices")}
 
-    async def screenshot(device: str, display: int = 0) -> Image:
-        """What the device's screen shows, as an image (devices with the screenshot capability)."""
+    async def screenshot(device: str, display: int = 0, session: str | None = None) -> Image:
+        """What the device's screen shows, as an image (devices with the screenshot capability). On a
+        server of sessions (the sessions capability), session names one (its id or name from
+        list_sessions); display is then the session's place in that list."""
+        which = f"display={display}" + (f"&session={quote(session, safe='')}" if session else "")
         raw, ctype = await anyio.to_thread.run_sync(lambda: _call(
-            lambda: client.request_bytes("GET", f"{dev(device)}/screenshot?display={display}")))
+            lambda: client.request_bytes("GET", f"{dev(device)}/screenshot?{which}")))
         return Image(data=raw, format=ctype.removeprefix("image/") or "png")
 
     async def press_keys(device: str, keys: list[str], delay_ms: int = SEQUENCE_DELAY_MS) -> dict[str, Any]:

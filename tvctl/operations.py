@@ -37,6 +37,8 @@ if TYPE_CHECKING:
         Pointer,
         RefreshApps,
         Search,
+        SessionQuery,
+        TerminateSession,
         TvTune,
     )
     from tvctl.models import AppList, StateReport
@@ -52,7 +54,9 @@ if TYPE_CHECKING:
         ReloadResult,
         SearchResult,
         SequenceResult,
+        SessionList,
         StopResult,
+        TerminateResult,
         TuneResult,
     )
 
@@ -120,6 +124,11 @@ class Operation(Generic[Req, Res]):
     def route(self) -> str:
         return DEVICE_ROUTE + self.path
 
+    @property
+    def path_fields(self) -> tuple[str, ...]:
+        """The request fields its path carries (``/sessions/{session}/terminate``), in order."""
+        return tuple(part[1:-1] for part in self.path.split("/") if part.startswith("{") and part.endswith("}"))
+
     def request_type(self) -> type[Req] | None:
         loaded: type[Req] | None = _load(self.request)
         return loaded
@@ -175,6 +184,15 @@ POINTER: Operation[Pointer, PointerResult] = Operation(
     "pointer", "POST", "/pointer", "Move the pointer to a point of the screen and click, or scroll there.",
     "tvctl.results:PointerResult", "tvctl.api.bodies:Pointer", capability="pointer", cli=("click",),
     cli_args=("x", "y"), mcp="control", tool="click")
+LIST_SESSIONS: Operation[SessionQuery, SessionList] = Operation(
+    "list_sessions", "GET", "/sessions",
+    "The sessions of a server whose screens are sessions, with the list grammar of GET /v1/devices.",
+    "tvctl.results:SessionList", "tvctl.api.bodies:SessionQuery", capability="sessions", cli=("sessions",),
+    mcp="read", read_only=True)
+TERMINATE_SESSION: Operation[TerminateSession, TerminateResult] = Operation(
+    "terminate_session", "POST", "/sessions/{session}/terminate", "End a session (by id or name).",
+    "tvctl.results:TerminateResult", "tvctl.api.bodies:TerminateSession", capability="sessions",
+    cli=("sessions", "terminate"), cli_args=("session",), mcp="control", destructive=True)
 DEV_RELOAD: Operation[DevReload, ReloadResult] = Operation(
     "dev_reload", "POST", "/dev/reload", "Restart the sideloaded channel (optionally with launch parameters).",
     "tvctl.results:ReloadResult", "tvctl.api.bodies:DevReload", body_required=False, capability="dev-install",
@@ -192,7 +210,7 @@ DEV_DELETE: Operation[None, DeleteResult] = Operation(
 # The core's operations, in the order the route table lists them.
 OPERATIONS: tuple[Operation[Any, Any], ...] = (
     STATE, LIST_APPS, LAUNCH_APP, STOP_APP, REFRESH_APPS, PRESS_KEY, PRESS_KEYS, SEARCH, TV_CHANNELS, TV_TUNE,
-    PLAY_MEDIA, POINTER, DEV_RELOAD, DEV_REGISTRY, DEV_PACKAGES, DEV_DELETE,
+    PLAY_MEDIA, POINTER, LIST_SESSIONS, TERMINATE_SESSION, DEV_RELOAD, DEV_REGISTRY, DEV_PACKAGES, DEV_DELETE,
 )
 
 

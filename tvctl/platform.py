@@ -8,7 +8,7 @@ keeps per device (never returned by the API); keys beyond the common names; how 
 its devices in SSDP and mDNS announcements; how to probe an address; and what a given device
 can do, as capability strings, so "this device cannot do that" is a checked, reported state
 (``unsupported_operation``) rather than an AttributeError. What a platform can do at all is the
-interfaces (``Keys``, ``Apps``, ``State``, ``Tuner``, ``DeveloperMode``, …) its adapter class
+interfaces (``Keys``, ``Apps``, ``State``, ``Sessions``, ``Tuner``, ``DeveloperMode``, …) its adapter class
 inherits and implements; ``need`` hands the core an adapter as one of them, or raises that error.
 The registry, the service, the API and the CLI work from these declarations alone.
 """
@@ -51,8 +51,10 @@ from tvctl.results import (
     PointerRequest,
     PointerResult,
     ReloadResult,
+    ScreenSession,
     SearchRequest,
     SearchResult,
+    SessionListRequest,
     StopResult,
     TuneResult,
 )
@@ -79,6 +81,7 @@ class Capability(StrEnum):
     PLAY_MEDIA = "play-media"
     APP_ICONS = "app-icons"
     POINTER = "pointer"
+    SESSIONS = "sessions"
 
 
 class SettingsView(Protocol):
@@ -282,6 +285,25 @@ class Pointing(Interface):
     async def pointer(self, request: PointerRequest) -> PointerResult: ...
 
 
+class Sessions(Interface):
+    """A server whose screens are sessions (a remote-desktop server): list them, look at one, end
+    one. Its ``Screenshots.screenshot(display)`` shows the session at that place in the list; its
+    apps, if any, start sessions."""
+    provides = frozenset({Capability.SESSIONS})
+    cannot = "has no sessions"
+
+    @abc.abstractmethod
+    async def list_sessions(self, request: SessionListRequest) -> list[ScreenSession]: ...
+
+    @abc.abstractmethod
+    async def session_screenshot(self, session_id: str, image_format: str | None) -> tuple[bytes, str]:
+        """What session ``session_id`` shows, as image bytes and their type (``image_format``: png
+        or jpeg, None for the server's default)."""
+
+    @abc.abstractmethod
+    async def terminate_session(self, session: ScreenSession) -> None: ...
+
+
 class Searching(Interface):
     provides = frozenset({Capability.SEARCH})
     cannot = "cannot search"
@@ -348,8 +370,8 @@ class DeveloperMode(Interface):
     async def dev_screenshot(self) -> tuple[bytes, str]: ...
 
 
-INTERFACES: tuple[type[Interface], ...] = (Keys, State, Apps, Screenshots, Pointing, Searching, Tuner, MediaUrl,
-                                           DeveloperMode)
+INTERFACES: tuple[type[Interface], ...] = (Keys, State, Apps, Screenshots, Pointing, Sessions, Searching, Tuner,
+                                           MediaUrl, DeveloperMode)
 Iface = TypeVar("Iface", bound=Interface)
 
 

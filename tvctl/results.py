@@ -57,11 +57,43 @@ class SequenceResult(msgspec.Struct, frozen=True, kw_only=True):
     delay_ms: int
 
 
+class ScreenSession(msgspec.Struct, frozen=True, kw_only=True):
+    """One session of a server whose screens are sessions (a remote-desktop server)."""
+    id: Annotated[str, Meta(description="The server's id of the session.")]
+    name: Annotated[str, Meta(description="Its name (the bookmark or command it was started from).")]
+    user: Annotated[str, Meta(description="Who started it.")]
+    geometry: Annotated[str, Meta(description="Width x height, or rootless.")] | None = None
+    clients: Annotated[int, Meta(description="Viewers connected now.")] | None = None
+    started: Annotated[str, Meta(description="When it started, as the server writes it.")] | None = None
+    display: Annotated[str, Meta(description="Its X display on the server.")] | None = None
+
+
+class SessionListRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """Which sessions to list, as the adapter gets it: the list grammar of GET /v1/devices."""
+    start: int = 0
+    limit: int | None = None
+    sort_by: str | None = None
+    sort_reverse: bool = False
+    filter: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (field, values): OR within one, AND across
+
+
+class SessionList(msgspec.Struct, frozen=True, kw_only=True):
+    device: str
+    sessions: list[ScreenSession]
+
+
+class TerminateResult(msgspec.Struct, frozen=True, kw_only=True):
+    device: str
+    terminated: ScreenSession
+
+
 class LaunchResult(msgspec.Struct, frozen=True, kw_only=True):
     device: str
     launched: App
     params: dict[str, str]
     already_running: bool | UnsetType = UNSET
+    session: Annotated[ScreenSession, Meta(description="The session it started, on a server of sessions.")] \
+        | UnsetType = UNSET
 
 
 class StopResult(msgspec.Struct, frozen=True, kw_only=True):

@@ -31,7 +31,16 @@ from tvctl.config import Settings
 from tvctl.credentials import CredentialStore
 from tvctl.directory import DeviceDirectory
 from tvctl.discovery.coordinator import Discovery
-from tvctl.errors import AmbiguousApp, AppNotFound, BadRequest, DeviceBusy, TvctlError, UnsupportedOperation
+from tvctl.errors import (
+    AmbiguousApp,
+    AmbiguousSession,
+    AppNotFound,
+    BadRequest,
+    DeviceBusy,
+    SessionNotFound,
+    TvctlError,
+    UnsupportedOperation,
+)
 from tvctl.events import EventBus
 from tvctl.keys import Key
 from tvctl.models import App, AppList, Device, StateReport
@@ -49,6 +58,7 @@ from tvctl.platform import (
     Pointing,
     Screenshots,
     Searching,
+    Sessions,
     Tuner,
     need,
     platform_as,
@@ -297,6 +307,51 @@ class DeviceService:
             raise UnsupportedOperation(f"{dev.name} ({dev.model}, {dev.kind}) {Pointing.cannot}.")
         return await self.runner.run_as(dev, Pointing, lambda a: a.pointer(request), caller)
 
+    # -- sessions (a server whose screens are sessions) ----------------------------------------
+    async def sessions(self, ident: str, request: results.SessionListRequest) -> results.SessionList:
+        dev = self.resolve(ident)
+        found = await self.runner.read_as(dev, Sessions, lambda a: a.list_sessions(request))
+        return results.SessionList(device=dev.name, sessions=found)
+
+    async def terminate_session(self, ident: str, query: str, caller: Caller | None = None) -> results.TerminateResult:
+        """End the session ``query`` names (its id, its name, or the start of its name when only one's
+        starts so), found and ended under the device's command lock."""
+        dev = self.resolve(ident)
+
+        async def terminate(a: Sessions) -> results.TerminateResult:
+            target = match_session(await a.list_sessions(results.SessionListRequest()), query)
+            await a.terminate_session(target)
+            return results.TerminateResult(device=dev.name, terminated=target)
+
+        return await self.runner.run_as(dev, Sessions, terminate, caller)
+
+    async def screenshot(self, ident: str, display: int = 0, session: str | None = None,
+                         image_format: str | None = None) -> tuple[bytes, str]:
+        """What the device's screen ``display`` shows; on a server of sessions, session ``session``
+        (id or name) or the one at place ``display``, in ``image_format`` when given."""
+        dev = self.resolve(ident)
+        if session is None and image_format is None:
+            shot: tuple[bytes, str] = await self.runner.run_as(dev, Screenshots, lambda a: a.screenshot(display))
+            return shot
+        if Capability.SESSIONS not in dev.capabilities:
+            asked = "session" if session is not None else "format"
+            raise UnsupportedOperation(f"{dev.name} ({dev.model}, {dev.kind}) {Sessions.cannot}: the screenshot's "
+                                       f"{asked} parameter is for servers of sessions.",
+                                       hint=f"Leave {asked} out: GET /v1/devices/{dev.name}/screenshot?display=0.")
+
+        async def take(a: Sessions) -> tuple[bytes, str]:
+            listed = await a.list_sessions(results.SessionListRequest())
+            if session is not None:
+                target = match_session(listed, session)
+            elif display < len(listed):
+                target = listed[display]
+            else:
+                raise SessionNotFound(f"{dev.name} has {len(listed)} session(s); there is none at display {display}.")
+            return await a.session_screenshot(target.id, image_format)
+
+        shot = await self.runner.run_as(dev, Sessions, take)
+        return shot
+
     # -- state --------------------------------------------------------------------------------
     async def state(self, ident: str) -> StateReport:
         """The device's state now (a read in flight is shared: tvctl.runner)."""
@@ -360,11 +415,20 @@ class DeviceService:
         result: tuple[bytes, str] = await self.runner.run_as(dev, DeveloperMode, lambda a: a.dev_screenshot())
         return result
 
-    async def screenshot(self, ident: str, display: int = 0) -> tuple[bytes, str]:
-        dev = self.resolve(ident)
-        result: tuple[bytes, str] = await self.runner.run_as(dev, Screenshots, lambda a: a.screenshot(display))
-        return result
-
     def close_streams(self) -> None:
         """End log-follow streams (shutdown must not wait for them)."""
         self.runner.close_streams()
+
+
+def match_session(sessions: list[results.ScreenSession], query: str) -> results.ScreenSession:
+    """The session ``query`` names: its id, else its name (any case), else the one name it starts."""
+    q = query.strip().lower()
+    for hits in ([s for s in sessions if s.id == query.strip()], [s for s in sessions if s.name.lower() == q],
+                 [s for s in sessions if q and s.name.lower().startswith(q)]):
+        if len(hits) == 1:
+            return hits[0]
+        if hits:
+            listed = ", ".join(f"{s.name} ({s.id}, {s.user})" for s in hits)
+            raise AmbiguousSession(f"{query!r} names {len(hits)} sessions: {listed}.",
+                                   details={"matches": [msgspec.to_builtins(s) for s in hits]})
+    raise SessionNotFound(f"No running session matches {query!r}.")

@@ -122,7 +122,32 @@ class Pointer(Body, frozen=True):
 
 
 class ScreenshotQuery(Query, frozen=True):
-    display: Annotated[int, Meta(ge=0, le=63, description="Which display, where a device has several.")] = 0
+    display: Annotated[int, Meta(ge=0, le=63, description="Which display, where a device has several (on a "
+                                                          "server of sessions: the session's place in its list).")] = 0
+    session: Annotated[str, Meta(min_length=1, max_length=200, description="On a server of sessions: the session "
+                                                                           "(its id or name).")] | None = None
+    format: Annotated[Literal["png", "jpeg"], Meta(description="The image format, where the device can make either "
+                                                               "(a server of sessions).")] | None = None
+
+
+# -- sessions (a server whose screens are sessions) ---------------------------------------------
+SESSION_FIELD = r"[A-Za-z_][A-Za-z0-9_]{0,63}"
+
+
+class SessionQuery(Query, frozen=True):
+    start: Annotated[int, Meta(ge=0, le=1_000_000, description="Skip this many sessions.")] = 0
+    limit: Annotated[int, Meta(ge=1, le=1000, description="At most this many sessions.")] | None = None
+    sort_by: Annotated[str, Meta(pattern=f"^{SESSION_FIELD}$", description="A session field (id, name, user, "
+                                 "geometry, clients, started, display) or one of the server's own members.")] \
+        | None = None
+    sort_reverse: bool = False
+    filter: list[Annotated[str, Meta(pattern=f"^{SESSION_FIELD}==.+$",
+                                     description="FIELD==v1,v2: sessions whose FIELD is one of the values; "
+                                                 "several filters must all hold.")]] = []
+
+
+class TerminateSession(Body, frozen=True):
+    session: Annotated[str, Meta(min_length=1, max_length=200, description="The session: its id or name.")]
 
 
 class SessionLogin(Body, frozen=True):

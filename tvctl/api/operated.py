@@ -30,6 +30,7 @@ from tvctl.operations import (
     DEV_RELOAD,
     LAUNCH_APP,
     LIST_APPS,
+    LIST_SESSIONS,
     PLAY_MEDIA,
     POINTER,
     PRESS_KEY,
@@ -38,12 +39,13 @@ from tvctl.operations import (
     SEARCH,
     STATE,
     STOP_APP,
+    TERMINATE_SESSION,
     TV_CHANNELS,
     TV_TUNE,
     Operation,
     declared,
 )
-from tvctl.results import PlayRequest, PointerRequest, operation_info
+from tvctl.results import PlayRequest, PointerRequest, SessionListRequest, operation_info
 from tvctl.service import Caller, DeviceService
 
 # Operations whose route is more than "read the request, perform, answer": their own handler.
@@ -54,6 +56,11 @@ Perform = Callable[[DeviceService, str, Any, Caller | None], Awaitable[Any]]
 
 def _text(params: Mapping[str, object] | None) -> dict[str, str]:
     return {k: str(v) for k, v in (params or {}).items()}
+
+
+def _filters(given: list[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``FIELD==v1,v2`` filters as (field, values)."""
+    return tuple((f, tuple(v for v in values.split(","))) for f, _, values in (g.partition("==") for g in given))
 
 
 # The core's operations: each from its request's words to the service call that does it. A
@@ -73,6 +80,9 @@ CORE: dict[str, Perform] = {
         url=check_media_url(r.url), type=r.type or "video", title=r.title, format=r.format), c),
     POINTER.name: lambda s, i, r, c: s.pointer(i, PointerRequest(
         x=r.x, y=r.y, unit=r.unit or "px", action=r.action or "click", dy=r.dy or 0), c),
+    LIST_SESSIONS.name: lambda s, i, r, c: s.sessions(i, SessionListRequest(
+        start=r.start, limit=r.limit, sort_by=r.sort_by, sort_reverse=r.sort_reverse, filter=_filters(r.filter))),
+    TERMINATE_SESSION.name: lambda s, i, r, c: s.terminate_session(i, r.session, c),
     DEV_RELOAD.name: lambda s, i, r, c: s.dev_reload(i, _text(r.params)),
     DEV_REGISTRY.name: lambda s, i, r, c: s.dev_registry(i),
     DEV_PACKAGES.name: lambda s, i, r, c: s.dev_packages(i),
@@ -90,7 +100,8 @@ def handler_for(op: Operation[Any, Any]) -> Handler:
         if op.method == "GET":
             body = read_query(request, kind) if kind is not None else None
         elif kind is not None:
-            body = await read_body(request, kind, optional=not op.body_required)
+            body = await read_body(request, kind, optional=not op.body_required, path={
+                name: request.path_params[name] for name in op.path_fields})
         elif op.method == "POST":
             await read_json(request, optional=True)  # any JSON object, or none, is taken and ignored
         service = rt(request).service
@@ -110,8 +121,10 @@ def endpoints(platforms: Any) -> list[Endpoint]:
     out = []
     for op in declared(platforms):
         kind = op.request_type()
+        # a request its path carries whole has no body to document (the path's fields are parameters)
+        in_body = kind is not None and op.method != "GET" and not set(kind.__struct_fields__) <= set(op.path_fields)
         out.append(Endpoint(op.method, op.route, OWN_HANDLERS.get(op.name) or handler_for(op), op.summary,
-                            body=kind if op.method != "GET" else None, body_required=op.body_required,
+                            body=kind if in_body else None, body_required=op.body_required and not op.path_fields,
                             query=kind if op.method == "GET" else None, response=op.result_type()))
     return out
 

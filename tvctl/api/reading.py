@@ -8,7 +8,7 @@ import contextlib
 import functools
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, TypeVar
 
 import msgspec
@@ -134,10 +134,17 @@ B = TypeVar("B", bound=Body)
 Q = TypeVar("Q", bound=Query)
 
 
-async def read_body(request: Request, kind: type[B], *, optional: bool = False) -> B:
-    """The body as ``kind``, checked against its declaration (types, bounds, unknown fields)."""
-    raw = await read_json(request, optional=optional)
+async def read_body(request: Request, kind: type[B], *, optional: bool = False,
+                    path: Mapping[str, str] | None = None) -> B:
+    """The body as ``kind``, checked against its declaration (types, bounds, unknown fields);
+    ``path``: fields the route's path carries (a field given both ways is refused)."""
+    raw = await read_json(request, optional=optional or bool(path))
     allowed = kind.__struct_fields__
+    if path:
+        twice = sorted(set(raw) & set(path))
+        if twice:
+            raise BadRequest(f"{', '.join(twice)} is given by the path; leave it out of the body.")
+        raw = {**raw, **path}
     extra = sorted(set(raw) - set(allowed))
     if extra:  # every unknown field named at once (msgspec stops at the first)
         raise BadRequest(f"Unknown field(s): {', '.join(extra)}.", hint="Allowed: " + ", ".join(allowed) + ".")

@@ -54,5 +54,5 @@ async def remote_sequence(request: Request) -> Response:
 
 async def screenshot(request: Request) -> Response:
     q = read_query(request, ScreenshotQuery)
-    body, ctype = await rt(request).service.screenshot(request.path_params["id"], q.display)
+    body, ctype = await rt(request).service.screenshot(request.path_params["id"], q.display, q.session, q.format)
     return Response(body, media_type=ctype, headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})

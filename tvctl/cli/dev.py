@@ -78,7 +78,10 @@ def _save_screenshot(c: Client, a: argparse.Namespace, url: str) -> None:
 
 
 def cmd_screenshot(c: Client, a: argparse.Namespace) -> None:
-    which = f"?display={a.display}" if a.display is not None else ""
+    from tvctl.client import urlencode
+
+    asked = {k: v for k, v in (("display", a.display), ("session", a.session), ("format", a.format)) if v is not None}
+    which = f"?{urlencode(asked)}" if asked else ""
     _save_screenshot(c, a, f"/v1/devices/{_device_path(a)}/screenshot{which}")
 
 

@@ -9,7 +9,7 @@ from tvctl.cli.common import Usage, _device_name, _params, _read_secret
 from tvctl.cli.output import _device_table, _duration, _human, _print, _state_lines, _table
 from tvctl.client import quote
 from tvctl.errors import TvctlError
-from tvctl.operations import LAUNCH_APP, LIST_APPS, REFRESH_APPS, STATE, STOP_APP
+from tvctl.operations import LAUNCH_APP, LIST_APPS, LIST_SESSIONS, REFRESH_APPS, STATE, STOP_APP, TERMINATE_SESSION
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -201,10 +201,39 @@ def cmd_apps(c: Client, a: argparse.Namespace) -> None:
         if not a.app:
             raise Usage("usage: tvctl apps launch APP [--param KEY=VALUE]")
         d = c.perform(LAUNCH_APP, device, {"app": a.app, "params": _params(a.param)})
-        _print(a, d, f"launched {d['launched']['name']}")
+        started = d.get("session")
+        _print(a, d, f"launched {d['launched']['name']}"
+                     + (f": session {started['name']} ({started['id']})" if started else ""))
     elif a.action == "stop":
         d = c.perform(STOP_APP, device)
         _print(a, d, f"stopped ({d['method']})" + (f": {d['note']}" if d.get("note") else ""))
     elif a.action == "refresh":
         d = c.perform(REFRESH_APPS, device, {"clear": True if a.clear else None})
         _print(a, d, f"{len(d['apps'])} apps (added {len(d.get('added', []))}, removed {len(d.get('removed', []))})")
+
+
+def cmd_sessions(c: Client, a: argparse.Namespace) -> None:
+    words = list(a.words)
+    if words and words[0] == "terminate":
+        if len(words) < 2:
+            raise Usage("usage: tvctl sessions terminate SESSION [DEVICE]")
+        if len(words) > 3:
+            raise Usage(f"tvctl sessions terminate takes a session and a device; unexpected: {' '.join(words[3:])}")
+        if a.filter or a.sort_by or a.reverse or a.start is not None or a.limit is not None:
+            raise Usage("--filter, --sort-by, --reverse, --start and --limit go with listing sessions")
+        a.target = words[2] if len(words) == 3 else None
+        d = c.perform(TERMINATE_SESSION, _device_name(a), {"session": words[1]})
+        gone = d["terminated"]
+        _print(a, d, f"terminated {gone['name']} ({gone['id']}, {gone['user']})")
+        return
+    if words and words[0] == "list":
+        words.pop(0)
+    if len(words) > 1:
+        raise Usage(f"tvctl sessions takes one device; unexpected: {' '.join(words[1:])}")
+    a.target = words[0] if words else None
+    d = c.perform(LIST_SESSIONS, _device_name(a), {
+        "filter": a.filter or None, "sort_by": a.sort_by, "sort_reverse": True if a.reverse else None,
+        "start": a.start, "limit": a.limit})
+    _print(a, d, _table([[s["id"], s["name"], s["user"], s.get("geometry") or "", str(s.get("clients", "")),
+                          s.get("started") or ""] for s in d["sessions"]],
+                        ["ID", "NAME", "USER", "GEOMETRY", "CLIENTS", "STARTED"]))

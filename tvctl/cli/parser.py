@@ -180,7 +180,21 @@ def _args_screenshot(sp: argparse.ArgumentParser) -> None:
     _args_device_word(sp)
     sp.add_argument("-o", "--output", help="file to write (default shot.png/.jpg)")
     sp.add_argument("--display", type=_bounded(0, 63),
-                    help="which display, where a device has several (default 0)")
+                    help="which display, where a device has several (default 0); a server of sessions: "
+                         "the session at that place of tvctl sessions")
+    sp.add_argument("--session", metavar="SESSION", help="a server of sessions: the session (its id or name)")
+    sp.add_argument("--format", choices=["png", "jpeg"], help="a server of sessions: the image format")
+
+
+def _args_sessions(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("words", nargs="*", metavar="[terminate SESSION] [DEVICE]",
+                    help="none: list the sessions; terminate SESSION: end one (its id or name)")
+    sp.add_argument("--filter", action="append", metavar="FIELD==V1,V2",
+                    help="sessions whose FIELD is one of the values (repeat: all must hold)")
+    sp.add_argument("--sort-by", metavar="FIELD", help="id, name, user, geometry, clients, started, display")
+    sp.add_argument("--reverse", action="store_true", help="the other way round")
+    sp.add_argument("--start", type=_bounded(0, 1_000_000), help="skip this many")
+    sp.add_argument("--limit", type=_bounded(1, 1000), help="at most this many")
 
 
 def _args_config(sp: argparse.ArgumentParser) -> None:
@@ -228,6 +242,7 @@ SUBCOMMANDS: dict[str, tuple[str | None, str | None, Any]] = {
     "play": ("control", "play a video, audio or photo URL", _args_play),
     "click": ("control", "move the pointer to a point of the screen and click, or scroll there", _args_click),
     "screenshot": ("dev", "save what the screen shows", _args_screenshot),
+    "sessions": ("devices", "a server's sessions (remote desktops): list them, terminate one", _args_sessions),
     "dev": ("dev", "developer mode: install, reload, logs, screenshot, registry, packages, delete", _args_dev),
     "config": ("config", "show, set or reload the daemon config", _args_config),
     "events": ("control", "stream daemon events until Ctrl-C", None),
@@ -261,7 +276,11 @@ EXAMPLES: dict[str, str] = {
              "tvctl click 0.5 0.5 --fraction --double\ntvctl click 640 360 --scroll -3",
     "play": "tvctl play http://192.168.1.10:8000/film.mp4 --title Film\n"
             "tvctl play https://radio.example/live.mp3 --type audio",
-    "screenshot": "tvctl screenshot\ntvctl screenshot living-room -o tv.png\ntvctl screenshot --display 1",
+    "screenshot": "tvctl screenshot\ntvctl screenshot living-room -o tv.png\ntvctl screenshot --display 1\n"
+                  "tvctl screenshot lab --session 'Signage Lobby' --format jpeg -o lobby.jpg",
+    "sessions": "tvctl sessions lab\ntvctl sessions lab --filter user==ana,kiosk --sort-by started --reverse\n"
+                "tvctl apps launch 'GNOME Desktop' -d lab      # start a session from a bookmark\n"
+                "tvctl sessions terminate 'Signage Lobby' lab",
     "dev": "tvctl dev install channel.zip --param contentId=42\ntvctl dev reload\ntvctl dev logs -f",
     "config": "tvctl config show daemon\ntvctl config get daemon.http_port\n"
               "tvctl config set daemon.cors_allowed_origins http://127.0.0.1:8080,https://ha.lan\n"

@@ -1,5 +1,6 @@
 """`tvctl remote` in a real terminal: tmux runs it, the test sends keys and reads the screen, and
-checks what reached the fake Roku and that the terminal is given back on quit.
+checks what reached the fake device (a Roku; a FastX server for sessions; a PiKVM for the pointer)
+and that the terminal is given back on quit.
 
 Every tmux call goes to a tmux server of the test's own (``tmux -L <unique name>``, no config
 file, killed at the end), started with the test daemon's environment: a tmux server the person
@@ -9,17 +10,21 @@ environment, and so against their own daemon) and never touched."""
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import Daemon
+from tests.fakefastx import FakeFastx
+from tests.fakepikvm import FakePikvm
 from tests.fakeroku import FakeRoku
 from tests.helpers import wait_for
 
@@ -158,6 +163,8 @@ def test_an_unbound_key_says_so_and_question_mark_lists_every_key(daemon: Daemon
     assert "  r, f         rewind, fast-forward" in tmux.lines()
     assert "  q, Ctrl-C    quit" in tmux.lines()
     assert "  P            power (on or off; a KVM: its ATX power button)" in tmux.lines()
+    # a Roku (not in developer mode) has no sessions, pointer or screenshots: not offered
+    assert [line for line in tmux.lines() if line.startswith(("  S ", "  c ", "  s "))] == []
     tmux.keys("x")  # any key returns, and is not sent
     wait_for(lambda: "tvctl remote: 58-onn-roku-tv" in tmux.screen(), what="the remote again")
     tmux.keys("h")
@@ -165,6 +172,13 @@ def test_an_unbound_key_says_so_and_question_mark_lists_every_key(daemon: Daemon
     assert roku.paths() == ["/keypress/Home"]
     tmux.keys("P")  # capital P: power
     wait_for(lambda: tmux.lines()[-1] == "sent: power", what="the power key")
+    assert roku.paths() == ["/keypress/Home", "/keypress/Power"]
+    tmux.keys("S")
+    wait_for(lambda: tmux.lines()[-1] == "58-onn-roku-tv has no sessions — ? for help", what="no sessions")
+    tmux.keys("c")
+    wait_for(lambda: tmux.lines()[-1] == "58-onn-roku-tv has no pointer — ? for help", what="no pointer")
+    tmux.keys("s")
+    wait_for(lambda: tmux.lines()[-1] == "58-onn-roku-tv takes no screenshots — ? for help", what="no screenshots")
     assert roku.paths() == ["/keypress/Home", "/keypress/Power"]
 
 
@@ -249,3 +263,254 @@ def test_a_tmux_server_the_person_already_runs_is_left_alone(
         shutil.rmtree(tmux_dir, ignore_errors=True)
         person.stop()
         their_roku.stop()
+
+
+# -- what a device's capabilities add: a FastX server (sessions), a PiKVM (pointer, screenshot) -----
+FASTX_CREDS = {"username": "lab", "password": "s3cret-pass"}
+PIKVM_PASSWORD = "s3cret-pi-7781"
+# the seeded sessions of tests/fakefastx.py
+SIGNAGE_LOBBY = "3c9a41e2-7b05-4d1f-8e6a-b20d5c7f1a01"
+LAB_DESKTOP_1 = "3c9a41e2-7b05-4d1f-8e6a-b20d5c7f1a02"
+LAB_DESKTOP_2 = "3c9a41e2-7b05-4d1f-8e6a-b20d5c7f1a03"
+KIOSK_MAP = "3c9a41e2-7b05-4d1f-8e6a-b20d5c7f1a04"
+SESSION_ROWS = [" Signage Lobby — kiosk 1920x1080", " Lab Desktop 1 — lab 1280x800", " Lab Desktop 2 — ana 1600x900",
+                " Kiosk Map — kiosk 1024x768"]
+# What the daemon asks a FastX server for the state line the remote refreshes (and its login).
+FASTX_STATE_READS = {"GET /v3/api", "POST /v3/api/session/list", "POST /v3/api/auth/ssh"}
+# tests/fakekvm.py's JPEG_SCREEN: what the fake PiKVM's snapshot shows
+PIKVM_SCREEN = b"\xff\xd8\xff\xe0" + b"KVM-SCREEN" * 50 + b"\xff\xd9"
+
+
+@pytest.fixture
+def fastx(tmp_path: Path) -> Iterator[FakeFastx]:
+    fake = FakeFastx(tmp_path / "tls").start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture
+def pikvm(tmp_path: Path) -> Iterator[FakePikvm]:
+    fake = FakePikvm(tmp_path / "tls", password=PIKVM_PASSWORD).start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+def add_fastx(daemon: Daemon, fake: FakeFastx) -> dict[str, Any]:
+    dev: dict[str, Any] = daemon.ok("POST", "/v1/devices", json={
+        "host": "127.0.0.1", "port": fake.port, "platform": "fastx", "credentials": FASTX_CREDS})
+    fake.clear()
+    return dev
+
+
+def remote_in(tmux: Tmux, folder: Path, width: int = 90) -> None:
+    """The remote started in ``folder`` (where a screenshot is saved by default)."""
+    folder.mkdir(exist_ok=True)
+    tmux.start(f"cd {shlex.quote(str(folder))}; {TVCTL} remote; echo EXIT=$?; sleep 30", width=width)
+
+
+def quit_remote(tmux: Tmux) -> None:
+    tmux.keys("q")
+    wait_for(lambda: "EXIT=0" in tmux.screen(), what="q to quit")
+
+
+def status(tmux: Tmux) -> str:
+    lines = tmux.lines()
+    return lines[-1] if lines else ""
+
+
+def status_is(tmux: Tmux, text: str) -> Callable[[], bool]:
+    return lambda: status(tmux) == text
+
+
+def test_fastx_lists_its_sessions_and_terminates_one_when_told_yes(daemon: Daemon, fastx: FakeFastx,
+                                                                    tmux: Tmux, tmp_path: Path) -> None:
+    add_fastx(daemon, fastx)
+    remote_in(tmux, tmp_path / "here")
+    wait_for(lambda: "tvctl remote: fastx-lab" in tmux.screen(), what="the remote to draw")
+    wait_for(lambda: tmux.lines()[-3:-1] == ["a apps  s screenshot  S sessions  d device  ? help  q quit", ""],
+             what="the footer of what a FastX server offers")
+    tmux.keys("S")
+    wait_for(lambda: "Sessions (arrows, Enter; Esc cancels)" in tmux.screen(), what="the session picker")
+    assert tmux.lines()[1:5] == SESSION_ROWS
+    tmux.keys("Down", "Down", "Enter")
+    wait_for(lambda: "Session Lab Desktop 2 (arrows" in tmux.screen(), what="what to do with it")
+    assert tmux.lines()[1:3] == [" save a screenshot", " terminate it (ends its programs)"]
+    tmux.keys("Down", "Enter")
+    wait_for(lambda: status(tmux) == "terminate Lab Desktop 2 (ana)? (y/n)", what="the question")
+    tmux.keys("n")
+    wait_for(lambda: status(tmux) == "Lab Desktop 2 left running", what="no")
+    assert LAB_DESKTOP_2 in fastx.sessions
+    assert not any(p.endswith("/terminate") for p in fastx.paths())
+    tmux.keys("S")
+    wait_for(lambda: "Sessions (arrows" in tmux.screen(), what="the session picker")
+    tmux.keys("Down", "Down", "Enter")
+    wait_for(lambda: "Session Lab Desktop 2 (arrows" in tmux.screen(), what="what to do with it")
+    tmux.keys("Down", "Enter")
+    wait_for(lambda: status(tmux) == "terminate Lab Desktop 2 (ana)? (y/n)", what="the question")
+    tmux.keys("y")
+    wait_for(lambda: status(tmux) == "terminated Lab Desktop 2", what="the session terminated")
+    assert sorted(fastx.sessions) == [SIGNAGE_LOBBY, LAB_DESKTOP_1, KIOSK_MAP]
+    assert fastx.paths().count("POST /v3/api/session/terminate") == 1
+    tmux.keys("S")
+    wait_for(lambda: "Sessions (arrows" in tmux.screen(), what="the session picker")
+    assert tmux.lines()[1:5] == [SESSION_ROWS[0], SESSION_ROWS[1], SESSION_ROWS[3], ""]
+    tmux.keys("Down", "Down", "Enter")  # Kiosk Map, which ends by itself before the answer
+    wait_for(lambda: "Session Kiosk Map (arrows" in tmux.screen(), what="what to do with it")
+    tmux.keys("Down", "Enter")
+    wait_for(lambda: status(tmux) == "terminate Kiosk Map (kiosk)? (y/n)", what="the question")
+    fastx.drop_session(KIOSK_MAP)
+    tmux.keys("y")
+    wait_for(status_is(tmux, "error: session_not_found: No running session matches "
+                             "'3c9a41e2-7b05-4d1f-8e6a-b20d5c7f1a0"), what="the error in the status line (cut to fit)")
+    tmux.keys("S")
+    wait_for(lambda: "Sessions (arrows" in tmux.screen(), what="the session picker")
+    assert tmux.lines()[1:4] == [SESSION_ROWS[0], SESSION_ROWS[1], ""]
+    tmux.keys("Escape")
+    wait_for(lambda: "tvctl remote: fastx-lab" in tmux.screen(), what="the remote again")
+    quit_remote(tmux)
+
+
+def test_a_fastx_sessions_screenshot_is_saved(daemon: Daemon, fastx: FakeFastx, tmux: Tmux, tmp_path: Path) -> None:
+    add_fastx(daemon, fastx)
+    here = tmp_path / "here"
+    remote_in(tmux, here)
+    wait_for(lambda: "tvctl remote: fastx-lab" in tmux.screen(), what="the remote to draw")
+    tmux.keys("S")  # a session, then what to do with it
+    wait_for(lambda: "Sessions (arrows" in tmux.screen(), what="the session picker")
+    tmux.keys("Down", "Enter")
+    wait_for(lambda: "Session Lab Desktop 1 (arrows" in tmux.screen(), what="what to do with it")
+    tmux.keys("Enter")
+    wait_for(lambda: status(tmux) == "save as (Enter: shot.png):", what="the path asked")
+    tmux.keys("Enter")
+    wait_for(lambda: status(tmux).startswith("saved shot.png ("), what="the screenshot saved")
+    shot = (here / "shot.png").read_bytes()
+    assert shot == fastx.png_for(LAB_DESKTOP_1) and shot[:8] == b"\x89PNG\r\n\x1a\n"
+    assert status(tmux) == f"saved shot.png ({len(shot)} bytes)"
+    tmux.keys("s")  # s asks which session first
+    wait_for(lambda: "Sessions (arrows" in tmux.screen(), what="the session picker")
+    tmux.keys("Down", "Down", "Down", "Enter")
+    wait_for(lambda: status(tmux) == "save as (Enter: shot.png):", what="the path asked")
+    tmux.keys("-l", "maps/kiosk.png")
+    tmux.keys("Enter")
+    wait_for(lambda: status(tmux).startswith("error: cannot write maps/kiosk.png: "), what="no such folder")
+    assert not (here / "maps").exists()
+    (here / "maps").mkdir()
+    tmux.keys("s")
+    wait_for(lambda: "Sessions (arrows" in tmux.screen(), what="the session picker")
+    tmux.keys("Down", "Down", "Down", "Enter")
+    wait_for(lambda: status(tmux) == "save as (Enter: shot.png):", what="the path asked")
+    tmux.keys("-l", "maps/kiosk.png")
+    tmux.keys("Enter")
+    wait_for(lambda: status(tmux).startswith("saved maps/kiosk.png ("), what="the second screenshot saved")
+    assert (here / "maps" / "kiosk.png").read_bytes() == fastx.png_for(KIOSK_MAP)
+    assert fastx.png_for(KIOSK_MAP) != fastx.png_for(LAB_DESKTOP_1)
+    assert sorted(p.name for p in here.iterdir()) == ["maps", "shot.png"]
+    quit_remote(tmux)
+
+
+def test_a_fastx_bookmark_starts_a_session_named_in_the_status_line(daemon: Daemon, fastx: FakeFastx,
+                                                                     tmux: Tmux, tmp_path: Path) -> None:
+    add_fastx(daemon, fastx)
+    remote_in(tmux, tmp_path / "here")
+    wait_for(lambda: "tvctl remote: fastx-lab" in tmux.screen(), what="the remote to draw")
+    tmux.keys("a")
+    wait_for(lambda: "Apps (arrows" in tmux.screen(), what="the bookmarks")
+    assert tmux.lines()[1:4] == [" Signage Player", " XTerm", " GNOME Desktop"]  # the user's own, then suggestions
+    tmux.keys("Down", "Down", "Enter")
+    wait_for(lambda: status(tmux) == "sent: launched GNOME Desktop, new session GNOME Desktop", what="the session")
+    started = [s for sid, s in fastx.sessions.items() if sid not in (SIGNAGE_LOBBY, LAB_DESKTOP_1, LAB_DESKTOP_2,
+                                                                      KIOSK_MAP)]
+    assert [(s["params"]["name"], s["login"], s["geometry"]) for s in started] == [("GNOME Desktop", "lab", "1600x900")]
+    assert fastx.paths().count("POST /v3/api/session/start/bookmark") == 1
+    quit_remote(tmux)
+
+
+def test_a_fastx_server_takes_no_keys_and_the_remote_sends_none(daemon: Daemon, fastx: FakeFastx,
+                                                                 tmux: Tmux, tmp_path: Path) -> None:
+    add_fastx(daemon, fastx)
+    remote_in(tmux, tmp_path / "here")
+    wait_for(lambda: "tvctl remote: fastx-lab" in tmux.screen(), what="the remote to draw")
+    assert "  fastx-lab takes no keys: the keys below are what it offers." in tmux.lines()
+    assert "[ OK ]" not in tmux.screen()
+    for key, said in [("Up", "fastx-lab takes no keys — ? for help"), ("t", "fastx-lab takes no text — ? for help"),
+                      ("Enter", "fastx-lab takes no keys — ? for help"), ("x", "x: not bound — ? for help"),
+                      ("Left", "fastx-lab takes no keys — ? for help"), ("c", "fastx-lab has no pointer — ? for help"),
+                      ("h", "fastx-lab takes no keys — ? for help"), ("F5", "F5: not bound — ? for help"),
+                      ("P", "fastx-lab takes no keys — ? for help")]:
+        tmux.keys(key)
+        wait_for(status_is(tmux, said), what=f"{key}: what the device lacks")
+    assert set(fastx.paths()) <= FASTX_STATE_READS  # only the state line's reads reached the server
+    tmux.keys("?")
+    wait_for(lambda: "tvctl remote: keys (any key returns)" in tmux.screen(), what="the help screen")
+    assert [line for line in tmux.lines()[2:] if line] == [
+        "  (fastx-lab takes no keys)",
+        "  a            start a session from a bookmark",
+        "  s            save a session's screenshot to a file",
+        "  S            sessions: screenshot one, or terminate it",
+        "  d            switch device",
+        "  ?            this help",
+        "  q, Ctrl-C    quit",
+    ]
+    tmux.keys("x")
+    wait_for(lambda: "tvctl remote: fastx-lab" in tmux.screen(), what="the remote again")
+    quit_remote(tmux)
+
+
+def test_a_pikvm_clicks_where_told_and_saves_its_screen(daemon: Daemon, pikvm: FakePikvm, tmux: Tmux,
+                                                         tmp_path: Path) -> None:
+    daemon.ok("POST", "/v1/devices", json={"host": "127.0.0.1", "port": pikvm.port, "platform": "pikvm",
+                                           "credentials": {"username": "admin", "password": PIKVM_PASSWORD}})
+    pikvm.clear()
+    here = tmp_path / "here"
+    remote_in(tmux, here)
+    wait_for(lambda: "tvctl remote: pikvm-lab" in tmux.screen(), what="the remote to draw")
+    wait_for(lambda: tmux.lines()[-3:-1] == [
+        "arrows move  Enter OK  Bksp/Esc back  h home  space play/pause  +/- volume  m mute",
+        "t type  s screenshot  c click  d device  ? help  q quit"], what="the footer of what a PiKVM offers")
+    tmux.keys("c")
+    wait_for(lambda: status(tmux) == "click at x y (pixels, or fractions: 0.5 0.5):", what="the point asked")
+    tmux.keys("-l", "0.5 0.5")
+    tmux.keys("Enter")
+    wait_for(lambda: status(tmux) == "clicked at 0.5, 0.5 of the screen", what="the click")
+    assert pikvm.events == [("move", 0, 0), ("button", "left", True), ("button", "left", False)]
+    pikvm.clear()
+    tmux.keys("c")  # pixels of the 1280x720 screen
+    wait_for(lambda: status(tmux).startswith("click at x y"), what="the point asked")
+    tmux.keys("-l", "640 360")
+    tmux.keys("Enter")
+    wait_for(lambda: status(tmux) == "clicked at 0.500391, 0.500695 of the screen", what="the click in pixels")
+    assert pikvm.events == [("move", 25, 45), ("button", "left", True), ("button", "left", False)]
+    pikvm.clear()
+    for entry in ("middle", "0.5", "1 2 3", "-3 4", "nan 1"):
+        tmux.keys("c")
+        wait_for(lambda: status(tmux).startswith("click at x y"), what="the point asked")
+        tmux.keys("-l", "--", entry)  # "--": "-3 4" is not an option
+        tmux.keys("Enter")
+        wait_for(status_is(tmux, f"not a point: {entry!r} (x y: pixels, or fractions like 0.5 0.5)"),
+                 what=f"{entry!r} refused")
+    tmux.keys("c")
+    wait_for(lambda: status(tmux).startswith("click at x y"), what="the point asked")
+    tmux.keys("-l", "5000 10")  # off the screen: the daemon's answer
+    tmux.keys("Enter")
+    wait_for(lambda: status(tmux) == "error: invalid_payload: (5000, 10) is outside the 1280x720 screen.",
+             what="the daemon's refusal")
+    assert pikvm.events == []
+    tmux.keys("s")
+    wait_for(lambda: status(tmux) == "save as (Enter: shot.jpg):", what="the path asked")
+    tmux.keys("Enter")
+    wait_for(lambda: status(tmux) == "saved shot.jpg (506 bytes)", what="the screenshot saved")
+    assert (here / "shot.jpg").read_bytes() == PIKVM_SCREEN
+    pikvm.video = False
+    tmux.keys("s")
+    wait_for(status_is(tmux, "error: no_video: pikvm-lab receives no video from its target."), what="no video")
+    assert sorted(p.name for p in here.iterdir()) == ["shot.jpg"]
+    tmux.keys("S")
+    wait_for(lambda: status(tmux) == "pikvm-lab has no sessions — ? for help", what="no sessions on a PiKVM")
+    tmux.keys("Up")  # keys still go to a device that takes them
+    wait_for(lambda: status(tmux) == "sent: up", what="the key sent")
+    assert pikvm.events == [("key", "ArrowUp", True), ("key", "ArrowUp", False)]
+    quit_remote(tmux)

@@ -19,6 +19,7 @@ token (401), the body (400), then the endpoint's own checks.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import hashlib
@@ -133,8 +134,9 @@ class FakeFastx(HttpsFake):
     def __init__(self, folder: Path, *, username: str = "lab", password: str = "s3cret-pass",
                  auth: Literal["ssh", "stages"] = "ssh",
                  stage: Literal["password", "keyboard-interactive"] = "password",
-                 hostname: str = "fastx-lab", server_id: str = DEFAULT_SERVER_ID, version: str = "3.3.56") -> None:
-        super().__init__(folder, "fastx")
+                 hostname: str = "fastx-lab", server_id: str = DEFAULT_SERVER_ID, version: str = "3.3.56",
+                 host: str = "127.0.0.1", netns: str | None = None) -> None:
+        super().__init__(folder, "fastx", host=host, netns=netns)
         if auth not in ("ssh", "stages") or stage not in ("password", "keyboard-interactive"):
             raise ValueError(f"auth={auth!r} stage={stage!r}")
         self.username, self.password = username, password
@@ -145,6 +147,9 @@ class FakeFastx(HttpsFake):
         self.logins = 0  # successful logins, either kind
         self.requests: list[Seen] = []
         self.screenshot_fails = False
+        self.late_s = 0.0  # answer every API call this late (a slow server, a congested link)
+        self.drop_next = 0  # close the connection on this many API calls without answering (nothing done)
+        self.drop_on: str | None = None  # only calls to this path count for drop_next
         self.last_connect_password: str | None = None
         self.bookmarks: list[dict[str, Any]] = [
             {"id": "bm-signage", "command": "/opt/signage/player --fullscreen", "name": "Signage Player",
@@ -244,6 +249,13 @@ class FakeFastx(HttpsFake):
                 body, parsed = json.loads(raw), True
         with self._lock:
             self.requests.append(Seen(request.method, request.path, dict(request.headers), body))
+            drop = self.drop_next > 0 and self.drop_on in (None, request.path)
+            self.drop_next -= 1 if drop else 0
+        if drop and request.transport is not None:
+            request.transport.abort()  # as a server that crashed, or a link that went away, mid-request
+            raise web.HTTPException()
+        if self.late_s:
+            await asyncio.sleep(self.late_s)
         try:
             result = self._dispatch(request, body, parsed)
         except Refused as no:

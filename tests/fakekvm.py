@@ -79,11 +79,17 @@ class Loop:
     loop: asyncio.AbstractEventLoop | None = None
     thread: threading.Thread | None = None
     runners: list[web.AppRunner] = field(default_factory=list)
+    host: str = "127.0.0.1"
+    netns: str | None = None  # serve from inside this network namespace (tests/shapedlink.py)
 
     def start(self, serve: Callable[[], Coroutine[Any, Any, None]]) -> None:
         ready = threading.Event()
 
         def run() -> None:
+            if self.netns:
+                from tests.shapedlink import enter_netns
+
+                enter_netns(self.netns)
             self.loop = asyncio.new_event_loop()
             self.loop.run_until_complete(serve())
             ready.set()
@@ -119,12 +125,12 @@ class Loop:
 
     async def site(self, handler: Callable[[web.Request], Awaitable[web.StreamResponse]], port: int = 0,
                    tls: ssl.SSLContext | None = None) -> int:
-        """Serve ``handler`` on 127.0.0.1 (``port`` 0: any free one); returns the port."""
+        """Serve ``handler`` on the loop's host (``port`` 0: any free one); returns the port."""
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", handler)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", port, ssl_context=tls, reuse_address=True)
+        site = web.TCPSite(runner, self.host, port, ssl_context=tls, reuse_address=True)
         await site.start()
         self.runners.append(runner)
         return int(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
@@ -143,11 +149,11 @@ class HttpsFake:
     """A fake device serving HTTPS on 127.0.0.1 with a certificate made at test time: its life
     cycle and a certificate swap. A subclass answers requests in ``_handle``."""
 
-    def __init__(self, folder: Path, name: str) -> None:
-        self.folder, self.name = folder, name
+    def __init__(self, folder: Path, name: str, *, host: str = "127.0.0.1", netns: str | None = None) -> None:
+        self.folder, self.name, self.host = folder, name, host
         self.cert, self.key, self.fingerprint = make_certificate(folder, name)
         self.port = 0
-        self._srv = Loop(f"fake-{name}")
+        self._srv = Loop(f"fake-{name}", host=host, netns=netns)
 
     def start(self) -> Self:
         self._srv.start(self._serve)

@@ -76,8 +76,9 @@ def _bool(value: str) -> bool:
 
 class FakePikvm(HttpsFake):
     def __init__(self, folder: Path, *, username: str = "admin", password: str = "admin",
-                 totp_secret: str | None = None, atx: bool = True) -> None:
-        super().__init__(folder, "pikvm")
+                 totp_secret: str | None = None, atx: bool = True, host: str = "127.0.0.1",
+                 netns: str | None = None) -> None:
+        super().__init__(folder, "pikvm", host=host, netns=netns)
         self.username, self.password, self.totp_secret = username, password, totp_secret
         self.atx = atx  # an ATX board is enabled
         self.power_led = False

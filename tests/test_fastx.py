@@ -427,3 +427,32 @@ def test_end_to_end_through_the_daemon_and_cli(daemon: Daemon, fastx: FakeFastx,
     wait_for(lambda: events.of("device_added"), what="the device_added event")
     seen = json.dumps(events.items) + daemon.log()
     assert [s for s in secrets if s in seen] == []
+
+
+# -- a slow server, a dropped connection ------------------------------------------------------------------
+def test_a_late_answer_is_a_timeout_within_the_setting(inproc: InProcDaemon, fastx: FakeFastx) -> None:
+    dev = add(inproc, fastx)
+    inproc.ok("PATCH", "/v1/config", json={"fastx.request_timeout_s": 0.5})
+    names(inproc, dev)  # logged in
+    fastx.late_s = 0.3  # slow, but within the setting: answered
+    assert len(names(inproc, dev)) == 4
+    fastx.late_s = 2.0
+    err = inproc.err("POST", f"/v1/devices/{dev['id']}/sessions/Kiosk%20Map/terminate", 500, "device_timeout")
+    assert err["message"] == "fastx-lab (127.0.0.1) did not answer POST /v3/api/session/list within 0.5 s."
+    assert [p for p in fastx.paths() if p.endswith("/terminate")] == []  # it never got that far
+    fastx.late_s = 0.0
+    assert len(names(inproc, dev)) == 4
+
+
+def test_a_dropped_connection_is_said_and_the_next_call_works(inproc: InProcDaemon, fastx: FakeFastx) -> None:
+    dev = add(inproc, fastx)
+    names(inproc, dev)
+    fastx.drop_next = 1
+    err = inproc.err("GET", f"/v1/devices/{dev['id']}/screenshot?session=Kiosk%20Map", 500, "device_unreachable")
+    assert "closed the connection" in err["message"]
+    r = inproc.http("GET", f"/v1/devices/{dev['id']}/screenshot?session=Kiosk%20Map")
+    assert r.status_code == 200 and r.content == fastx.png_for(MAP)
+    fastx.drop_next, fastx.drop_on = 1, "/v3/api/session/terminate"  # dropped: not sent again, still running
+    inproc.err("POST", f"/v1/devices/{dev['id']}/sessions/{MAP}/terminate", 500, "device_unreachable")
+    assert MAP in fastx.sessions
+    assert [p for p in fastx.paths() if p.endswith("/terminate")] == ["POST /v3/api/session/terminate"]

@@ -1,5 +1,6 @@
-"""Device I/O across a link shaped like home Wi-Fi: the daemon and a fake Roku in two network
-namespaces joined by tests/shapedlink.py (MTU 1500, 20 and 100 Mbit/s with tc, 5 ms +- 3 ms each way).
+"""Device I/O across a link shaped like home Wi-Fi: the daemon and a fake device (a Roku, a PiKVM,
+a FastX server) in two network namespaces joined by tests/shapedlink.py (MTU 1500, 20 and 100
+Mbit/s with tc, 5 ms +- 3 ms each way).
 
 Every kind of reply the daemon reads crosses the link in many TCP segments: device-info, app lists
 of 190 KB, active-app, media-player, tv-active-channel, icons of 300 KB, installer pages of 120 KB,
@@ -19,6 +20,8 @@ import pytest
 
 from tests import shapedlink
 from tests.conftest import Daemon
+from tests.fakefastx import FakeFastx
+from tests.fakepikvm import FakePikvm
 from tests.fakeroku import FakeRoku
 from tests.helpers import apps_xml, png_of_size, wait_for
 
@@ -167,3 +170,45 @@ def test_limited_mode_session_across_the_link(far_daemon: Daemon, link: shapedli
         assert state["active_app"]["name"] == "Netflix" and state["wire"] == "session"
     finally:
         roku.stop()
+
+
+def test_a_pikvm_across_the_link(far_daemon: Daemon, link: shapedlink.ShapedLink, tmp_path: Path) -> None:
+    """Pinned TLS across the link: keys in order, power read back, the pointer and a screenshot."""
+    kvm = FakePikvm(tmp_path / "tls", password="pi-link-31", host=link.device_ip, netns=link.device_ns).start()
+    try:
+        dev = far_daemon.ok("POST", "/v1/devices", json={
+            "host": link.device_ip, "port": kvm.port, "platform": "pikvm",
+            "credentials": {"username": "admin", "password": "pi-link-31"}})
+        base = f"/v1/devices/{dev['id']}"
+        kvm.clear()
+        far_daemon.ok("POST", base + "/remote/sequence", json={"keys": ["KeyA", "KeyB", "Enter"], "delay_ms": 0})
+        assert kvm.events == [("key", "KeyA", True), ("key", "KeyA", False), ("key", "KeyB", True),
+                              ("key", "KeyB", False), ("key", "Enter", True), ("key", "Enter", False)]
+        kvm.clear()
+        assert far_daemon.ok("POST", base + "/remote/key", json={"key": "power-on"})["power_led"] is True
+        far_daemon.ok("POST", base + "/pointer", json={"x": 0.5, "y": 0.5, "unit": "fraction"})
+        assert kvm.events == [("atx", "on"), ("move", 0, 0), ("button", "left", True), ("button", "left", False)]
+        r = far_daemon.http("GET", base + "/screenshot")
+        assert r.status_code == 200 and r.content == kvm.screen[0]
+    finally:
+        kvm.stop()
+
+
+def test_a_fastx_server_across_the_link(far_daemon: Daemon, link: shapedlink.ShapedLink, tmp_path: Path) -> None:
+    """Logging in, the sessions, a session's screenshot, a start and a terminate across the link."""
+    fastx = FakeFastx(tmp_path / "tls", host=link.device_ip, netns=link.device_ns).start()
+    try:
+        dev = far_daemon.ok("POST", "/v1/devices", json={
+            "host": link.device_ip, "port": fastx.port, "platform": "fastx",
+            "credentials": {"username": "lab", "password": "s3cret-pass"}})
+        base = f"/v1/devices/{dev['id']}"
+        listed = far_daemon.ok("GET", base + "/sessions?filter=user==kiosk")["sessions"]
+        assert [s["name"] for s in listed] == ["Signage Lobby", "Kiosk Map"]
+        r = far_daemon.http("GET", base + "/screenshot?session=Signage%20Lobby")
+        assert r.status_code == 200 and r.content == fastx.png_for(listed[0]["id"])
+        started = far_daemon.ok("POST", base + "/apps/launch", json={"app": "Signage Player"})["session"]
+        assert started["id"] in fastx.sessions
+        far_daemon.ok("POST", base + f"/sessions/{started['id']}/terminate")
+        assert started["id"] not in fastx.sessions
+    finally:
+        fastx.stop()

@@ -79,6 +79,20 @@ def test_found_without_naming_the_platform(inproc: InProcDaemon, fastx: FakeFast
     assert "GET /v3/api" in fastx.paths()
 
 
+def test_the_same_server_at_another_address_keeps_its_id(tmp_path: Path, inproc: InProcDaemon,
+                                                        fastx: FakeFastx) -> None:
+    dev = add(inproc, fastx)
+    moved = FakeFastx(tmp_path / "moved").start()  # the same serverId, moved to another port (and certificate)
+    try:
+        again = add(inproc, moved)
+        assert (again["id"], again["name"]) == (dev["id"], "fastx-lab")
+        assert (again["port"], again["tls_fingerprint"]) == (moved.port, moved.fingerprint)
+        assert [d["id"] for d in inproc.ok("GET", "/v1/devices")] == [dev["id"]]
+        assert len(names(inproc, again)) == 4 and moved.requests and fastx.requests == []
+    finally:
+        moved.stop()
+
+
 def test_added_without_credentials_then_given_them(inproc: InProcDaemon, fastx: FakeFastx) -> None:
     dev = inproc.ok("POST", "/v1/devices", json={"host": "127.0.0.1", "port": fastx.port, "platform": "fastx"})
     assert dev["has_credentials"] is False and fastx.logins == 0

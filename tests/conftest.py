@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from tests.fakefastx import FakeFastx
 from tests.fakekvm import FakeBliKvm, FakeTinyPilot
 from tests.fakeroku import KINDS, FakeRoku, FakeSsdp
 from tests.helpers import Answers
@@ -223,6 +224,16 @@ def tcl() -> Iterator[FakeRoku]:
 def kvm() -> Iterator[FakeBliKvm]:
     """A fake BliKVM whose admin password is s3cret-kvm."""
     fake = FakeBliKvm(password="s3cret-kvm").start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture
+def fastx(tmp_path: Path) -> Iterator[FakeFastx]:
+    """A fake FastX server on HTTPS (a newer one: auth/ssh), its certificate made in the test's folder."""
+    fake = FakeFastx(tmp_path / "tls").start()
     try:
         yield fake
     finally:

@@ -8,7 +8,6 @@ import json
 import ssl
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +21,6 @@ AUTH_FAILED = {"error": {"name": "AuthError", "message": "Authentication failed"
 NO_CHECK = ssl.create_default_context()
 NO_CHECK.check_hostname = False
 NO_CHECK.verify_mode = ssl.CERT_NONE
-
-
-@pytest.fixture
-def fastx(tmp_path: Path) -> Iterator[FakeFastx]:
-    fake = FakeFastx(tmp_path / "tls").start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
 
 
 def call(fake: FakeFastx, path: str, body: Any = None, *, token: str | None = None, method: str = "POST",

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,15 +35,6 @@ SEEDED = [
     {"id": MAP, "name": "Kiosk Map", "user": "kiosk", "geometry": "1024x768", "clients": 0,
      "started": "2026-11-28T22:45:10.000Z", "display": ":104"},
 ]
-
-
-@pytest.fixture
-def fastx(tmp_path: Path) -> Iterator[FakeFastx]:
-    fake = FakeFastx(tmp_path / "tls").start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
 
 
 def add(d: Api, fake: FakeFastx, **extra: Any) -> dict[str, Any]:

@@ -282,15 +282,6 @@ PIKVM_SCREEN = b"\xff\xd8\xff\xe0" + b"KVM-SCREEN" * 50 + b"\xff\xd9"
 
 
 @pytest.fixture
-def fastx(tmp_path: Path) -> Iterator[FakeFastx]:
-    fake = FakeFastx(tmp_path / "tls").start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
-
-
-@pytest.fixture
 def pikvm(tmp_path: Path) -> Iterator[FakePikvm]:
     fake = FakePikvm(tmp_path / "tls", password=PIKVM_PASSWORD).start()
     try:

@@ -218,6 +218,23 @@ class DeviceHttp:
         self.ca_file = ca_file  # set: verify against this CA (by chain, not host name) instead of the pin
         self._ca: tuple[str, ssl.SSLContext] | None = None
 
+    @classmethod
+    def pinned(cls, open_session: OpenSession | None, host: str, port: int, timeout_s: float, what: str,
+               device: Device | None, fingerprint: str | None, *, ca_file: str = "") -> DeviceHttp:
+        """HTTPS to a device whose certificate is pinned (``fingerprint``): labelled with the device's
+        name (``what``, "The PiKVM", before it has one) and address, its TLS errors with the hint to
+        trust a new certificate."""
+        label = f"{device.name if device else what} ({host})"
+        return cls(f"https://{host}:{port}", timeout_s, label, fingerprint=fingerprint,
+                   trust_hint=trust_hint(device, host), ca_file=ca_file, open_session=open_session)
+
+    def follow(self, device: Device) -> None:
+        """Point at where ``device`` is now (it may have moved), under its pin and its current name."""
+        self.base = f"{self.base.split(':', 1)[0]}://{device.host}:{device.port}"
+        self.fingerprint = device.tls_fingerprint
+        self.label = f"{device.name} ({device.host})"
+        self.trust_hint = trust_hint(device, device.host)
+
     def _ssl(self) -> aiohttp.Fingerprint | ssl.SSLContext | bool:
         if not self.base.startswith("https:"):
             return True

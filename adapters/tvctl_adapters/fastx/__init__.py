@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from tvctl_adapters.fastx import api
 from tvctl_adapters.fastx.api import FastxApi
-from tvctl_adapters.httpio import MAX_IMAGE, DeviceHttp, pinned_peer, trust_hint
+from tvctl_adapters.httpio import MAX_IMAGE, DeviceHttp, pinned_peer
 
 from tvctl.errors import (
     AmbiguousSession,
@@ -89,10 +89,8 @@ class FastxAdapter(Adapter, Sessions, Screenshots, Apps, State):
 
     @staticmethod
     def _http(ctx: AdapterContext, host: str, port: int, fingerprint: str | None, device: Device | None) -> DeviceHttp:
-        timeout = ctx.settings().section(FastxSettings).request_timeout_s
-        label = f"{device.name if device else 'The FastX server'} ({host})"
-        return DeviceHttp(f"https://{host}:{port}", timeout, label, fingerprint=fingerprint,
-                          trust_hint=trust_hint(device, host), open_session=ctx.open_session)
+        return DeviceHttp.pinned(ctx.open_session, host, port, ctx.settings().section(FastxSettings).request_timeout_s,
+                                 "The FastX server", device, fingerprint)
 
     # -- identity -----------------------------------------------------------------------------
     @classmethod
@@ -126,11 +124,7 @@ class FastxAdapter(Adapter, Sessions, Screenshots, Apps, State):
 
     def update_device(self, device: Device) -> None:
         super().update_device(device)
-        http = self.api.http
-        http.base = f"https://{device.host}:{device.port}"
-        http.fingerprint = device.tls_fingerprint
-        http.label = f"{device.name} ({device.host})"
-        http.trust_hint = trust_hint(device, device.host)
+        self.api.http.follow(device)
         self.api.server_id = device.serial
         self.api.credentials_hint = credentials_hint(device)
 

@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 
 from msgspec import UNSET, Meta, UnsetType
 from tvctl_adapters import keyboard
-from tvctl_adapters.httpio import MAX_IMAGE, DeviceHttp, Reply, pinned_peer, trust_hint
+from tvctl_adapters.httpio import MAX_IMAGE, DeviceHttp, Reply, pinned_peer
 from tvctl_adapters.keyboard import KeystrokeFailed, KvmState
 from tvctl_adapters.pikvm import kvmd, wire
 
@@ -107,10 +107,8 @@ class PikvmAdapter(Adapter, Keys, State, Screenshots, Pointing):
 
     @staticmethod
     def _http(ctx: AdapterContext, host: str, port: int, fingerprint: str | None, device: Device | None) -> DeviceHttp:
-        timeout = ctx.settings().section(PikvmSettings).request_timeout_s
-        label = f"{device.name if device else 'The PiKVM'} ({host})"
-        return DeviceHttp(f"https://{host}:{port}", timeout, label, fingerprint=fingerprint,
-                          trust_hint=trust_hint(device, host), open_session=ctx.open_session)
+        return DeviceHttp.pinned(ctx.open_session, host, port, ctx.settings().section(PikvmSettings).request_timeout_s,
+                                 "The PiKVM", device, fingerprint)
 
     # -- identity -----------------------------------------------------------------------------
     @classmethod
@@ -157,10 +155,7 @@ class PikvmAdapter(Adapter, Keys, State, Screenshots, Pointing):
 
     def update_device(self, device: Device) -> None:
         super().update_device(device)
-        self.http.base = f"https://{device.host}:{device.port}"
-        self.http.fingerprint = device.tls_fingerprint
-        self.http.label = f"{device.name} ({device.host})"
-        self.http.trust_hint = trust_hint(device, device.host)
+        self.http.follow(device)
 
     async def close(self) -> None:
         await self.http.close()

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from tvctl_adapters import keyboard
-from tvctl_adapters.httpio import MAX_IMAGE, DeviceHttp, Reply, pinned_peer, trust_hint
+from tvctl_adapters.httpio import MAX_IMAGE, DeviceHttp, Reply, pinned_peer
 from tvctl_adapters.keyboard import KeystrokeFailed, KvmState
 
 from tvctl.errors import (
@@ -77,12 +77,9 @@ class TinyPilotAdapter(Adapter, Keys, State, Screenshots):
 
     @staticmethod
     def _http(ctx: AdapterContext, host: str, port: int, fingerprint: str | None, device: Device | None) -> DeviceHttp:
-        timeout = ctx.settings().section(TinyPilotSettings).request_timeout_s
-        label = f"{device.name if device else 'The TinyPilot'} ({host})"
-        return DeviceHttp(f"https://{host}:{port}", timeout, label, fingerprint=fingerprint,
-                          trust_hint=trust_hint(device, host),
-                          ca_file=device.options.get("ca_file", "") if device is not None else "",
-                          open_session=ctx.open_session)
+        return DeviceHttp.pinned(ctx.open_session, host, port,
+                                 ctx.settings().section(TinyPilotSettings).request_timeout_s, "The TinyPilot", device,
+                                 fingerprint, ca_file=device.options.get("ca_file", "") if device is not None else "")
 
     # -- identity -----------------------------------------------------------------------------
     @classmethod
@@ -139,11 +136,8 @@ class TinyPilotAdapter(Adapter, Keys, State, Screenshots):
 
     def update_device(self, device: Device) -> None:
         super().update_device(device)
-        self.http.base = f"https://{device.host}:{device.port}"  # it may have moved (a new address)
-        self.http.fingerprint = device.tls_fingerprint
+        self.http.follow(device)  # it may have moved (a new address)
         self.http.ca_file = device.options.get("ca_file", "")
-        self.http.label = f"{device.name} ({device.host})"
-        self.http.trust_hint = trust_hint(device, device.host)
 
     async def close(self) -> None:
         await self.http.close()

@@ -4,6 +4,7 @@
 const $ = (id) => document.getElementById(id);
 let device = null; // the chosen device record
 let shotTimer = null;
+let shotSession = null; // {id, name}: the session of the chosen device whose screen the Screen panel shows
 
 function say(text) { $("feedback").textContent = text; } // what the last action did
 function sayState(text) { $("status").textContent = text; } // what the device is doing
@@ -253,15 +254,16 @@ async function loadApps() {
       const b = document.createElement("button");
       b.dataset.app = app.platform_id;
       b.setAttribute("aria-label", `Launch ${app.name}`);
-      const img = document.createElement("img");
-      img.alt = "";
-      img.loading = "lazy";
-      if (target.capabilities.includes("app-icons")) {
+      if (target.capabilities.includes("app-icons")) { // else no empty picture frame (a FastX bookmark)
+        const img = document.createElement("img");
+        img.alt = "";
+        img.loading = "lazy";
         img.src = `${base(target)}/apps/${encodeURIComponent(app.platform_id)}/icon`;
+        b.append(img);
       }
       const label = document.createElement("span");
       label.textContent = app.name;
-      b.append(img, label);
+      b.append(label);
       b.addEventListener("click", () => launch(app));
       grid.append(b);
     }
@@ -269,10 +271,130 @@ async function loadApps() {
 }
 
 async function launch(app) {
+  if (!device) return;
+  const target = device; // the answer names the device it was sent to, even if another is chosen meanwhile
   try {
-    await api("POST", base() + "/apps/launch", { app: app.platform_id });
-    say(`${device.name}: launched ${app.name}`);
-  } catch (e) { say(`${device.name}: ${e.message}`); }
+    const out = await api("POST", base(target) + "/apps/launch", { app: app.platform_id });
+    if (!out.session) { say(`${target.name}: launched ${app.name}`); return; }
+    // a server of sessions (FastX) started a session from a bookmark: say which, and list it
+    say(`${target.name}: launched ${app.name} as the session “${out.session.name}”`);
+    if (device === target) await Promise.all([loadSessions(), refreshState()]);
+  } catch (e) { say(`${target.name}: ${e.message}`); }
+}
+
+// -- sessions: a server whose screens are its sessions (a FastX server) ------------------------------
+// Each session is listed with its user, geometry and clients, with a button to show its screen in
+// the Screen panel and one to end it. Session names come from the server: they are only ever text.
+let sessionsAsked = 0; // which loadSessions call is the latest: an earlier one's answer is dropped
+let sessionsOf = null; // the id of the device whose sessions the list shows
+let sessionsShown = null; // how many sessions it shows (null: not loaded)
+
+function textSpan(className, text) {
+  const span = document.createElement("span");
+  span.className = className;
+  span.textContent = text;
+  return span;
+}
+
+function sessionButton(className, text, label, onClick) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = className;
+  b.textContent = text;
+  b.setAttribute("aria-label", label);
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+function sessionItem(target, s) {
+  const li = document.createElement("li");
+  li.dataset.session = s.id;
+  li.title = [s.display && `display ${s.display}`, s.started && `started ${s.started}`, `id ${s.id}`]
+    .filter(Boolean).join(", ");
+  const meta = document.createElement("div");
+  meta.className = "s-meta";
+  const clients = s.clients == null ? "—" : `${s.clients} client${s.clients === 1 ? "" : "s"}`;
+  meta.append(textSpan("s-user", s.user ?? "—"), textSpan("s-geometry", s.geometry ?? "—"), textSpan("s-clients", clients));
+  const buttons = document.createElement("div");
+  buttons.className = "s-do";
+  if (target.capabilities.includes("screenshot")) {
+    buttons.append(sessionButton("s-shot", "Screenshot", `Screenshot of ${s.name}`, () => showSession(target, s)));
+  }
+  buttons.append(sessionButton("s-terminate", "Terminate", `Terminate ${s.name}`,
+    (ev) => terminate(target, s, ev.currentTarget)));
+  const info = document.createElement("div");
+  info.className = "s-info";
+  info.append(textSpan("s-name", s.name), meta);
+  li.append(info, buttons);
+  return li;
+}
+
+// Marks the session the Screen panel shows.
+function markShown() {
+  document.querySelectorAll("#session-list li").forEach((li) => {
+    li.toggleAttribute("aria-current", shotSession !== null && li.dataset.session === shotSession.id);
+  });
+}
+
+async function loadSessions() {
+  const list = $("session-list");
+  const asked = ++sessionsAsked;
+  const target = device;
+  if (!target || target.id !== sessionsOf) { // another device's sessions are never shown, not even while loading
+    list.replaceChildren();
+    $("sessions-empty").hidden = true;
+    sessionsOf = null;
+    sessionsShown = null;
+  }
+  if (!target || !target.capabilities.includes("sessions")) return;
+  list.setAttribute("aria-busy", "true");
+  try {
+    const out = await api("GET", base(target) + "/sessions");
+    if (asked !== sessionsAsked) return; // another device was chosen, or the list asked for again, meanwhile
+    list.replaceChildren(...out.sessions.map((s) => sessionItem(target, s)));
+    $("sessions-empty").hidden = out.sessions.length > 0;
+    sessionsOf = target.id;
+    sessionsShown = out.sessions.length;
+    markShown();
+  } catch (e) {
+    if (asked === sessionsAsked) say(`${target.name}: ${problem(e)}`);
+  } finally {
+    if (asked === sessionsAsked) list.removeAttribute("aria-busy");
+  }
+}
+
+async function showSession(target, s) {
+  if (device !== target) return;
+  shotSession = { id: s.id, name: s.name };
+  markShown();
+  if (await screenshot()) say(`${target.name}: screenshot of “${s.name}”`);
+}
+
+// Ending a session ends what runs in it: asked first.
+async function terminate(target, s, button) {
+  if (device !== target) return;
+  if (!confirm(`${target.name}: terminate the session “${s.name}” of ${s.user}? Whatever runs in it ends.`)) return;
+  button.disabled = true;
+  say(`${target.name}: terminating “${s.name}”…`);
+  try {
+    const out = await api("POST", `${base(target)}/sessions/${encodeURIComponent(s.id)}/terminate`);
+    say(`${target.name}: terminated “${out.terminated.name}”`);
+    if (device === target && shotSession && shotSession.id === s.id) {
+      shotSession = null;
+      $("shot-of").textContent = `${s.name} (terminated)`;
+    }
+  } catch (e) {
+    say(`${target.name}: ${problem(e)}`);
+    button.disabled = false;
+  }
+  if (device === target) await Promise.all([loadSessions(), refreshState()]); // the list, and the state's count
+}
+
+// The state counts a server's sessions: when the count changes (another client started or ended
+// one), the list is read again.
+function followSessions(state) {
+  if (device && device.capabilities.includes("sessions") && sessionsOf === device.id &&
+      typeof state.session_count === "number" && state.session_count !== sessionsShown) loadSessions();
 }
 
 async function refreshState() {
@@ -280,7 +402,7 @@ async function refreshState() {
   const target = device;
   try {
     const report = await api("GET", base(target) + "/state");
-    if (device === target) showState(report.state, report.device.online);
+    if (device === target) { showState(report.state, report.device.online); followSessions(report.state); }
   } catch (e) { say(`${target.name}: ${e.message}`); }
 }
 
@@ -297,20 +419,48 @@ function showState(state, online) {
   }
   const parts = [device.name, online === false ? "offline" : "online"];
   if (app) parts.push(app + media);
+  if (typeof state.session_count === "number") parts.push(`${state.session_count} session${state.session_count === 1 ? "" : "s"}`);
   if (state.control_note) parts.push(state.control_note);
   sayState(parts.join(" · "));
 }
 
+let shotAsked = 0; // which screenshot call is the latest: an earlier one's image is dropped
+
+// The chosen device's screen, or on a server of sessions the session chosen in the Sessions panel
+// (shotSession); true when it is shown.
 async function screenshot() {
-  if (!device) return;
+  if (!device) return false;
+  const target = device;
+  const session = shotSession;
+  const asked = ++shotAsked;
+  const path = base(target) + "/screenshot" + (session ? `?session=${encodeURIComponent(session.id)}` : "");
   try {
-    const r = await fetch(base() + "/screenshot", { credentials: "same-origin" });
+    const r = await fetch(path, { credentials: "same-origin" });
     if (!r.ok) { const doc = await r.json(); throw new Error(doc.error.message); }
-    const url = URL.createObjectURL(await r.blob());
+    const blob = await r.blob();
+    if (asked !== shotAsked || device !== target) return false; // another screen was asked for meanwhile
     const img = $("shot-img");
     if (img.src.startsWith("blob:")) URL.revokeObjectURL(img.src);
-    img.src = url;
-  } catch (e) { say(`screenshot: ${e.message}`); }
+    img.src = URL.createObjectURL(blob);
+    img.alt = session ? `The screen of the session ${session.name}` : "The device's screen";
+    $("shot-of").textContent = session ? session.name : "";
+    return true;
+  } catch (e) {
+    if (asked === shotAsked && device === target) {
+      say(session ? `${target.name}: screenshot of “${session.name}”: ${e.message}` : `screenshot: ${e.message}`);
+    }
+    return false;
+  }
+}
+
+function clearScreenshot() {
+  shotSession = null;
+  shotAsked++; // an image still on its way is another device's
+  const img = $("shot-img");
+  if (img.src.startsWith("blob:")) URL.revokeObjectURL(img.src);
+  img.removeAttribute("src");
+  img.alt = "The device's screen";
+  $("shot-of").textContent = "";
 }
 
 // On a device with a pointer, a click on its screenshot clicks the screen there (a right-click
@@ -371,8 +521,9 @@ function followLogs() {
 async function choose(id, devices) {
   if (logStream) followLogs(); // stop following the previous device
   device = devices.find((d) => d.id === id) || null;
+  clearScreenshot();
   applyCapabilities();
-  await loadApps();
+  await Promise.all([loadApps(), loadSessions()]);
   await refreshState();
 }
 
@@ -394,7 +545,7 @@ function listen() {
   const events = new EventSource("/v1/events");
   events.addEventListener("state_changed", (ev) => {
     const data = JSON.parse(ev.data);
-    if (device && data.id === device.id) showState(data.state, true);
+    if (device && data.id === device.id) { showState(data.state, true); followSessions(data.state); }
   });
   events.addEventListener("device_updated", (ev) => {
     const d = JSON.parse(ev.data);
@@ -406,7 +557,8 @@ function listen() {
 
 function shortcuts(event) {
   if (event.target instanceof HTMLInputElement || event.target instanceof HTMLSelectElement) return;
-  if (event.target instanceof Element && event.target.closest("#actions")) return; // Enter/space submit the form
+  // Enter/space submit an action's form, press a session's button
+  if (event.target instanceof Element && event.target.closest("#actions, #sessions")) return;
   const keys = { ArrowUp: "up", ArrowDown: "down", ArrowLeft: "left", ArrowRight: "right", Enter: "select",
                  Backspace: "back", Escape: "back", " ": "play-pause" };
   if (keys[event.key]) { event.preventDefault(); press(keys[event.key]); }
@@ -420,7 +572,8 @@ document.addEventListener("DOMContentLoaded", async () => {
     if (text) { press(`literal:${text}`); $("text").value = ""; }
   });
   $("login").addEventListener("submit", signIn);
-  $("shot-refresh").addEventListener("click", screenshot);
+  $("shot-refresh").addEventListener("click", () => screenshot());
+  $("sessions-refresh").addEventListener("click", () => loadSessions());
   $("shot-img").addEventListener("click", clickScreen);
   $("shot-img").addEventListener("contextmenu", clickScreen);
   $("upload").addEventListener("submit", upload);
@@ -433,7 +586,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("logs-follow").addEventListener("click", followLogs);
   $("shot-auto").addEventListener("change", (ev) => {
     clearInterval(shotTimer);
-    if (ev.target.checked) shotTimer = setInterval(screenshot, 2000);
+    if (ev.target.checked) shotTimer = setInterval(() => screenshot(), 2000);
   });
   document.addEventListener("keydown", shortcuts);
   try {

@@ -26,6 +26,7 @@ mcp = pytest.importorskip("mcp", reason="the MCP SDK (tvctl[mcp]) is not install
 
 from mcp.client.session import ClientSession  # noqa: E402
 from mcp.client.stdio import StdioServerParameters, stdio_client  # noqa: E402
+from mcp.types import ImageContent  # noqa: E402
 
 TVCTL = str(Path(sys.executable).with_name("tvctl"))
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,7 +112,7 @@ async def test_a_fastx_server_sessions_looked_at_started_and_ended(daemon: Daemo
             assert r.structured_content is not None
             assert [x["name"] for x in r.structured_content["sessions"]] == ["Signage Lobby", "Kiosk Map"]
             shot = await s.call_tool("screenshot", {"device": dev["name"], "session": "Signage Lobby"})
-            image = next(c for c in shot.content if getattr(c, "type", "") == "image")
+            image = next(c for c in shot.content if isinstance(c, ImageContent))
             assert base64.b64decode(image.data) == fastx.png_for(lobby)
             fastx.clear()
             r = await s.call_tool("launch_app", {"device": dev["name"], "app": "XTerm"})

@@ -132,7 +132,7 @@ def cred(name: str, about: str, prompt: str) -> dict[str, Any]:
 
 def test_platforms_list_their_credentials_and_prompts(daemon: Daemon) -> None:
     got = {p["platform"]: p for p in daemon.ok("GET", "/v1/platforms")}
-    assert list(got) == ["roku", "tinypilot", "blikvm", "pikvm", "advantech"]  # probe order
+    assert list(got) == ["roku", "tinypilot", "blikvm", "pikvm", "advantech", "fastx"]  # probe order
     assert got["roku"]["credentials"] == [
         cred("dev_password", "Developer-mode password (user rokudev) of this Roku.", "Roku developer-mode password")]
     assert got["tinypilot"]["credentials"] == [
@@ -143,6 +143,10 @@ def test_platforms_list_their_credentials_and_prompts(daemon: Daemon) -> None:
     assert got["advantech"]["credentials"] == [
         cred("username", "The agent's OS (or admin) account.", "Advantech agent user name"),
         cred("password", "That account's password.", "Advantech agent password")]
+    assert got["fastx"]["credentials"] == [
+        cred("username", "The FastX (SSH) user tvctl logs in as.", "FastX user name"),
+        cred("password", "That user's password.", "FastX password")]
+    assert (got["fastx"]["default_port"], got["fastx"]["options"]) == (3300, [])
     assert got["roku"]["default_port"] == 8060
     assert [o["name"] for o in got["roku"]["options"]] == ["control"]
     assert [o["name"] for o in got["blikvm"]["options"]] == ["keyboard_layout"]

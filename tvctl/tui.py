@@ -208,7 +208,7 @@ class Remote:
         out = self.call(STATE)
         if out is not None:
             self.name, self.device_id = out["device"]["name"], out["device"]["id"]
-            if "capabilities" in out["device"]:  # they change (a Roku put in developer mode)
+            if "capabilities" in out["device"]:  # they change (developer mode switched on, an access mode)
                 self.capabilities = frozenset(out["device"]["capabilities"])
             app = out["state"].get("active_app") or {}
             self.app = app.get("name") or ("online" if out["device"]["online"] else "offline")

@@ -36,6 +36,7 @@ _CLOSE = Event("_close", None)
 class EventBus:
     def __init__(self) -> None:
         self._subs: set[asyncio.Queue[Event]] = set()
+        self._taps: set[asyncio.Queue[Event]] = set()  # in-process readers that do not count as listeners
         self.on_subscribers_changed: Callable[[int], None] | None = None
 
     @property
@@ -44,7 +45,7 @@ class EventBus:
 
     def publish(self, type_: str, data: Any) -> None:
         event = Event(type_, data)
-        for q in list(self._subs):
+        for q in [*self._subs, *self._taps]:
             try:
                 q.put_nowait(event)
             except asyncio.QueueFull:
@@ -53,6 +54,7 @@ class EventBus:
 
     def _drop(self, q: asyncio.Queue[Event], *, overflow: bool) -> None:
         self._subs.discard(q)
+        self._taps.discard(q)
         while not q.empty():
             q.get_nowait()
         if overflow:
@@ -61,12 +63,33 @@ class EventBus:
         self._notify()
 
     def close_all(self) -> None:
-        for q in list(self._subs):
+        for q in [*self._subs, *self._taps]:
             self._drop(q, overflow=False)
 
     def _notify(self) -> None:
         if self.on_subscribers_changed:
             self.on_subscribers_changed(len(self._subs))
+
+    def tap(self, *, listening: bool) -> asyncio.Queue[Event]:
+        """A queue of every event from now on, for a reader in this process (the MQTT bridge).
+        ``listening``: it counts as a listener (state is polled and refreshed after commands while
+        anyone listens). Falling behind drops it as it drops a slow stream: an ``overflow`` event,
+        then the close marker (``is_closed``). ``untap`` it when done."""
+        q: asyncio.Queue[Event] = asyncio.Queue(SUBSCRIBER_QUEUE)
+        (self._subs if listening else self._taps).add(q)
+        if listening:
+            self._notify()
+        return q
+
+    def untap(self, q: asyncio.Queue[Event]) -> None:
+        if q in self._subs:
+            self._subs.discard(q)
+            self._notify()
+        self._taps.discard(q)
+
+    @staticmethod
+    def is_closed(event: Event) -> bool:
+        return event is _CLOSE
 
     async def subscribe(self, keepalive_s: float = 15.0) -> AsyncGenerator[bytes, None]:
         """SSE byte chunks until the bus closes or the consumer stops iterating."""

@@ -37,6 +37,7 @@ from tvctl.operations import (
     PRESS_KEYS,
     REFRESH_APPS,
     SEARCH,
+    SEQUENCE_DELAY_MS,
     STATE,
     STOP_APP,
     TERMINATE_SESSION,
@@ -72,6 +73,10 @@ CORE: dict[str, Perform] = {
     LAUNCH_APP.name: lambda s, i, r, c: s.launch(i, r.app, _text(r.params), c),
     STOP_APP.name: lambda s, i, r, c: s.stop_app(i, c),
     PRESS_KEY.name: lambda s, i, r, c: s.send_key(i, parse_key(r.key), r.hold_ms or 0, r.repeat or 1, c),
+    # served by its own handler (remote_sequence, for its progress stream); this is the plain way,
+    # for the other ways in (the MQTT bridge)
+    PRESS_KEYS.name: lambda s, i, r, c: s.send_sequence(
+        i, [parse_key(k) for k in r.keys], SEQUENCE_DELAY_MS if r.delay_ms is None else r.delay_ms, c),
     SEARCH.name: lambda s, i, r, c: s.search(i, r.keyword, app=r.app, type=r.type, season=r.season,
                                              launch=bool(r.launch), strategy=r.strategy or "auto", caller=c),
     TV_CHANNELS.name: lambda s, i, r, c: s.tv_channels(i),

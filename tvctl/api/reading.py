@@ -139,12 +139,18 @@ async def read_body(request: Request, kind: type[B], *, optional: bool = False,
     """The body as ``kind``, checked against its declaration (types, bounds, unknown fields);
     ``path``: fields the route's path carries (a field given both ways is refused)."""
     raw = await read_json(request, optional=optional or bool(path))
-    allowed = kind.__struct_fields__
     if path:
         twice = sorted(set(raw) & set(path))
         if twice:
             raise BadRequest(f"{', '.join(twice)} is given by the path; leave it out of the body.")
         raw = {**raw, **path}
+    return convert_body(raw, kind)
+
+
+def convert_body(raw: dict[str, Any], kind: type[B]) -> B:
+    """A JSON object as the request ``kind``, checked against its declaration (types, bounds,
+    unknown fields), each problem said as the HTTP API says it (the MQTT bridge's commands too)."""
+    allowed = kind.__struct_fields__
     extra = sorted(set(raw) - set(allowed))
     if extra:  # every unknown field named at once (msgspec stops at the first)
         raise BadRequest(f"Unknown field(s): {', '.join(extra)}.", hint="Allowed: " + ", ".join(allowed) + ".")

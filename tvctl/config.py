@@ -97,7 +97,63 @@ class DevSettings(Section):
     log_buffer_lines: int = setting(2000, "Dev console lines kept per device.", min=10, max=1_000_000)
 
 
-CORE_SECTIONS: tuple[type[Section], ...] = (DaemonSettings, DiscoverySettings, StateSettings, DevSettings)
+def _broker_url(value: str) -> str | None:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        return f"{value!r} is not a broker URL like mqtt://10.0.0.2:1883"
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname or parts.path not in ("", "/") \
+            or parts.query or parts.fragment or port == 0:
+        return f"{value!r} is not a broker URL like mqtt://10.0.0.2:1883 or mqtts://broker.lan:8883"
+    if parts.username is not None or parts.password is not None:
+        return "keep the user and password out of the URL: set mqtt.username and mqtt.password"
+    return None
+
+
+def _topic_part(value: str) -> str | None:
+    if not value or any(c in value for c in "+#\0") or value.startswith("/") or value.endswith("/") \
+            or "//" in value or any(c.isspace() for c in value):
+        return f"{value!r} is not a topic prefix (no +, #, spaces, empty levels or leading/trailing /)"
+    return None
+
+
+def _node_id(value: str) -> str | None:
+    import re
+
+    if value and not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,62}", value):
+        return f"{value!r} is not a node id (lower-case letters, digits, _ and -; at most 63)"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class MqttSettings(Section):
+    """The MQTT bridge (tvctl.mqtt): Home Assistant discovery, state and commands on a broker."""
+
+    name: ClassVar[str] = "mqtt"
+    enabled: bool = setting(False, "Connect to the broker below and publish the devices there.")
+    url: str = setting("mqtt://127.0.0.1:1883", "The broker: mqtt://HOST[:PORT] (1883) or mqtts://HOST[:PORT] "
+                       "(8883, TLS).", check=_broker_url)
+    username: str = setting("", "User name at the broker (empty: none).")
+    password: str = setting("", "Password at the broker.", secret=True)
+    base_topic: str = setting("tvctl", "First level of every topic tvctl publishes.", check=_topic_part)
+    node_id: str = setting("", "This daemon's name on the broker, telling sites apart (empty: from the host "
+                           "name).", check=_node_id)
+    discovery_prefix: str = setting("homeassistant", "Home Assistant's discovery prefix (its MQTT integration's "
+                                    "setting).", check=_topic_part)
+    discovery: bool = setting(True, "Publish Home Assistant discovery messages.")
+    ca_file: str = setting("", "mqtts: the CA certificate (PEM) to check the broker's against (empty: the "
+                           "system's).")
+    client_cert: str = setting("", "mqtts: a client certificate (PEM) to present, where the broker asks for one.")
+    client_key: str = setting("", "mqtts: the client certificate's key (PEM; empty: in client_cert).")
+    keepalive_s: int = setting(30, "MQTT keepalive, in seconds: how soon the broker notices the daemon is gone.",
+                               min=5, max=3600)
+
+
+CORE_SECTIONS: tuple[type[Section], ...] = (DaemonSettings, DiscoverySettings, StateSettings, DevSettings,
+                                            MqttSettings)
 CORE_SCHEMA: dict[str, Field] = {f"{sec.name}.{key}": f for sec in CORE_SECTIONS for key, f in fields_of(sec).items()}
 
 

@@ -322,6 +322,11 @@ async def serve(runtime: Runtime, sockets: list[socket.socket], connections: Con
     background: list[Any] = []
     try:
         service.spawn(service.poller.run())
+        from tvctl import __version__
+        from tvctl.mqtt.bridge import MqttBridge
+
+        runtime.mqtt = MqttBridge(service, runtime.get_settings, runtime.bus, __version__)
+        service.spawn(runtime.mqtt.run())  # idle until mqtt.enabled; ends with the service's tasks
         service.spawn(service.directory.check_all())  # who answers now: the registry only knows who did before
         if s.section(DiscoverySettings).enabled:
             service.spawn(service.discovery.forever())

@@ -269,6 +269,18 @@ class LogReport:
 
 
 @dataclass(frozen=True, slots=True)
+class MqttStatus:
+    """The MQTT bridge as it is now (tvctl.mqtt)."""
+
+    enabled: bool
+    connected: bool
+    broker: str | None  # mqtt://host:port (never a user or password)
+    node_id: str | None
+    connected_for_s: float | None
+    last_error: str | None  # why the last connection failed or ended, while that is so
+
+
+@dataclass(frozen=True, slots=True)
 class DaemonStatus:
     pid: int
     version: str
@@ -281,6 +293,7 @@ class DaemonStatus:
     event_subscribers: int
     default_device: str | None
     config_path: str
+    mqtt: MqttStatus
 
 
 @dataclass(frozen=True, slots=True)

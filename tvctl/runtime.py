@@ -9,13 +9,16 @@ import time
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tvctl import config
 from tvctl.config import DaemonSettings, Settings, schema
 from tvctl.events import EventBus
-from tvctl.models import DaemonStatus
+from tvctl.models import DaemonStatus, MqttStatus
 from tvctl.service import DeviceService
+
+if TYPE_CHECKING:
+    from tvctl.mqtt.bridge import MqttBridge
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -26,6 +29,7 @@ class Runtime:
     settings: Settings
     bus: EventBus
     service: DeviceService = field(init=False)
+    mqtt: MqttBridge | None = None
     socket_path: Path | None = None
     http_port: int = 0  # the bound port (daemon.http_port may be 0)
     started: float = field(default_factory=time.monotonic)
@@ -54,6 +58,8 @@ class Runtime:
             event_subscribers=self.bus.subscriber_count,
             default_device=default or None,
             config_path=str(self.config_path),
+            mqtt=self.mqtt.status() if self.mqtt is not None else MqttStatus(
+                enabled=False, connected=False, broker=None, node_id=None, connected_for_s=None, last_error=None),
         )
 
     def _apply(self, new: Settings) -> dict[str, Any]:
@@ -63,6 +69,8 @@ class Runtime:
         restart = [k for k in changed if schema()[k].restart]
         if changed:
             _LOGGER.info("config changed: %s", ", ".join(changed))
+        if self.mqtt is not None and any(k.startswith("mqtt.") for k in changed):
+            self.mqtt.reconfigure()
         result = {"config": new.nested(), "restart_required": restart, "changed": changed}
         self.bus.publish("config_reloaded", result)
         return result

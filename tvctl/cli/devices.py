@@ -23,7 +23,15 @@ def cmd_status(c: Client, a: argparse.Namespace) -> None:
     http = f"{d['http_host']}:{d['http_port']}" if d["http_enabled"] else "disabled"
     _print(a, d, f"tvctl {d['version']} pid {d['pid']}, up {_duration(d['uptime_s'])}\n"
                  f"socket   {d['socket']}\nhttp     {http}\ndevices  {d['device_count']}"
-                 f" (default: {d['default_device'] or 'none'})")
+                 f" (default: {d['default_device'] or 'none'})\nmqtt     {_mqtt_line(d.get('mqtt') or {})}")
+
+
+def _mqtt_line(m: dict[str, Any]) -> str:
+    if not m.get("enabled"):
+        return "disabled"
+    if m.get("connected"):
+        return f"connected to {m['broker']} as node {m['node_id']}"
+    return f"not connected to {m['broker']}: {m.get('last_error') or 'connecting'}"
 
 
 # device action -> how many positional words it takes (name, new_name)

@@ -10,11 +10,12 @@ fake Roku in its own process. Per key, one at a time:
   .../result, published once the TV has it.
 Prints the medians and the ratio (target: MQTT <= 1.5x HTTP). The broker runs with
 ``set_tcp_nodelay true``; ``--nagle`` measures Mosquitto's default (Nagle on), where each small
-answer that follows another waits for the client's delayed ACK, about 40 ms. Then the state-change-to-publish
-latency: the TV's app changed behind tvctl's back (a launch sent straight to the fake) until the
-new state is on the broker, with state.poll_interval_s = 1 (bounded by the poll: expect about
-half of it on average), and after a command through the bridge (a launch on set/launch until
-the state shows it: the post-command refresh, 0.35 s after the command).
+answer that follows another waits for the client's delayed ACK, about 40 ms. Then the
+state-change-to-publish latency: the TV's app changed behind tvctl's back (a launch sent straight
+to the fake, at a random moment of the poll interval) until the new state is on the broker, with
+state.poll_interval_s = 1 (bounded by the poll: about half of it on average); and after a command
+through the bridge (a launch on set/launch until the state shows it: the post-command refresh,
+0.35 s after the command, or sooner when a poll comes first).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import random
 import tempfile
 import threading
 import time
@@ -112,6 +114,7 @@ node_id = "{NODE}"
         behind, after = [], []
         for i in range(a.changes):
             app_id, app = ("12", "Netflix") if i % 2 == 0 else ("28", "Pandora")
+            time.sleep(random.uniform(0, 1.0))  # anywhere in the poll interval, as a person would
             t0 = time.perf_counter()
             post(to_fake, f"/launch/{app_id}", None)  # behind tvctl's back
             watcher.wait_until(partial(app_in_state, app), timeout=10, what=f"{app} in the state")

@@ -320,8 +320,9 @@ class FakeRoku:
             await self._runner.cleanup()
 
     def stop(self) -> None:
+        """Power it off (again: nothing more happens)."""
         self._hang.set()
-        if self._loop and self._thread:
+        if self._loop and self._thread and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
 

@@ -30,7 +30,7 @@ from mcp.types import ImageContent  # noqa: E402
 
 TVCTL = str(Path(sys.executable).with_name("tvctl"))
 ROOT = Path(__file__).resolve().parents[1]
-READ_TOOLS = {"list_devices", "device_state", "list_apps", "screenshot", "tv_channels", "list_sessions"}
+READ_TOOLS = {"list_devices", "list_groups", "device_state", "list_apps", "screenshot", "tv_channels", "list_sessions"}
 CONTROL_TOOLS = READ_TOOLS | {"press_keys", "type_text", "launch_app", "stop_app", "search", "tv_tune", "play_media",
                               "click", "terminate_session"}
 DEV_TOOLS = CONTROL_TOOLS | {"dev_logs", "dev_reload", "dev_registry", "dev_packages"}
@@ -138,9 +138,11 @@ async def test_search_tune_and_play_come_from_the_operation_table(daemon: Daemon
         async with session(daemon) as s:
             tools = {t.name: t for t in (await s.list_tools()).tools}
             tune = tools["tv_tune"].input_schema
-            assert tune["required"] == ["device", "channel"]
+            assert tune["required"] == ["channel"]  # and a device, or a group instead
+            assert {"device", "group"} <= set(tune["properties"])
             assert tune["properties"]["channel"]["description"] == "Major.minor (5.1), or a number."
-            assert set(tools["play_media"].input_schema["properties"]) == {"device", "url", "type", "title", "format"}
+            assert set(tools["play_media"].input_schema["properties"]) == {"device", "group", "url", "type", "title",
+                                                                           "format"}
             assert tools["search"].annotations is not None and tools["search"].annotations.read_only_hint is False
             roku.clear()
             r = await s.call_tool("tv_tune", {"device": dev["name"], "channel": "1.3"})

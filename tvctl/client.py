@@ -263,6 +263,11 @@ def route(op: Operation[Any, Any], device: str, fields: dict[str, Any] | None = 
     return url
 
 
+def group_route(op: Operation[Any, Any], group: str) -> str:
+    """The URL path of operation ``op`` on every member of ``group`` (tvctl.operations.GROUP_OPERATIONS)."""
+    return f"/v1/groups/{quote(group)}{op.path}"
+
+
 def quote(text: str, safe: str = "") -> str:
     """Percent-encode a path segment (urllib.parse costs start-up time; names are mostly ASCII)."""
     out = []

@@ -66,6 +66,8 @@ class DaemonSettings(Section):
                                    "auth_fail_window_s of the one before, after which token checks are refused "
                                    "(too_many_attempts, 429) for auth_fail_window_s.", min=1, max=100_000)
     auth_fail_window_s: float = setting(60.0, "See auth_fail_limit, in seconds.", min=0.1, max=3600)
+    group_parallel: int = setting(32, "How many members of a group an action drives at once (the others wait "
+                                  "for a free slot; each member's own queue still applies).", min=1, max=256)
 
 
 @dataclass(frozen=True, slots=True)

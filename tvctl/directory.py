@@ -20,7 +20,7 @@ from tvctl.credentials import CredentialStore
 from tvctl.discovery import ssdp
 from tvctl.errors import BadRequest, DeviceAuthFailed, DeviceError, TvctlError, UnsupportedOperation
 from tvctl.events import EventBus
-from tvctl.models import Candidate, Device, Observation
+from tvctl.models import Candidate, Device, Group, Observation
 from tvctl.platform import NO_CREDENTIALS, Adapter, AdapterContext, capabilities
 from tvctl.registry import Registry, device_id
 from tvctl.results import CredentialField, CredentialReport
@@ -199,6 +199,23 @@ class DeviceDirectory:
             raise BadRequest("No platform is installed.", hint="Install tvctl with its adapters package.")
         raise first.restated(hint=f"Nothing answered as {' or as '.join(tried)}. Check the address and that the "
                                   f"device is on. {first.hint}") from first
+
+    # -- groups (kept in the registry's file, changed the same all-or-nothing way) -----------------
+    async def create_group(self, name: str, devices: list[str]) -> Group:
+        group = await self._commit(lambda r: r.create_group(name, devices))
+        self.bus.publish("group_updated", group.to_dict())
+        return group
+
+    async def change_group(self, name: str, *, devices: list[str] | None = None, add: list[str] | None = None,
+                           remove: list[str] | None = None) -> Group:
+        group = await self._commit(lambda r: r.change_group(name, devices=devices, add=add, remove=remove))
+        self.bus.publish("group_updated", group.to_dict())
+        return group
+
+    async def delete_group(self, name: str) -> Group:
+        group = await self._commit(lambda r: r.delete_group(name))
+        self.bus.publish("group_removed", group.to_dict())
+        return group
 
     async def remove(self, ident: str) -> Device:
         dev = await self._commit(lambda r: r.remove(ident))

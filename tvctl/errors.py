@@ -17,6 +17,7 @@ Callers react by group, so the tree is grouped the way they react::
     │   ├── InvalidUrl              invalid_url
     │   ├── UnsupportedOperation    unsupported_operation
     │   ├── DeviceNameTaken         device_name_taken
+    │   ├── GroupNameTaken          group_name_taken
     │   ├── InvalidArchive          invalid_archive
     │   ├── NoDevChannel            no_dev_channel
     │   └── DevAppNotActive         dev_app_not_active
@@ -29,6 +30,7 @@ Callers react by group, so the tree is grouped the way they react::
     │   ├── DeviceNotFound          device_not_found
     │   ├── NoDefaultDevice         no_default_device
     │   ├── AppNotFound             app_not_found
+    │   ├── GroupNotFound           group_not_found
     │   └── SessionNotFound         session_not_found
     ├── MethodNotAllowed            method_not_allowed      405
     ├── PayloadTooLarge             payload_too_large       413
@@ -160,6 +162,11 @@ class DeviceNameTaken(BadRequest):
     default_hint = "Pick a name no other device uses (tvctl device list)."
 
 
+class GroupNameTaken(BadRequest):
+    code = "group_name_taken"
+    default_hint = "Pick another name, or change that group: tvctl group add NAME DEVICE…"
+
+
 class InvalidArchive(BadRequest):
     code = "invalid_archive"
     default_hint = "Upload the package in the form the device takes (see docs/api.md for each platform)."
@@ -223,6 +230,11 @@ class NoDefaultDevice(NotFound):
 class AppNotFound(NotFound):
     code = "app_not_found"
     default_hint = "Run tvctl apps list (or tvctl apps refresh) to see installed apps."
+
+
+class GroupNotFound(NotFound):
+    code = "group_not_found"
+    default_hint = "Run tvctl group list to see the groups."
 
 
 class SessionNotFound(NotFound):

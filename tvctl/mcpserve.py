@@ -82,7 +82,8 @@ def _own_command() -> str:
 
 # The tools written here (build()), by tier; the others come from the operation table. Those of the
 # control tier act on the device; the others only read.
-OWN_TOOLS = {"read": ("list_devices", "screenshot"), "control": ("press_keys", "type_text"), "dev": ("dev_logs",)}
+OWN_TOOLS = {"read": ("list_devices", "list_groups", "screenshot"), "control": ("press_keys", "type_text"),
+             "dev": ("dev_logs",)}
 
 
 def tool_names(tier: str) -> list[str]:
@@ -150,21 +151,36 @@ def _tool(typed: "TypedClient", op: "Operation[Any, Any]") -> Callable[..., Any]
     import msgspec
     from pydantic import Field
 
+    from tvctl.client import group_route
+    from tvctl.operations import GROUP_OPERATIONS
     from tvctl.results import fields_of
 
     kind = op.request_type()
     about = {f.name: f.description for f in fields_of(kind)}
+    grouped = op in GROUP_OPERATIONS
     params = [inspect.Parameter("device", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Annotated[
-        str, Field(description='The device: its id, its name, or "default" when only one is known.')])]
+        str, Field(description='The device: its id, its name, or "default" when only one is known.'
+                               + (" Leave it out to act on a group." if grouped else ""))],
+        **({"default": ""} if grouped else {}))]
+    if grouped:
+        params.append(inspect.Parameter("group", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
+            str | None, Field(description="Instead of a device: every device of this group (list_groups); the "
+                                          "result has each member's answer.")]))
     for f in msgspec.structs.fields(kind) if kind is not None else ():
         params.append(inspect.Parameter(
             f.name, inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[f.type, Field(description=about.get(f.name))],
             **({} if f.required else {"default": None})))
 
-    async def tool(device: str, **fields: Any) -> dict[str, Any]:
+    async def tool(device: str = "", group: str | None = None, **fields: Any) -> dict[str, Any]:
         given = {k: v for k, v in fields.items() if v is not None}
+        if group:
+            request = typed.request_of(op, given)  # checked here, as for a device
+            body = msgspec.to_builtins(request) if request is not None else None
+            data: dict[str, Any] = await anyio.to_thread.run_sync(lambda: _call(
+                lambda: typed.raw.request("POST", group_route(op, group), body)))
+            return data
         result = await anyio.to_thread.run_sync(lambda: _call(
-            lambda: typed.call(op, device, typed.request_of(op, given))))
+            lambda: typed.call(op, device or "default", typed.request_of(op, given))))
         out: dict[str, Any] = msgspec.to_builtins(result)
         return out
 
@@ -201,6 +217,11 @@ def build(client: Client, tier: str = "control", platforms: Any = None) -> "MCPS
         """Every known device (under "devices"): id, name, platform, model, address, online, capabilities."""
         return {"devices": await api("GET", "/v1/devices")}
 
+    async def list_groups() -> dict[str, Any]:
+        """Every group of devices (under "groups"): its name and members (device ids). Tools that act on a
+        device (keys, launch, search, …) take group= instead of device= to act on every member."""
+        return {"groups": await api("GET", "/v1/groups")}
+
     async def screenshot(device: str, display: int = 0, session: str | None = None) -> Image:
         """What the device's screen shows, as an image (devices with the screenshot capability). On a
         server of sessions (the sessions capability), session names one (its id or name from
@@ -210,17 +231,24 @@ def build(client: Client, tier: str = "control", platforms: Any = None) -> "MCPS
             lambda: client.request_bytes("GET", f"{dev(device)}/screenshot?{which}")))
         return Image(data=raw, format=ctype.removeprefix("image/") or "png")
 
-    async def press_keys(device: str, keys: list[str], delay_ms: int = SEQUENCE_DELAY_MS) -> dict[str, Any]:
-        """Press keys in order (one key or a sequence, delay_ms apart)."""
+    def target(device: str, group: str | None) -> str:
+        return f"/v1/groups/{quote(group, safe='')}" if group else dev(device or "default")
+
+    async def press_keys(device: str = "", keys: list[str] | None = None, delay_ms: int = SEQUENCE_DELAY_MS,
+                         group: str | None = None) -> dict[str, Any]:
+        """Press keys in order (one key or a sequence, delay_ms apart) on a device, or with group= on
+        every device of that group (the result has each member's answer)."""
+        keys = keys or []
         if len(keys) == 1:
-            out: dict[str, Any] = await api("POST", dev(device) + "/remote/key", {"key": keys[0]})
+            out: dict[str, Any] = await api("POST", target(device, group) + "/remote/key", {"key": keys[0]})
         else:
-            out = await api("POST", dev(device) + "/remote/sequence", {"keys": keys, "delay_ms": delay_ms})
+            out = await api("POST", target(device, group) + "/remote/sequence", {"keys": keys, "delay_ms": delay_ms})
         return out
 
-    async def type_text(device: str, text: str) -> dict[str, Any]:
-        """Type text into the focused field of the device (an on-screen keyboard, a search box)."""
-        out: dict[str, Any] = await api("POST", dev(device) + "/remote/key", {"key": f"literal:{text}"})
+    async def type_text(device: str = "", text: str = "", group: str | None = None) -> dict[str, Any]:
+        """Type text into the focused field of the device (an on-screen keyboard, a search box), or with
+        group= on every device of that group."""
+        out: dict[str, Any] = await api("POST", target(device, group) + "/remote/key", {"key": f"literal:{text}"})
         return out
 
     async def dev_logs(device: str, lines: int = 100) -> dict[str, Any]:
@@ -228,7 +256,7 @@ def build(client: Client, tier: str = "control", platforms: Any = None) -> "MCPS
         out = await api("GET", f"{dev(device)}/dev/logs?lines={lines}")
         return {"device": out["device"], "lines": [line["text"] for line in out["lines"]]}
 
-    own = {fn.__name__: fn for fn in (list_devices, screenshot, press_keys, type_text, dev_logs)}
+    own = {fn.__name__: fn for fn in (list_devices, list_groups, screenshot, press_keys, type_text, dev_logs)}
     tools: list[tuple[str, Callable[..., Any], ToolAnnotations]] = [
         (tier, own[name], hints(tier != "control")) for tier, names in OWN_TOOLS.items() for name in names]
     tools += [(op.mcp, _tool(typed, op), hints(op.read_only, op.destructive))

@@ -245,6 +245,17 @@ class DeviceState:
 
 
 @dataclass(frozen=True, slots=True)
+class Group:
+    """A named set of devices, acted on together (``POST /v1/groups/{name}/remote/key``, …)."""
+
+    name: str
+    devices: tuple[str, ...]  # device ids, in the order they were added
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "devices": list(self.devices)}
+
+
+@dataclass(frozen=True, slots=True)
 class StateReport:
     device: Device
     state: DeviceState

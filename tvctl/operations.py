@@ -214,6 +214,13 @@ OPERATIONS: tuple[Operation[Any, Any], ...] = (
 )
 
 
+# What a group takes (POST /v1/groups/{name}/<the operation's path>): what acts on a device and makes
+# sense for many at once.
+GROUP_OPERATIONS: tuple[Operation[Any, Any], ...] = (PRESS_KEY, PRESS_KEYS, LAUNCH_APP, STOP_APP, SEARCH, TV_TUNE,
+                                                     PLAY_MEDIA)
+GROUP_ROUTE = "/v1/groups/{name}"
+
+
 def by_name(ops: tuple[Operation[Any, Any], ...] | list[Operation[Any, Any]]) -> dict[str, Operation[Any, Any]]:
     return {op.name: op for op in ops}
 

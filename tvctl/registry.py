@@ -24,10 +24,12 @@ from tvctl.errors import (
     BadRequest,
     DeviceNameTaken,
     DeviceNotFound,
+    GroupNameTaken,
+    GroupNotFound,
     NoDefaultDevice,
     UnsupportedOperation,
 )
-from tvctl.models import NAME_RE, Candidate, Device, DeviceInfo, Observation, slugify, usable_mac
+from tvctl.models import NAME_RE, Candidate, Device, DeviceInfo, Group, Observation, slugify, usable_mac
 from tvctl.paths import atomic_write, read_json_file
 
 _LOGGER = logging.getLogger(__name__)
@@ -48,6 +50,7 @@ class Registry:
                  present: Callable[[Device], Device] = lambda device: device) -> None:
         self.path = path
         self._devices: dict[str, Device] = {}  # the records as persisted (online is False in them)
+        self._groups: dict[str, Group] = {}  # by name, persisted beside the devices
         self._online: set[str] = online if online is not None else set()
         self.has_credentials = has_credentials  # runtime, like online: the credentials file knows
         # what a device showed since its last probe (a refusal, a state read), by id: runtime, like online
@@ -61,27 +64,31 @@ class Registry:
 
         Raises StorageFailed when the file cannot be read, or is corrupt and cannot be moved.
         """
-        devices = read_json_file(self.path, "the device registry",
-                                 lambda doc: [Device.from_dict(d) for d in doc["devices"]], version=FILE_VERSION)
-        if devices is None:
+        read = read_json_file(self.path, "the device registry", _parse, version=FILE_VERSION)
+        if read is None:
             return
+        devices, groups = read
         self._devices = {d.id: d.evolve(online=False, has_credentials=False, wire=None,
                                          wake_mac=usable_mac(d.wake_mac))
                          for d in devices}
+        self._groups = {g.name: Group(g.name, tuple(i for i in g.devices if i in self._devices)) for g in groups}
 
     def save(self) -> None:
         """Blocking atomic write (raises StorageFailed); callers on the loop use a thread."""
-        doc = {"version": FILE_VERSION, "devices": [d.to_dict() for d in self._devices.values()]}
+        doc = {"version": FILE_VERSION, "devices": [d.to_dict() for d in self._devices.values()],
+               "groups": [g.to_dict() for g in self._groups.values()]}
         atomic_write(self.path, json.dumps(doc, indent=1).encode())
 
     def draft(self) -> Registry:
         """A copy to change; ``adopt`` it once it is saved."""
         copy = Registry(self.path, self._online, self.has_credentials, self._observed, self.present)
         copy._devices = dict(self._devices)
+        copy._groups = dict(self._groups)
         return copy
 
     def adopt(self, draft: Registry) -> None:
         self._devices = draft._devices
+        self._groups = draft._groups
 
     # -- queries ------------------------------------------------------------------------------
     def _view(self, d: Device) -> Device:
@@ -242,6 +249,58 @@ class Registry:
         return self._view(self._devices[dev.id])
 
     def remove(self, ident: str) -> Device:
+        """Forget a device, and take it out of its groups."""
         dev = self.resolve(ident)
         del self._devices[dev.id]
+        for g in list(self._groups.values()):
+            if dev.id in g.devices:
+                self._groups[g.name] = Group(g.name, tuple(i for i in g.devices if i != dev.id))
         return dev
+
+    # -- groups -----------------------------------------------------------------------------------
+    def groups(self) -> list[Group]:
+        return list(self._groups.values())
+
+    def group(self, name: str) -> Group:
+        found = self._groups.get(name.lower())
+        if found is None:
+            hint = ("Groups: " + ", ".join(self._groups) + ".") if self._groups else \
+                "No group exists yet: tvctl group create NAME DEVICE…"
+            raise GroupNotFound(f"No group is named {name!r}.", hint=hint)
+        return found
+
+    def _members(self, idents: list[str]) -> tuple[str, ...]:
+        """Device ids for names or ids (each once, in the order given)."""
+        return tuple(dict.fromkeys(self.resolve(i).id for i in idents))
+
+    def create_group(self, name: str, idents: list[str]) -> Group:
+        if not NAME_RE.match(name):
+            raise BadRequest(f"{name!r} is not a valid group name.",
+                             hint="Use 1-63 lower-case letters, digits and '-', starting with a letter or digit.")
+        if name in self._groups:
+            raise GroupNameTaken(f"A group named {name!r} exists already.")
+        self._groups[name] = Group(name, self._members(idents))
+        return self._groups[name]
+
+    def change_group(self, name: str, *, devices: list[str] | None = None, add: list[str] | None = None,
+                     remove: list[str] | None = None) -> Group:
+        group = self.group(name)
+        members = self._members(devices) if devices is not None else group.devices
+        if add:
+            members = tuple(dict.fromkeys((*members, *self._members(add))))
+        if remove:
+            gone = set(self._members(remove))
+            members = tuple(i for i in members if i not in gone)
+        self._groups[group.name] = Group(group.name, members)
+        return self._groups[group.name]
+
+    def delete_group(self, name: str) -> Group:
+        group = self.group(name)
+        del self._groups[group.name]
+        return group
+
+
+def _parse(doc: Any) -> tuple[list[Device], list[Group]]:
+    devices = [Device.from_dict(d) for d in doc["devices"]]
+    groups = [Group(str(g["name"]), tuple(str(i) for i in g["devices"])) for g in doc.get("groups", [])]
+    return devices, groups

@@ -360,3 +360,23 @@ def operation_info(op: Operation[Any, Any]) -> OperationInfo:
                          cli=list(op.cli), cli_args=list(op.cli_args), timeout_s=op.timeout_s, mcp=op.mcp,
                          tool=op.tool or op.name, read_only=op.read_only, destructive=op.destructive, remote=op.remote,
                          fields=fields_of(op.request_type()))
+
+
+class MemberError(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    code: str
+    message: str
+    hint: str | None = None
+    details: dict[str, Any] | None = None
+
+
+class MemberResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One member's answer to a group action: its result, or its error as the envelope says it."""
+    device: str
+    ok: bool
+    data: Annotated[Any, Meta(description="The member's result, as the device route answers it.")] = None
+    error: MemberError | None = None
+
+
+class GroupResult(msgspec.Struct, frozen=True, kw_only=True):
+    group: str
+    results: Annotated[list[MemberResult], Meta(description="One per member, in the group's order.")]

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tvctl.api import envelope, operated
+from tvctl.api import envelope, groups, operated
 from tvctl.api.bodies import (
     AddDevice,
     DeviceListQuery,
@@ -100,7 +100,8 @@ def credentials_schema() -> dict[str, Any]:
 def route_table(platforms: Iterable[type[Adapter]] = ()) -> list[Endpoint]:
     """Every route: the system's and the devices' written here, each device operation's from the
     operation table (with ``platforms``' own operations after the core's), then developer mode's."""
-    return CORE_ROUTES[:DEVICE_OPERATIONS_AT] + operated.endpoints(platforms) + CORE_ROUTES[DEVICE_OPERATIONS_AT:]
+    return CORE_ROUTES[:DEVICE_OPERATIONS_AT] + operated.endpoints(platforms) + CORE_ROUTES[DEVICE_OPERATIONS_AT:] \
+        + groups.endpoints()
 
 
 CORE_ROUTES: list[Endpoint] = [

@@ -85,6 +85,22 @@ class DeviceListQuery(Query, frozen=True):
 
 
 
+# -- groups -------------------------------------------------------------------------------------
+Members = Annotated[list[Annotated[str, Meta(min_length=1, max_length=200)]],
+                    Meta(max_length=1000, description="Devices by id or name.")]
+
+
+class CreateGroup(Body, frozen=True):
+    name: Annotated[str, Meta(pattern=NAME_RE.pattern, description="Lower-case letters, digits and dashes.")]
+    devices: Members = []
+
+
+class PatchGroup(Body, frozen=True):
+    devices: Annotated[Members, Meta(description="Replaces the members.")] | None = None
+    add: Annotated[Members, Meta(description="Members to add.")] | None = None
+    remove: Annotated[Members, Meta(description="Members to take out.")] | None = None
+
+
 # -- apps ---------------------------------------------------------------------------------------
 class LaunchApp(Body, frozen=True):
     app: Annotated[str, Meta(min_length=1, description="An app id, name or platform id.")]

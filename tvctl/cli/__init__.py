@@ -86,7 +86,7 @@ def _command_word(argv: list[str]) -> str | None:
     """The subcommand named in ``argv`` (skipping global options and their values), if any."""
     it = iter(argv)
     for tok in it:
-        if tok in ("--socket", "-d", "--device", "--timeout"):
+        if tok in ("--socket", "-d", "--device", "-g", "--group", "--timeout"):
             next(it, None)
         elif not tok.startswith("-"):
             return tok
@@ -158,6 +158,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     client = Client(_socket_path(args.socket), timeout=args.timeout if args.timeout else timeout_for(args))
     try:
+        if getattr(args, "group", None) and args.command != "group":
+            from tvctl.cli.group import act
+
+            return act(client, args)
         _handler(args)(client, args)
     except Usage as exc:
         return _fail(args, EXIT_USAGE, "usage", str(exc), exc.hint or f"tvctl {args.command} --help shows how")

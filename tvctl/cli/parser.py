@@ -186,6 +186,12 @@ def _args_screenshot(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--format", choices=["png", "jpeg"], help="a server of sessions: the image format")
 
 
+def _args_group(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("action", nargs="?", choices=["list", "show", "create", "add", "remove", "delete"],
+                    help="default: list")
+    sp.add_argument("words", nargs="*", metavar="NAME [DEVICE…]", help="the group, then devices (names or ids)")
+
+
 def _args_sessions(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("words", nargs="*", metavar="[terminate SESSION] [DEVICE]",
                     help="none: list the sessions; terminate SESSION: end one (its id or name)")
@@ -241,6 +247,7 @@ SUBCOMMANDS: dict[str, tuple[str | None, str | None, Any]] = {
     "tv": ("control", "live TV: list channels, tune one", _args_tv),
     "play": ("control", "play a video, audio or photo URL", _args_play),
     "click": ("control", "move the pointer to a point of the screen and click, or scroll there", _args_click),
+    "group": ("group", "named groups of devices: list, show, create, add, remove, delete", _args_group),
     "screenshot": ("dev", "save what the screen shows", _args_screenshot),
     "sessions": ("devices", "a server's sessions (remote desktops): list them, terminate one", _args_sessions),
     "dev": ("dev", "developer mode: install, reload, logs, screenshot, registry, packages, delete", _args_dev),
@@ -278,6 +285,8 @@ EXAMPLES: dict[str, str] = {
             "tvctl play https://radio.example/live.mp3 --type audio",
     "screenshot": "tvctl screenshot\ntvctl screenshot living-room -o tv.png\ntvctl screenshot --display 1\n"
                   "tvctl screenshot lab --session 'Signage Lobby' --format jpeg -o lobby.jpg",
+    "group": "tvctl group create lobby bar-tv lobby-kvm\ntvctl group add lobby patio-tv\ntvctl group\n"
+             "tvctl -g lobby key home                  # every member; a line each\ntvctl -g lobby apps launch netflix",
     "sessions": "tvctl sessions lab\ntvctl sessions lab --filter user==ana,kiosk --sort-by started --reverse\n"
                 "tvctl apps launch 'GNOME Desktop' -d lab      # start a session from a bookmark\n"
                 "tvctl sessions terminate 'Signage Lobby' lab",
@@ -334,6 +343,8 @@ def build_parser(only: str | None = None) -> _Parser:
     p.add_argument("--timeout", type=float, metavar="SECONDS",
                    help="give up waiting for the daemon's answer after this long (default: sized to the command)")
     p.add_argument("-d", "--device", help="device name or id (default: the default device)")
+    p.add_argument("-g", "--group", help="act on every device of this group (key, seq, type, power, apps, search, "
+                                         "tv tune, play)")
     sub = p.commands = p.add_subparsers(dest="command", metavar="COMMAND")
     for name, (_module, help_, setup) in SUBCOMMANDS.items():
         if only is not None and name != only:
@@ -343,6 +354,7 @@ def build_parser(only: str | None = None) -> _Parser:
         if name not in ("daemon", "mcp", "completion"):
             sp.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
             sp.add_argument("-d", "--device", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+            sp.add_argument("-g", "--group", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         if setup is not None:
             setup(sp)
     return p

@@ -128,6 +128,7 @@ class MqttBridge:
         self._player: dict[str, bool] = {}  # device id -> whether its state has shown a media player
         self._queues: dict[str, asyncio.Queue[tuple[str, bytes]]] = {}
         self._workers: set[asyncio.Task[None]] = set()
+        self._ops: dict[str, Any] | None = None
 
     # -- what the daemon sees ---------------------------------------------------------------------
     def status(self) -> MqttStatus:
@@ -383,6 +384,11 @@ class MqttBridge:
             command, payload = await queue.get()
             await self._run(name, command, payload)
 
+    def _operations(self) -> dict[str, Any]:
+        if self._ops is None:  # the installed platforms do not change while the daemon runs
+            self._ops = by_name(declared(self.service.adapter_classes.values()))
+        return self._ops
+
     async def _run(self, name: str, command: str, payload: bytes) -> None:
         """One command, answered on the device's result or error topic (the daemon's, for a device
         tvctl does not know)."""
@@ -394,7 +400,7 @@ class MqttBridge:
         try:
             dev = self.service.resolve(name)
             where = topics.device(name, "error")
-            cmd = commands.parse(command, payload, by_name(declared(self.service.adapter_classes.values())))
+            cmd = commands.parse(command, payload, self._operations())
             if cmd.shot is not None:
                 q = cmd.shot
                 body, ctype = await self.service.screenshot(dev.id, q.display, q.session, q.format)

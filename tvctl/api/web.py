@@ -30,8 +30,10 @@ COOKIE = "tvctl_session"
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 TYPES = {"index.html": "text/html; charset=utf-8", "remote.js": "text/javascript; charset=utf-8",
-         "remote.css": "text/css; charset=utf-8"}
-PATHS = {"/": "index.html", "/remote.js": "remote.js", "/remote.css": "remote.css"}
+         "remote.css": "text/css; charset=utf-8", "wall.html": "text/html; charset=utf-8",
+         "wall.js": "text/javascript; charset=utf-8", "wall.css": "text/css; charset=utf-8"}
+PATHS = {"/": "index.html", "/remote.js": "remote.js", "/remote.css": "remote.css",
+         "/wall": "wall.html", "/wall.js": "wall.js", "/wall.css": "wall.css"}
 
 
 @cache

@@ -5,9 +5,41 @@ const $ = (id) => document.getElementById(id);
 let device = null; // the chosen device record
 let shotTimer = null;
 let shotSession = null; // {id, name}: the session of the chosen device whose screen the Screen panel shows
+let lastState = null; // the chosen device's state as last read (null: not yet)
+let stateAt = 0; // when it was read (performance.now()), to move the progress bar on between reads
+const CHOSEN = "tvctl.device"; // localStorage: the id of the device chosen last
 
-function say(text) { $("feedback").textContent = text; } // what the last action did
-function sayState(text) { $("status").textContent = text; } // what the device is doing
+// What the last action did, in the bar at the foot of the page; it shows again on each message.
+function say(text, tone) {
+  const bar = $("feedback");
+  bar.textContent = text;
+  if (tone) bar.dataset.tone = tone;
+  else delete bar.dataset.tone;
+  bar.classList.add("again");
+  void bar.offsetWidth; // restart its fade
+  bar.classList.remove("again");
+}
+function sayError(text) { say(text, "error"); }
+
+// What the device is doing; online: true, false, or undefined when not known.
+function sayState(text, online) {
+  const line = $("status");
+  line.textContent = text;
+  if (online === undefined) delete line.dataset.online;
+  else line.dataset.online = online ? "yes" : "no";
+}
+
+// An SVG icon of the page's own (the <symbol>s at the top of index.html).
+function icon(name) {
+  const NS = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(NS, "svg");
+  svg.setAttribute("class", "i");
+  svg.setAttribute("aria-hidden", "true");
+  const use = document.createElementNS(NS, "use");
+  use.setAttribute("href", `#i-${name}`);
+  svg.append(use);
+  return svg;
+}
 
 // An error envelope is thrown as an Error whose message is "code: message"; it also carries the
 // envelope's code, message (text) and hint. timeoutS: give up waiting after that many seconds.
@@ -30,7 +62,12 @@ async function api(method, path, body, timeoutS) {
 
 function base(d = device) { return `/v1/devices/${encodeURIComponent(d.id)}`; }
 
-function showLogin() { $("login").hidden = false; }
+function showLogin() {
+  if (!$("login").hidden) return;
+  $("login").hidden = false;
+  sayState("sign in to reach the devices");
+  $("token").focus();
+}
 
 async function signIn(event) {
   event.preventDefault();
@@ -56,7 +93,7 @@ async function press(key) {
   try {
     await api("POST", base() + "/remote/key", { key });
     say(`${device.name}: sent ${key.startsWith("literal:") ? "text" : key}`);
-  } catch (e) { say(`${device.name}: ${e.message}`); }
+  } catch (e) { sayError(`${device.name}: ${problem(e)}`); }
 }
 
 function applyCapabilities() {
@@ -64,6 +101,9 @@ function applyCapabilities() {
   document.querySelectorAll("[data-cap]").forEach((el) => { el.hidden = !caps.has(el.dataset.cap); });
   $("actions").hidden = !document.querySelector("#action-forms > form:not([hidden])");
   $("shot").toggleAttribute("data-pointer", caps.has("pointer")); // a click on the screenshot clicks the screen
+  // without keys, the device's health is what the page is for; with them, a line under the remote
+  $("health-title").textContent = caps.has("keys") ? "Device" : "Health";
+  $("health").classList.toggle("compact", caps.has("keys"));
 }
 
 // -- actions: a form for each operation the daemon's table offers the web remote ---------------------
@@ -102,10 +142,16 @@ function resultLine(op, result) {
     : `${shortSummary(op.summary)}: done`;
 }
 
+// An error as a person reads it: the message and its hint, never the code.
 function problem(e) {
   if (e.name === "TimeoutError") return "no answer in time";
+  if (e instanceof TypeError && /fetch|network/i.test(e.message)) return "the daemon did not answer; is it running?";
   if (!e.text) return e.message;
-  return e.hint ? `${e.text}${/[.!?]$/.test(e.text) ? "" : "."} ${e.hint}` : e.text;
+  return words(e.text, e.hint);
+}
+
+function words(text, hint) {
+  return hint ? `${text}${/[.!?]$/.test(text) ? "" : "."} ${hint}` : text;
 }
 
 function parseJson(text, type) {
@@ -220,7 +266,7 @@ async function runAction(op, form, controls) {
   try {
     say(`${target.name}: ${resultLine(op, await api(op.method, path, body, op.timeout_s))}`);
   } catch (e) {
-    say(`${target.name}: ${problem(e)}`);
+    sayError(`${target.name}: ${problem(e)}`);
   } finally {
     submit.disabled = false;
     form.removeAttribute("aria-busy");
@@ -236,14 +282,16 @@ async function loadActions() {
     const offered = ops.filter((op) => op.remote && !/\{(?!id\})/.test(op.path));
     $("action-forms").replaceChildren(...offered.map(actionForm));
     actionsLoaded = true;
-  } catch (e) { say(`actions unavailable: ${e.message}`); }
+  } catch (e) { sayError(`actions unavailable: ${problem(e)}`); }
   applyCapabilities();
 }
 
 let appsAsked = 0; // which loadApps call is the latest: an earlier one's answer is dropped
+let appIcons = new Map(); // platform_id -> icon URL of the chosen device's listed apps
 async function loadApps() {
   const grid = $("grid");
   grid.replaceChildren();
+  appIcons = new Map();
   const asked = ++appsAsked;
   if (!device || !device.capabilities.includes("apps")) return;
   const target = device;
@@ -254,20 +302,38 @@ async function loadApps() {
       const b = document.createElement("button");
       b.dataset.app = app.platform_id;
       b.setAttribute("aria-label", `Launch ${app.name}`);
-      if (target.capabilities.includes("app-icons")) { // else no empty picture frame (a FastX bookmark)
+      if (target.capabilities.includes("app-icons")) { // else no empty picture frame (a bookmark)
         const img = document.createElement("img");
         img.alt = "";
+        img.width = 290; // a TV app icon's usual size: the box is kept while the picture loads (CSS: aspect-ratio)
+        img.height = 218;
         img.loading = "lazy";
+        img.decoding = "async";
+        img.addEventListener("error", () => img.classList.add("broken"), { once: true }); // the box stays, empty
         img.src = `${base(target)}/apps/${encodeURIComponent(app.platform_id)}/icon`;
+        appIcons.set(app.platform_id, img.src);
         b.append(img);
       }
       const label = document.createElement("span");
       label.textContent = app.name;
+      b.title = app.name;
       b.append(label);
       b.addEventListener("click", () => launch(app));
       grid.append(b);
     }
-  } catch (e) { if (asked === appsAsked) say(e.message); }
+    markFront();
+    if (lastState) showNow(lastState); // its icon, now that the list says which apps have one
+  } catch (e) { if (asked === appsAsked) sayError(`${target.name}: ${problem(e)}`); }
+}
+
+// The app in front, marked in the grid.
+function markFront() {
+  const app = lastState && lastState.active_app;
+  const front = app && app.kind !== "home" ? app.platform_id : null;
+  document.querySelectorAll("#grid button").forEach((b) => {
+    if (front !== null && b.dataset.app === front) b.setAttribute("aria-current", "true");
+    else b.removeAttribute("aria-current");
+  });
 }
 
 async function launch(app) {
@@ -276,13 +342,13 @@ async function launch(app) {
   try {
     const out = await api("POST", base(target) + "/apps/launch", { app: app.platform_id });
     if (!out.session) { say(`${target.name}: launched ${app.name}`); return; }
-    // a server of sessions (FastX) started a session from a bookmark: say which, and list it
+    // a server of sessions started a session from a bookmark: say which, and list it
     say(`${target.name}: launched ${app.name} as the session “${out.session.name}”`);
     if (device === target) await Promise.all([loadSessions(), refreshState()]);
-  } catch (e) { say(`${target.name}: ${e.message}`); }
+  } catch (e) { sayError(`${target.name}: ${problem(e)}`); }
 }
 
-// -- sessions: a server whose screens are its sessions (a FastX server) ------------------------------
+// -- sessions: a server whose screens are its sessions (a remote-desktop server) ---------------------
 // Each session is listed with its user, geometry and clients, with a button to show its screen in
 // the Screen panel and one to end it. Session names come from the server: they are only ever text.
 let sessionsAsked = 0; // which loadSessions call is the latest: an earlier one's answer is dropped
@@ -357,7 +423,7 @@ async function loadSessions() {
     sessionsShown = out.sessions.length;
     markShown();
   } catch (e) {
-    if (asked === sessionsAsked) say(`${target.name}: ${problem(e)}`);
+    if (asked === sessionsAsked) sayError(`${target.name}: ${problem(e)}`);
   } finally {
     if (asked === sessionsAsked) list.removeAttribute("aria-busy");
   }
@@ -384,7 +450,7 @@ async function terminate(target, s, button) {
       $("shot-of").textContent = `${s.name} (terminated)`;
     }
   } catch (e) {
-    say(`${target.name}: ${problem(e)}`);
+    sayError(`${target.name}: ${problem(e)}`);
     button.disabled = false;
   }
   if (device === target) await Promise.all([loadSessions(), refreshState()]); // the list, and the state's count
@@ -403,10 +469,12 @@ async function refreshState() {
   try {
     const report = await api("GET", base(target) + "/state");
     if (device === target) { showState(report.state, report.device.online); followSessions(report.state); }
-  } catch (e) { say(`${target.name}: ${e.message}`); }
+  } catch (e) { if (device === target) sayError(`${target.name}: ${problem(e)}`); }
 }
 
 function showState(state, online) {
+  lastState = state;
+  stateAt = performance.now();
   const app = state.active_app ? state.active_app.name : null;
   let media = "";
   if (state.media && state.media.state !== "close") {
@@ -421,9 +489,184 @@ function showState(state, online) {
   if (app) parts.push(app + media);
   if (typeof state.session_count === "number") parts.push(`${state.session_count} session${state.session_count === 1 ? "" : "s"}`);
   if (state.control_note) parts.push(state.control_note);
-  sayState(parts.join(" · "));
+  sayState(parts.join(" · "), online !== false);
+  showNow(state);
+  showHealth(state);
+  showVolume(state);
+  markFront();
 }
 
+// -- now playing: the app in front, its channel, the player's state and position --------------------
+const KIND_WORDS = { app: "Now playing", "tv-input": "Watching", home: "Home screen", screensaver: "Screensaver" };
+const MEDIA_WORDS = { play: "Playing", pause: "Paused", buffer: "Loading", startup: "Starting", open: "Opening",
+                      stop: "Stopped" };
+const MEDIA_ICONS = { play: "play", pause: "pause" };
+let nowTimer = null;
+let nowIcon = null; // the URL of the icon the card shows (or is loading)
+
+function clock(ms) {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const two = (n) => String(n).padStart(2, "0");
+  return h ? `${h}:${two(m)}:${two(s % 60)}` : `${m}:${two(s % 60)}`;
+}
+
+// state null: the chosen device's state is not read yet. The card's room is kept for a device that
+// has apps and keys (a TV, a player) so nothing moves when the state comes.
+function showNow(state) {
+  const card = $("now");
+  const caps = device ? device.capabilities : [];
+  const app = state ? state.active_app : null;
+  card.hidden = !caps.includes("apps") || (state ? !app : !caps.includes("keys"));
+  clearInterval(nowTimer);
+  nowTimer = null;
+  $("now-kind").textContent = state && state.power === "standby" ? "Standby"
+    : app ? KIND_WORDS[app.kind] || "Now playing" : "Now playing";
+  $("now-title").textContent = !app ? "…" : app.kind === "screensaver" && app.screensaver ? app.screensaver : app.name;
+  const tv = state && state.tv;
+  const channel = tv ? [[tv.number, tv.name].filter(Boolean).join(" "), tv.program_title].filter(Boolean).join(" — ") : "";
+  $("now-channel").textContent = channel;
+  $("now-channel").hidden = !channel;
+  // the grid's picture of the app (an app the list does not name, a sideloaded one, has none)
+  const iconOf = app && app.kind !== "home" ? appIcons.get(app.platform_id) || null : null;
+  if (iconOf !== nowIcon) {
+    nowIcon = iconOf;
+    const img = $("now-icon");
+    img.hidden = true; // until it has loaded: never a broken picture
+    if (iconOf) img.src = iconOf;
+    else img.removeAttribute("src");
+  }
+  const media = state && state.media && MEDIA_WORDS[state.media.state] ? state.media : null;
+  card.dataset.media = media ? media.state : "none";
+  const pill = $("now-state");
+  pill.hidden = !media;
+  if (media) {
+    const word = media.live && media.state === "play" ? "Live" : MEDIA_WORDS[media.state];
+    pill.replaceChildren(...(MEDIA_ICONS[media.state] ? [icon(MEDIA_ICONS[media.state])] : []), word);
+  }
+  const timed = media && typeof media.duration_ms === "number" && media.duration_ms > 0 &&
+    typeof media.position_ms === "number";
+  $("now-progress").hidden = !timed;
+  if (timed) {
+    showPosition();
+    if (media.state === "play") nowTimer = setInterval(showPosition, 1000);
+  }
+}
+
+// The player's position: as last read, moved on by the time since while it plays.
+function showPosition() {
+  const media = lastState && lastState.media;
+  if (!media || !(media.duration_ms > 0)) return;
+  const moved = media.state === "play" ? performance.now() - stateAt : 0;
+  const at = Math.min(media.position_ms + moved, media.duration_ms);
+  $("now-fill").style.width = `${((100 * at) / media.duration_ms).toFixed(2)}%`;
+  const bar = $("now-bar");
+  bar.setAttribute("aria-valuemax", String(Math.floor(media.duration_ms / 1000)));
+  bar.setAttribute("aria-valuenow", String(Math.floor(at / 1000)));
+  bar.setAttribute("aria-valuetext", `${clock(at)} of ${clock(media.duration_ms)}`);
+  $("now-pos").textContent = clock(at);
+  $("now-dur").textContent = clock(media.duration_ms);
+}
+
+// -- health: the fields a platform's state has beyond the common ones, shown as they come ------------
+const COMMON_FIELDS = new Set(["power", "power_mode", "active_app", "media", "tv", "unavailable", "control_note"]);
+const SHOWN_ELSEWHERE = new Set(["session_count", "volume", "muted"]); // the status line, the volume keys
+const ACRONYMS = new Set(["cpu", "gpu", "os", "id", "ip", "url", "tv", "mac", "hdmi", "ram", "usb"]);
+const UNITS = { celsius: "°C", fahrenheit: "°F", volt: "V", volts: "V", watt: "W", watts: "W", ampere: "A",
+                percent: "%" };
+const SCALAR = new Set(["string", "number", "boolean"]);
+
+function fieldName(key) {
+  const text = key.replace(/_(s|ms|percent|pct)$/, "").split("_").filter(Boolean)
+    .map((w) => (ACRONYMS.has(w) ? w.toUpperCase() : w)).join(" ");
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function span(seconds) {
+  const s = Math.round(seconds);
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (d) return `${d} d ${h} h`;
+  if (h) return `${h} h ${m} min`;
+  return m ? `${m} min` : `${s} s`;
+}
+
+function amount(n) { return n.toLocaleString(undefined, { maximumFractionDigits: 1 }); }
+
+function scalarText(v) { return typeof v === "boolean" ? (v ? "yes" : "no") : typeof v === "number" ? amount(v) : String(v); }
+
+// A reading ({name, value, unit}) as "CPU 50.1 °C".
+function readingText(r) {
+  const unit = r.unit ? UNITS[String(r.unit).toLowerCase()] || String(r.unit) : "";
+  return `${r.name} ${scalarText(r.value)}${unit ? ` ${unit}` : ""}`;
+}
+
+// {text, percent} for a field, or null when there is nothing to show.
+function healthValue(key, v) {
+  if (v === null || v === undefined || v === "") return null;
+  if (typeof v === "number" && /_(percent|pct)$/.test(key)) return { text: `${amount(v)} %`, percent: v };
+  if (typeof v === "number" && key.endsWith("_ms")) return { text: span(v / 1000) };
+  if (typeof v === "number" && key.endsWith("_s")) return { text: span(v) };
+  if (SCALAR.has(typeof v)) return { text: scalarText(v) };
+  if (Array.isArray(v)) {
+    if (!v.length) return null;
+    if (v.every((x) => SCALAR.has(typeof x))) return { text: v.map(scalarText).join(", ") };
+    if (v.every((x) => x && typeof x === "object" && "name" in x && "value" in x)) return { items: v.map(readingText) };
+    return null;
+  }
+  if (typeof v === "object") {
+    const plain = Object.entries(v).filter(([, x]) => SCALAR.has(typeof x));
+    return plain.length ? { items: plain.map(([k, x]) => `${k} ${scalarText(x)}`) } : null;
+  }
+  return null;
+}
+
+function showHealth(state) {
+  const list = $("health-list");
+  const rows = [];
+  for (const [key, v] of Object.entries(state || {})) {
+    if (COMMON_FIELDS.has(key) || SHOWN_ELSEWHERE.has(key)) continue;
+    const shown = healthValue(key, v);
+    if (!shown) continue;
+    const row = document.createElement("div");
+    row.className = "stat";
+    row.dataset.field = key;
+    const dt = document.createElement("dt");
+    dt.textContent = fieldName(key);
+    const dd = document.createElement("dd");
+    if (shown.items) {
+      dd.className = "chips";
+      dd.append(...shown.items.map((t) => textSpan("chip", t)));
+    } else dd.textContent = shown.text;
+    row.append(dt, dd);
+    if ((shown.text || shown.items.join(" · ")).length > 13) row.classList.add("wide"); // a long value: a whole row
+    if (shown.percent !== undefined) {
+      const meter = document.createElement("div");
+      meter.className = "meter";
+      meter.dataset.level = shown.percent >= 90 ? "full" : shown.percent >= 70 ? "high" : "ok";
+      const fill = document.createElement("span");
+      fill.style.width = `${Math.min(Math.max(shown.percent, 0), 100)}%`;
+      meter.append(fill);
+      row.append(meter);
+    }
+    rows.push(row);
+  }
+  list.replaceChildren(...rows);
+  $("health").hidden = rows.length === 0;
+}
+
+// The set's own volume, where its state says it.
+function showVolume(state) {
+  const level = $("vol-level");
+  const known = state && typeof state.volume === "number";
+  level.hidden = !known;
+  level.textContent = known ? (state.muted ? "muted" : String(state.volume)) : "";
+  level.toggleAttribute("data-muted", Boolean(known && state.muted));
+}
+
+// -- screen ------------------------------------------------------------------------------------------
 let shotAsked = 0; // which screenshot call is the latest: an earlier one's image is dropped
 
 // The chosen device's screen, or on a server of sessions the session chosen in the Sessions panel
@@ -436,18 +679,24 @@ async function screenshot() {
   const path = base(target) + "/screenshot" + (session ? `?session=${encodeURIComponent(session.id)}` : "");
   try {
     const r = await fetch(path, { credentials: "same-origin" });
-    if (!r.ok) { const doc = await r.json(); throw new Error(doc.error.message); }
+    if (r.status === 401) { showLogin(); throw new Error("sign in with the API token"); }
+    if (!r.ok) {
+      const doc = await r.json().catch(() => null);
+      const err = doc && doc.error ? doc.error : { message: "the daemon could not take the screenshot" };
+      throw Object.assign(new Error(err.message), { text: err.message, hint: err.hint });
+    }
     const blob = await r.blob();
     if (asked !== shotAsked || device !== target) return false; // another screen was asked for meanwhile
     const img = $("shot-img");
     if (img.src.startsWith("blob:")) URL.revokeObjectURL(img.src);
-    img.src = URL.createObjectURL(blob);
+    img.src = URL.createObjectURL(blob); // shown once it has loaded
     img.alt = session ? `The screen of the session ${session.name}` : "The device's screen";
     $("shot-of").textContent = session ? session.name : "";
     return true;
   } catch (e) {
     if (asked === shotAsked && device === target) {
-      say(session ? `${target.name}: screenshot of “${session.name}”: ${e.message}` : `screenshot: ${e.message}`);
+      sayError(session ? `${target.name}: screenshot of “${session.name}”: ${problem(e)}`
+        : `${target.name}: screenshot: ${problem(e)}`);
     }
     return false;
   }
@@ -459,7 +708,9 @@ function clearScreenshot() {
   const img = $("shot-img");
   if (img.src.startsWith("blob:")) URL.revokeObjectURL(img.src);
   img.removeAttribute("src");
+  img.hidden = true;
   img.alt = "The device's screen";
+  $("shot-empty").hidden = false;
   $("shot-of").textContent = "";
 }
 
@@ -474,41 +725,67 @@ async function clickScreen(event) {
   const x = Math.min(Math.max((event.clientX - box.left) / box.width, 0), 1);
   const y = Math.min(Math.max((event.clientY - box.top) / box.height, 0), 1);
   const action = event.type === "contextmenu" ? "right-click" : "click";
+  const target = device;
   try {
-    const out = await api("POST", base() + "/pointer", { x, y, unit: "fraction", action });
-    say(`${device.name}: ${action === "click" ? "clicked" : "right-clicked"} at ${Math.round(out.x * 100)}%, ${Math.round(out.y * 100)}%`);
-    await screenshot();
-  } catch (e) { say(`${device.name}: ${e.message}`); }
+    const out = await api("POST", base(target) + "/pointer", { x, y, unit: "fraction", action });
+    say(`${target.name}: ${action === "click" ? "clicked" : "right-clicked"} at ${Math.round(out.x * 100)}%, ${Math.round(out.y * 100)}%`);
+    if (device === target) await screenshot();
+  } catch (e) { sayError(`${target.name}: ${problem(e)}`); }
+}
+
+// -- developer ---------------------------------------------------------------------------------------
+function showChosenZip() {
+  const file = $("zip").files[0];
+  const text = $("drop-text");
+  if (!file) {
+    const strong = document.createElement("strong");
+    strong.textContent = "Drop a channel zip here";
+    text.replaceChildren(strong, " or choose one");
+    return;
+  }
+  const strong = document.createElement("strong");
+  strong.textContent = file.name;
+  text.replaceChildren(strong, ` · ${Math.max(1, Math.round(file.size / 1024)).toLocaleString()} KB: Install sends it`);
 }
 
 function upload(event) {
   event.preventDefault();
   const file = $("zip").files[0];
-  if (!file || !device) return;
+  if (!device) return;
+  if (!file) { sayError(`${device.name}: choose a channel zip first, or drop one on the box`); return; }
+  const target = device;
   const form = new FormData();
   form.append("archive", file, file.name);
+  $("upload-progress").value = 0;
   const xhr = new XMLHttpRequest(); // fetch cannot report upload progress
-  xhr.open("POST", base() + "/dev/install");
+  xhr.open("POST", base(target) + "/dev/install");
   xhr.upload.onprogress = (ev) => { if (ev.lengthComputable) $("upload-progress").value = (100 * ev.loaded) / ev.total; };
   xhr.onload = () => {
-    const doc = JSON.parse(xhr.responseText);
-    say(doc.ok ? `${device.name}: ${doc.data.result} ${file.name}` : `${device.name}: ${doc.error.message}`);
+    let doc = null;
+    try { doc = JSON.parse(xhr.responseText); } catch { /* not an envelope: said below */ }
+    if (xhr.status === 401) { showLogin(); sayError("sign in with the API token"); }
+    else if (doc && doc.ok) say(`${target.name}: ${doc.data.result} ${file.name}`);
+    else if (doc && doc.error) sayError(`${target.name}: ${words(doc.error.message, doc.error.hint)}`);
+    else sayError(`${target.name}: the daemon did not take the upload`);
   };
-  xhr.onerror = () => say("upload failed: the daemon closed the connection");
+  xhr.onerror = () => sayError("upload failed: the daemon closed the connection");
   xhr.send(form);
 }
 
 async function reload() {
+  if (!device) return;
+  const target = device;
   try {
-    const out = await api("POST", base() + "/dev/reload");
-    say(`${device.name}: reloaded (left via ${out.left_via})`);
-  } catch (e) { say(`${device.name}: ${e.message}`); }
+    const out = await api("POST", base(target) + "/dev/reload");
+    say(`${target.name}: reloaded (left via ${out.left_via})`);
+  } catch (e) { sayError(`${target.name}: ${problem(e)}`); }
 }
 
 let logStream = null;
 function followLogs() {
   const button = $("logs-follow");
   if (logStream) { logStream.close(); logStream = null; button.setAttribute("aria-pressed", "false"); return; }
+  if (!device) return;
   button.setAttribute("aria-pressed", "true");
   logStream = new EventSource(`${base()}/dev/logs?follow=true&lines=200`);
   logStream.addEventListener("log", (ev) => {
@@ -518,17 +795,49 @@ function followLogs() {
   });
 }
 
+// -- the device ------------------------------------------------------------------------------------
 async function choose(id, devices) {
   if (logStream) followLogs(); // stop following the previous device
   device = devices.find((d) => d.id === id) || null;
+  say(""); // what was done to the previous device is not news about this one
+  lastState = null;
   clearScreenshot();
+  $("logs").textContent = "";
+  sayState(device ? `${device.name} · …` : "no device");
+  showNow(null);
+  showHealth(null);
+  showVolume(null);
   applyCapabilities();
   await Promise.all([loadApps(), loadSessions()]);
   await refreshState();
 }
 
+function remembered() {
+  try { return localStorage.getItem(CHOSEN); } catch { return null; } // storage may be off
+}
+
+function remember(id) {
+  try { localStorage.setItem(CHOSEN, id); } catch { /* the choice is only not kept */ }
+}
+
+// The device the page opens on: the one its address names (?device=, as the wall's tiles link), else
+// the daemon's default device, else the one chosen last here, else the first.
+function opening(devices, defaultDevice) {
+  const named = (ident) => {
+    if (!ident) return null;
+    const low = ident.toLowerCase();
+    return devices.find((d) => d.id.toLowerCase() === low || d.name === low) || null;
+  };
+  const asked = named(new URLSearchParams(location.search).get("device"));
+  if (asked) remember(asked.id);
+  return asked || named(defaultDevice) || named(remembered()) || devices[0];
+}
+
 async function loadDevices() {
-  const devices = await api("GET", "/v1/devices");
+  const [devices, status] = await Promise.all([
+    api("GET", "/v1/devices"),
+    api("GET", "/v1/daemon/status").catch(() => null), // only for its default device
+  ]);
   const select = $("device");
   select.replaceChildren(...devices.map((d) => {
     const o = document.createElement("option");
@@ -536,9 +845,11 @@ async function loadDevices() {
     o.textContent = `${d.name} (${d.platform})`;
     return o;
   }));
-  select.onchange = () => choose(select.value, devices);
-  if (devices.length) await choose(devices[0].id, devices);
-  else say("no devices: add one with tvctl device add <address>");
+  select.onchange = () => { remember(select.value); choose(select.value, devices); };
+  if (!devices.length) { sayState("no devices", undefined); say("no devices: add one with tvctl device add <address>"); return; }
+  const first = opening(devices, status && status.default_device);
+  select.value = first.id;
+  await choose(first.id, devices);
 }
 
 function listen() {
@@ -549,7 +860,7 @@ function listen() {
   });
   events.addEventListener("device_updated", (ev) => {
     const d = JSON.parse(ev.data);
-    if (device && d.id === device.id && !d.online) sayState(`${device.name} · offline`);
+    if (device && d.id === device.id && !d.online) sayState(`${device.name} · offline`, false);
   });
   events.onopen = () => refreshState();
   events.onerror = () => sayState("daemon unreachable; reconnecting…"); // EventSource retries by itself
@@ -558,13 +869,14 @@ function listen() {
 function shortcuts(event) {
   if (event.target instanceof HTMLInputElement || event.target instanceof HTMLSelectElement) return;
   // Enter/space submit an action's form, press a session's button
-  if (event.target instanceof Element && event.target.closest("#actions, #sessions")) return;
+  if (event.target instanceof Element && event.target.closest("#actions, #sessions, #dev, #shot")) return;
   const keys = { ArrowUp: "up", ArrowDown: "down", ArrowLeft: "left", ArrowRight: "right", Enter: "select",
                  Backspace: "back", Escape: "back", " ": "play-pause" };
-  if (keys[event.key]) { event.preventDefault(); press(keys[event.key]); }
+  if (keys[event.key] && device && device.capabilities.includes("keys")) { event.preventDefault(); press(keys[event.key]); }
 }
 
 document.addEventListener("DOMContentLoaded", async () => {
+  applyCapabilities(); // no device yet: no panel of one
   document.querySelectorAll("button[data-key]").forEach((b) => b.addEventListener("click", () => press(b.dataset.key)));
   $("type").addEventListener("submit", (ev) => {
     ev.preventDefault();
@@ -574,13 +886,24 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("login").addEventListener("submit", signIn);
   $("shot-refresh").addEventListener("click", () => screenshot());
   $("sessions-refresh").addEventListener("click", () => loadSessions());
-  $("shot-img").addEventListener("click", clickScreen);
-  $("shot-img").addEventListener("contextmenu", clickScreen);
+  const shot = $("shot-img");
+  shot.addEventListener("click", clickScreen);
+  shot.addEventListener("contextmenu", clickScreen);
+  shot.addEventListener("load", () => { if (shot.getAttribute("src")) { shot.hidden = false; $("shot-empty").hidden = true; } });
+  shot.addEventListener("error", () => { shot.hidden = true; $("shot-empty").hidden = false; });
+  const nowIconImg = $("now-icon");
+  nowIconImg.addEventListener("load", () => { nowIconImg.hidden = !nowIconImg.getAttribute("src"); });
   $("upload").addEventListener("submit", upload);
-  $("upload").addEventListener("dragover", (ev) => ev.preventDefault());
+  $("zip").addEventListener("change", showChosenZip);
+  const drop = $("drop");
+  $("upload").addEventListener("dragover", (ev) => { ev.preventDefault(); drop.classList.add("over"); });
+  $("upload").addEventListener("dragleave", (ev) => {
+    if (!(ev.relatedTarget instanceof Node) || !$("upload").contains(ev.relatedTarget)) drop.classList.remove("over");
+  });
   $("upload").addEventListener("drop", (ev) => { // a zip dropped on the form is installed at once
     ev.preventDefault();
-    if (ev.dataTransfer && ev.dataTransfer.files.length) { $("zip").files = ev.dataTransfer.files; upload(ev); }
+    drop.classList.remove("over");
+    if (ev.dataTransfer && ev.dataTransfer.files.length) { $("zip").files = ev.dataTransfer.files; showChosenZip(); upload(ev); }
   });
   $("reload").addEventListener("click", reload);
   $("logs-follow").addEventListener("click", followLogs);
@@ -592,6 +915,9 @@ document.addEventListener("DOMContentLoaded", async () => {
   try {
     await loadDevices();
     listen();
-  } catch (e) { say(e.message); return; }
+  } catch (e) {
+    if ($("login").hidden) sayError(problem(e)); // else the sign-in form says what to do
+    return;
+  }
   await loadActions();
 });

@@ -31,9 +31,10 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' 
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 TYPES = {"index.html": "text/html; charset=utf-8", "remote.js": "text/javascript; charset=utf-8",
          "remote.css": "text/css; charset=utf-8", "wall.html": "text/html; charset=utf-8",
-         "wall.js": "text/javascript; charset=utf-8", "wall.css": "text/css; charset=utf-8"}
+         "wall.js": "text/javascript; charset=utf-8", "wall.css": "text/css; charset=utf-8",
+         "common.js": "text/javascript; charset=utf-8"}
 PATHS = {"/": "index.html", "/remote.js": "remote.js", "/remote.css": "remote.css",
-         "/wall": "wall.html", "/wall.js": "wall.js", "/wall.css": "wall.css"}
+         "/wall": "wall.html", "/wall.js": "wall.js", "/wall.css": "wall.css", "/common.js": "common.js"}
 
 
 @cache

@@ -1,7 +1,6 @@
 // The tvctl web remote: talks to the daemon that served it, same origin, no third-party code.
 "use strict";
 
-const $ = (id) => document.getElementById(id);
 let device = null; // the chosen device record
 let shotTimer = null;
 let shotSession = null; // {id, name}: the session of the chosen device whose screen the Screen panel shows
@@ -41,25 +40,7 @@ function icon(name) {
   return svg;
 }
 
-// An error envelope is thrown as an Error whose message is "code: message"; it also carries the
-// envelope's code, message (text) and hint. timeoutS: give up waiting after that many seconds.
-async function api(method, path, body, timeoutS) {
-  const init = { method, headers: {}, credentials: "same-origin" };
-  if (body !== undefined) {
-    init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
-  }
-  if (timeoutS) init.signal = AbortSignal.timeout(timeoutS * 1000);
-  const r = await fetch(path, init);
-  if (r.status === 401) { showLogin(); throw new Error("sign in with the API token"); }
-  const doc = await r.json();
-  if (!doc.ok) {
-    const { code, message, hint } = doc.error;
-    throw Object.assign(new Error(`${code}: ${message}`), { code, text: message, hint });
-  }
-  return doc.data;
-}
-
+// api(), problem(), words() and sendToken() are common.js's.
 function base(d = device) { return `/v1/devices/${encodeURIComponent(d.id)}`; }
 
 function showLogin() {
@@ -71,18 +52,7 @@ function showLogin() {
 
 async function signIn(event) {
   event.preventDefault();
-  const r = await fetch("/v1/session", {
-    method: "POST", credentials: "same-origin",
-    headers: { "Content-Type": "application/json" }, body: JSON.stringify({ token: $("token").value }),
-  });
-  if (!r.ok) {
-    const doc = await r.json().catch(() => null);
-    $("login-error").textContent = r.status === 401 ? "wrong token" : (doc && doc.error ? doc.error.message : `HTTP ${r.status}`);
-    return;
-  }
-  $("token").value = "";
-  $("login").hidden = true;
-  $("login-error").textContent = "";
+  if (!await sendToken()) return;
   await loadDevices();
   listen();
   await loadActions();
@@ -143,17 +113,6 @@ function resultLine(op, result) {
 }
 
 // An error as a person reads it: the message and its hint, never the code.
-function problem(e) {
-  if (e.name === "TimeoutError") return "no answer in time";
-  if (e instanceof TypeError && /fetch|network/i.test(e.message)) return "the daemon did not answer; is it running?";
-  if (!e.text) return e.message;
-  return words(e.text, e.hint);
-}
-
-function words(text, hint) {
-  return hint ? `${text}${/[.!?]$/.test(text) ? "" : "."} ${hint}` : text;
-}
-
 function parseJson(text, type) {
   const value = JSON.parse(text);
   if (type === "array" ? !Array.isArray(value) : (value === null || typeof value !== "object" || Array.isArray(value))) {

@@ -3,8 +3,6 @@
 // third-party code; everything a device or a user named is put in the page as text.
 "use strict";
 
-const $ = (id) => document.getElementById(id);
-
 // Thumbnails: never more than this many screenshot requests at once over the whole wall, one per
 // device, each device's picture no more often than every SHOT_EVERY_MS (SHOT_BACKOFF_MS after a
 // failure), and only while the page is visible.
@@ -27,56 +25,14 @@ let shotsInFlight = 0;
 let shotTimer = null;
 let events = null;
 
-// -- talking to the daemon ----------------------------------------------------------------------
-// An error envelope is thrown as an Error carrying the envelope's code, message (text) and hint.
-async function api(method, path, body, timeoutS) {
-  const init = { method, headers: {}, credentials: "same-origin" };
-  if (body !== undefined) {
-    init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
-  }
-  if (timeoutS) init.signal = AbortSignal.timeout(timeoutS * 1000);
-  const r = await fetch(path, init);
-  if (r.status === 401) { showLogin(); throw new Error("sign in with the API token"); }
-  const doc = await r.json().catch(() => null);
-  if (!doc) throw new Error(`the daemon answered HTTP ${r.status}`);
-  if (!doc.ok) throw envelopeError(doc.error);
-  return doc.data;
-}
-
-function envelopeError(error) {
-  const { code, message, hint } = error || {};
-  return Object.assign(new Error(message || "failed"), { code, text: message, hint });
-}
-
-// An error in words: the message and what to do about it, never a bare code.
-function problem(e) {
-  if (e && (e.name === "TimeoutError" || e.name === "AbortError")) return "No answer in time.";
-  if (e instanceof TypeError && /fetch|network/i.test(e.message)) return "The daemon could not be reached.";
-  const text = (e && (e.text || e.message)) || "It failed.";
-  if (!e || !e.hint) return text;
-  return `${text}${/[.!?]$/.test(text) ? "" : "."} ${e.hint}`;
-}
-
+// -- talking to the daemon (api, problem, sendToken: common.js) ----------------------------------
 const devicePath = (id) => `/v1/devices/${encodeURIComponent(id)}`;
 
 function showLogin() { $("login").hidden = false; }
 
 async function signIn(event) {
   event.preventDefault();
-  const r = await fetch("/v1/session", {
-    method: "POST", credentials: "same-origin",
-    headers: { "Content-Type": "application/json" }, body: JSON.stringify({ token: $("token").value }),
-  });
-  if (!r.ok) {
-    const doc = await r.json().catch(() => null);
-    $("login-error").textContent = r.status === 401 ? "wrong token" : (doc && doc.error ? doc.error.message : `HTTP ${r.status}`);
-    return;
-  }
-  $("token").value = "";
-  $("login").hidden = true;
-  $("login-error").textContent = "";
-  await start();
+  if (await sendToken()) await start();
 }
 
 // -- small formatting helpers -------------------------------------------------------------------

@@ -436,3 +436,29 @@ async def test_pictures_of_the_remote_for_the_docs(daemon: Daemon, browser: Brow
         assert page.errors == []
     finally:
         showcase.stop()
+
+
+async def test_tv_channels_are_listed_and_a_click_tunes(daemon: Daemon, tv: FakeRoku, browser: Browser) -> None:
+    dev = daemon.add(tv)
+    page = await browser.open(f"{daemon.url}/")
+    await page.wait("document.querySelectorAll('#channel-list button').length > 0")
+    chans = await page.eval("[...document.querySelectorAll('#channel-list button')].map(b => b.dataset.channel)")
+    assert chans == ["1.1", "1.3"]
+    assert await page.eval(text_of("#channel-list [data-channel='1.3']")) == "1.3QVC"
+    tv.clear()
+    await page.click("#channel-list [data-channel='1.3']")
+    await page.wait(f"{FEEDBACK} === {json.dumps(dev['name'] + ': tuned to 1.3 (QVC)')}")
+    assert tv.paths() == ["/launch/tvinput.dtv?ch=1.3&chan=1.3&lcn=1.3"]
+    assert page.errors == []
+
+
+async def test_no_channel_list_without_a_tuner(daemon: Daemon, browser: Browser) -> None:
+    stick = FakeRoku("stick").start()
+    try:
+        daemon.add(stick)
+        page = await browser.open(f"{daemon.url}/")
+        await page.wait(f"{STATUS}.includes('online')")
+        assert await page.eval("document.getElementById('channels').hidden") is True
+        assert [p for p in stick.paths("GET") if "channels" in p] == []
+    finally:
+        stick.stop()

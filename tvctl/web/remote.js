@@ -247,6 +247,49 @@ async function loadActions() {
 
 let appsAsked = 0; // which loadApps call is the latest: an earlier one's answer is dropped
 let appIcons = new Map(); // platform_id -> icon URL of the chosen device's listed apps
+// -- live TV: the tuner's channel line-up, a button each (tv_channels; a click is tv_tune) -------------
+let channelsAsked = 0; // which loadChannels call is the latest
+async function loadChannels() {
+  const list = $("channel-list");
+  list.replaceChildren();
+  $("channels-empty").hidden = true;
+  const asked = ++channelsAsked;
+  if (!device || !device.capabilities.includes("channels")) return;
+  const target = device;
+  try {
+    const lineup = await api("GET", base(target) + "/tv/channels");
+    if (asked !== channelsAsked) return; // another device was chosen meanwhile
+    const shown = lineup.channels.filter((ch) => !ch.hidden);
+    for (const ch of shown) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.setAttribute("role", "listitem");
+      b.dataset.channel = ch.number;
+      const num = document.createElement("strong");
+      num.textContent = ch.number;
+      b.append(num);
+      if (ch.name) {
+        const name = document.createElement("span");
+        name.textContent = ch.name;
+        b.append(name);
+      }
+      b.setAttribute("aria-label", `Tune to ${ch.number}${ch.name ? ` ${ch.name}` : ""}`);
+      b.addEventListener("click", () => tune(target, ch));
+      list.append(b);
+    }
+    $("channels-empty").hidden = shown.length > 0;
+  } catch (e) {
+    if (asked === channelsAsked) sayError(`${target.name}: channels: ${problem(e)}`);
+  }
+}
+
+async function tune(target, ch) {
+  try {
+    const r = await api("POST", base(target) + "/tv/tune", { channel: ch.number });
+    if (device === target) say(`${target.name}: tuned to ${r.channel}${r.name ? ` (${r.name})` : ""}`);
+  } catch (e) { sayError(`${target.name}: ${problem(e)}`); }
+}
+
 async function loadApps() {
   const grid = $("grid");
   grid.replaceChildren();
@@ -767,7 +810,7 @@ async function choose(id, devices) {
   showHealth(null);
   showVolume(null);
   applyCapabilities();
-  await Promise.all([loadApps(), loadSessions()]);
+  await Promise.all([loadApps(), loadSessions(), loadChannels()]);
   await refreshState();
 }
 

@@ -27,6 +27,11 @@ class Page:
         self._ids = itertools.count(1)
         self._waiting: dict[int, asyncio.Future[Any]] = {}
         self.errors: list[str] = []  # console errors and uncaught exceptions
+        # The page's JavaScript dialogs (confirm, alert): (type, message) as each opened, answered as a
+        # person would with the next of dialog_answers (dismissed when none is left).
+        self.dialogs: list[tuple[str, str]] = []
+        self.dialog_answers: list[bool] = []
+        self._dialog = asyncio.Event()
         self._reader = asyncio.ensure_future(self._read())
 
     async def _read(self) -> None:
@@ -40,6 +45,12 @@ class Page:
                 self.errors.append(" ".join(str(a.get("value", a.get("description"))) for a in doc["params"]["args"]))
             elif doc.get("method") == "Log.entryAdded" and doc["params"]["entry"]["level"] == "error":
                 self.errors.append(doc["params"]["entry"]["text"])
+            elif doc.get("method") == "Page.javascriptDialogOpening":
+                self.dialogs.append((doc["params"]["type"], doc["params"]["message"]))
+                accept = self.dialog_answers.pop(0) if self.dialog_answers else False
+                await self.ws.send_str(json.dumps({"id": next(self._ids), "method": "Page.handleJavaScriptDialog",
+                                                   "params": {"accept": accept}}))
+                self._dialog.set()
 
     async def send(self, method: str, **params: Any) -> Any:
         n = next(self._ids)
@@ -50,6 +61,13 @@ class Page:
         if "error" in doc:
             raise RuntimeError(f"{method}: {doc['error']}")
         return doc.get("result", {})
+
+    async def wait_dialogs(self, count: int, timeout: float = 10) -> None:
+        """Until ``count`` dialogs have opened."""
+        async with asyncio.timeout(timeout):
+            while len(self.dialogs) < count:
+                self._dialog.clear()
+                await self._dialog.wait()
 
     async def eval(self, expression: str) -> Any:
         out = await self.send("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)

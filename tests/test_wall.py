@@ -16,7 +16,7 @@ from typing import Any, cast
 import aiohttp
 import pytest
 
-from tests import fakesignage
+from tests import fakesignage, test_web
 from tests.browser import CHROMIUM, Browser, Page
 from tests.conftest import LOOPBACK_CONFIG, Daemon
 from tests.fakekvm import FakeTinyPilot
@@ -170,13 +170,7 @@ async def click_at(page: Page, selector: str) -> str:
 
 
 # -- the devices ----------------------------------------------------------------------------------
-@pytest.fixture
-async def browser(tmp_path: Path) -> AsyncIterator[Browser]:
-    b = await Browser(tmp_path / "profile").start()
-    try:
-        yield b
-    finally:
-        await b.close()
+browser = test_web.browser  # the fixture: a headless Chromium for the test
 
 
 class Fakes:

@@ -6,15 +6,10 @@ absence on a device without sessions. Expected values are written out, not read 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import itertools
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
 from tests import test_web
@@ -64,75 +59,6 @@ def add(daemon: Daemon, fake: FakeFastx) -> dict[str, Any]:
         "credentials": {"username": "lab", "password": "s3cret-pass"}})
     assert dev["capabilities"] == ["sessions", "screenshot", "apps", "state"]
     return dev
-
-
-class Tab:
-    """A second DevTools connection to the page's tab, for what tests/browser.py's Page leaves
-    aside: the page's JavaScript dialogs (confirm, alert), seen and answered as a person would,
-    each with the next of ``answers`` (dismissed when none is left)."""
-
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        self.ws = ws
-        self.seen: list[tuple[str, str]] = []  # dialogs: (type, message)
-        self.answers: list[bool] = []
-        self._ids = itertools.count(1)
-        self._waiting: dict[int, asyncio.Future[Any]] = {}
-        self._changed = asyncio.Event()
-        self._reader = asyncio.ensure_future(self._read())
-
-    @classmethod
-    async def attach(cls, browser: Browser, url: str) -> Tab:
-        async with browser.session.get(f"http://127.0.0.1:{browser.port}/json/list") as r:
-            targets = await r.json()
-        tab = next(t for t in targets if t["type"] == "page" and t["url"].startswith(url))
-        self = cls(await browser.session.ws_connect(tab["webSocketDebuggerUrl"], max_msg_size=64 << 20))
-        await self.send("Page.enable")
-        return self
-
-    async def send(self, method: str, **params: Any) -> Any:
-        n = next(self._ids)
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._waiting[n] = fut
-        await self.ws.send_str(json.dumps({"id": n, "method": method, "params": params}))
-        doc = await asyncio.wait_for(fut, 30)
-        if "error" in doc:
-            raise RuntimeError(f"{method}: {doc['error']}")
-        return doc.get("result", {})
-
-    async def _read(self) -> None:
-        async for msg in self.ws:
-            doc = json.loads(msg.data)
-            params = doc.get("params", {})
-            if "id" in doc and doc["id"] in self._waiting:
-                self._waiting.pop(doc["id"]).set_result(doc)
-            elif doc.get("method") == "Page.javascriptDialogOpening":
-                self.seen.append((params["type"], params["message"]))
-                accept = self.answers.pop(0) if self.answers else False
-                await self.ws.send_str(json.dumps({"id": next(self._ids), "method": "Page.handleJavaScriptDialog",
-                                                   "params": {"accept": accept}}))
-                self._changed.set()
-
-    async def wait_seen(self, count: int, timeout: float = 10) -> None:
-        """Until ``count`` dialogs have opened."""
-        async with asyncio.timeout(timeout):
-            while len(self.seen) < count:
-                self._changed.clear()
-                await self._changed.wait()
-
-    async def close(self) -> None:
-        self._reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._reader
-        await self.ws.close()
-
-
-@contextlib.asynccontextmanager
-async def tab(browser: Browser, url: str) -> AsyncIterator[Tab]:
-    t = await Tab.attach(browser, url)
-    try:
-        yield t
-    finally:
-        await t.close()
 
 
 async def open_remote(daemon: Daemon, browser: Browser) -> Page:
@@ -253,44 +179,44 @@ async def test_terminate_asks_first_then_ends_the_session(daemon: Daemon, browse
                                                           fastx: FakeFastx) -> None:
     dev = add(daemon, fastx)
     page = await open_remote(daemon, browser)
-    async with tab(browser, daemon.url) as asked:
-        # dismissed: nothing is sent, the session runs on
-        await log_fetches(page)
-        fastx.clear()
-        await page.click(f"{row(DESK1)} .s-terminate")
-        await asked.wait_seen(1)
-        assert asked.seen == [("confirm", "fastx-lab: terminate the session “Lab Desktop 1” of lab? "
-                                          "Whatever runs in it ends.")]
-        # the page's next request: one the dismissal would have sent comes before it
-        await page.click("#sessions-refresh")
-        await page.wait(f"window.fetches.includes('GET /v1/devices/{dev['id']}/sessions')")
-        assert not [f for f in await page.eval("window.fetches") if "/terminate" in f]
-        await page.wait(f"{fetched(page, '/sessions')} === 2")  # and its answer is in
-        assert "POST /v3/api/session/terminate" not in fastx.paths()
-        assert DESK1 in fastx.sessions
-        assert await page.eval(IDS) == [SIGNAGE, DESK1, DESK2, MAP]
-        assert await page.eval(FEEDBACK) == ""
+    asked = page  # its dialogs: seen, and answered with the next of dialog_answers
+    # dismissed: nothing is sent, the session runs on
+    await log_fetches(page)
+    fastx.clear()
+    await page.click(f"{row(DESK1)} .s-terminate")
+    await asked.wait_dialogs(1)
+    assert asked.dialogs == [("confirm", "fastx-lab: terminate the session “Lab Desktop 1” of lab? "
+                                      "Whatever runs in it ends.")]
+    # the page's next request: one the dismissal would have sent comes before it
+    await page.click("#sessions-refresh")
+    await page.wait(f"window.fetches.includes('GET /v1/devices/{dev['id']}/sessions')")
+    assert not [f for f in await page.eval("window.fetches") if "/terminate" in f]
+    await page.wait(f"{fetched(page, '/sessions')} === 2")  # and its answer is in
+    assert "POST /v3/api/session/terminate" not in fastx.paths()
+    assert DESK1 in fastx.sessions
+    assert await page.eval(IDS) == [SIGNAGE, DESK1, DESK2, MAP]
+    assert await page.eval(FEEDBACK) == ""
 
-        # accepted: terminated on the server, and gone from the list
-        asked.answers.append(True)
-        fastx.clear()
-        await page.click(f"{row(DESK1)} .s-terminate")
-        await page.wait(feedback_is("fastx-lab: terminated “Lab Desktop 1”"), timeout=15)
-        await page.wait(names_are(["Signage Lobby", "Lab Desktop 2", "Kiosk Map"]))
-        await page.wait(f"{STATUS} === 'fastx-lab · online · 3 sessions'")  # the state line follows
-        assert DESK1 not in fastx.sessions and len(fastx.sessions) == 3
-        terminated = [r.body for r in fastx.requests if r.path == "/v3/api/session/terminate"]
-        assert terminated == [{"id": DESK1}]
-        assert len(asked.seen) == 2
-        assert f"POST /v1/devices/{dev['id']}/sessions/{DESK1}/terminate" in await page.eval("window.fetches")
+    # accepted: terminated on the server, and gone from the list
+    asked.dialog_answers.append(True)
+    fastx.clear()
+    await page.click(f"{row(DESK1)} .s-terminate")
+    await page.wait(feedback_is("fastx-lab: terminated “Lab Desktop 1”"), timeout=15)
+    await page.wait(names_are(["Signage Lobby", "Lab Desktop 2", "Kiosk Map"]))
+    await page.wait(f"{STATUS} === 'fastx-lab · online · 3 sessions'")  # the state line follows
+    assert DESK1 not in fastx.sessions and len(fastx.sessions) == 3
+    terminated = [r.body for r in fastx.requests if r.path == "/v3/api/session/terminate"]
+    assert terminated == [{"id": DESK1}]
+    assert len(asked.dialogs) == 2
+    assert f"POST /v1/devices/{dev['id']}/sessions/{DESK1}/terminate" in await page.eval("window.fetches")
 
-        # a session that ended meanwhile: the server's error is said, and the list follows
-        fastx.drop_session(MAP)
-        asked.answers.append(True)
-        await page.click(f"{row(MAP)} .s-terminate")
-        await page.wait(feedback_is(f"fastx-lab: No running session matches {MAP!r}. "
-                                    "Run tvctl sessions to see the sessions running now."), timeout=15)
-        await page.wait(names_are(["Signage Lobby", "Lab Desktop 2"]))
+    # a session that ended meanwhile: the server's error is said, and the list follows
+    fastx.drop_session(MAP)
+    asked.dialog_answers.append(True)
+    await page.click(f"{row(MAP)} .s-terminate")
+    await page.wait(feedback_is(f"fastx-lab: No running session matches {MAP!r}. "
+                                "Run tvctl sessions to see the sessions running now."), timeout=15)
+    await page.wait(names_are(["Signage Lobby", "Lab Desktop 2"]))
     failed = "Failed to load resource: the server responded with a status of 404 (Not Found)"
     assert page.errors == [failed], page.errors
 
@@ -412,17 +338,17 @@ async def test_a_session_name_is_shown_as_text(daemon: Daemon, browser: Browser,
     assert await page.eval("document.querySelectorAll('#sessions img, #sessions b').length") == 0
     assert await page.eval(f"document.querySelector({json.dumps(row(hostile) + ' .s-terminate')})"
                            ".getAttribute('aria-label')") == f"Terminate {HOSTILE}"
-    async with tab(browser, daemon.url) as asked:
-        await page.click(f"{row(hostile)} .s-shot")  # an alert, had the name run as HTML, would show here
-        await page.wait(feedback_is(f"fastx-lab: screenshot of “{HOSTILE}”"))
-        assert await page.eval("document.getElementById('shot-of').textContent") == HOSTILE
-        asked.answers.append(True)
-        await page.click(f"{row(hostile)} .s-terminate")
-        await page.wait(feedback_is(f"fastx-lab: terminated “{HOSTILE}”"), timeout=15)
-        await page.wait(names_are([s[0] for s in SEEDED]))
-        # the only dialog was the confirm, its message the name as written: no alert ran
-        assert asked.seen == [("confirm", f"fastx-lab: terminate the session “{HOSTILE}” of <b>mallory</b>? "
-                                          "Whatever runs in it ends.")]
+    asked = page  # its dialogs: seen, and answered with the next of dialog_answers
+    await page.click(f"{row(hostile)} .s-shot")  # an alert, had the name run as HTML, would show here
+    await page.wait(feedback_is(f"fastx-lab: screenshot of “{HOSTILE}”"))
+    assert await page.eval("document.getElementById('shot-of').textContent") == HOSTILE
+    asked.dialog_answers.append(True)
+    await page.click(f"{row(hostile)} .s-terminate")
+    await page.wait(feedback_is(f"fastx-lab: terminated “{HOSTILE}”"), timeout=15)
+    await page.wait(names_are([s[0] for s in SEEDED]))
+    # the only dialog was the confirm, its message the name as written: no alert ran
+    assert asked.dialogs == [("confirm", f"fastx-lab: terminate the session “{HOSTILE}” of <b>mallory</b>? "
+                                      "Whatever runs in it ends.")]
     assert hostile not in fastx.sessions
     assert await page.eval("document.querySelectorAll('img[src=x]').length") == 0
     await page.screenshot(tmp_path / "remote-sessions-hostile.png", 1280, 900)

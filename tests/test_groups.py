@@ -204,4 +204,4 @@ async def test_mcp_tools_take_a_group(daemon: Daemon, tvs: list[FakeRoku]) -> No
         assert [m["ok"] for m in r.structured_content["results"]] == [True, True]
         assert [f.paths()[-1] for f in tvs[:2]] == ["/launch/12"] * 2
         r = await s.call_tool("launch_app", {"group": "nope", "app": "Netflix"})
-        assert r.is_error is True and "group_not_found" in text(r)
+        assert r.is_error is True and "group_not_found" in text(r) and "list_groups tool" in text(r)

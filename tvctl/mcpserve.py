@@ -54,6 +54,13 @@ right, select, play, pause, play-pause, rewind, fast-forward, volume-up, volume-
 power, power-on, power-off, backspace, enter. Keyboard platforms (KVMs) also take
 KeyboardEvent.code names (KeyA, Digit1, F5, Escape) with modifiers: ctrl+alt+Delete.
 To type text use type_text (it sends literal:<text>), not one key per letter.
+
+Groups (list_groups): the tools that act on a device (press_keys, type_text, launch_app,
+stop_app, search, tv_tune, play_media) take group= instead of device= and act on every member at
+once; the result lists each member's answer, and one member failing does not stop the others.
+To see a screen, take a screenshot; on a device with a pointer (a KVM), click where you saw
+something and take another screenshot to check. A remote-desktop server's screens are its
+sessions (list_sessions; screenshot with session=).
 """
 # Where the daemon's hint sends a person to a CLI command, an assistant has a tool for it.
 TOOL_HINTS = {
@@ -61,6 +68,7 @@ TOOL_HINTS = {
     "no_default_device": "Name the device: the list_devices tool gives every known device's id and name.",
     "app_not_found": "Call the list_apps tool for the apps installed on the device.",
     "session_not_found": "Call the list_sessions tool for the sessions running on the device.",
+    "group_not_found": "Call the list_groups tool for the groups and their members.",
 }
 DESCRIPTION = ("serve the daemon's devices to an AI assistant over MCP (Model Context Protocol, on stdio; "
                "needs tvctl[mcp])")

@@ -234,8 +234,11 @@ class MqttBridge:
         raise _Reconfigure
 
     async def _publish(self, topic: str, payload: bytes | str, *, retain: bool = False) -> None:
+        """Retained topics (status, availability, state, discovery) at QoS 1: the broker has them
+        for certain. The rest (a command's answer, events, a screenshot) at QoS 0, sent at once
+        over the connection: a command's answer is not held back until the broker acknowledges it."""
         assert self._client is not None
-        await self._client.publish(topic, payload, qos=1, retain=retain)
+        await self._client.publish(topic, payload, qos=1 if retain else 0, retain=retain)
 
     # -- what is published ----------------------------------------------------------------------------
     async def _announce_all(self, cfg: MqttSettings) -> None:

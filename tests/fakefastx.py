@@ -147,6 +147,7 @@ class FakeFastx(HttpsFake):
         self.logins = 0  # successful logins, either kind
         self.requests: list[Seen] = []
         self.screenshot_fails = False
+        self.image_type: str | None = None  # set: the data URL's image type says this (e.g. "svg+xml")
         self.late_s = 0.0  # answer every API call this late (a slow server, a congested link)
         self.drop_next = 0  # close the connection on this many API calls without answering (nothing done)
         self.drop_on: str | None = None  # only calls to this path count for drop_next
@@ -399,7 +400,8 @@ class FakeFastx(HttpsFake):
         if self.screenshot_fails:
             raise Refused(500, "ScreenshotError", "Could not capture the session's display")
         image = self.png_for(sid) if fmt == "png" else self.JPEG
-        return {"src": f"data:image/{fmt};base64," + base64.b64encode(image).decode("ascii")}
+        kind = self.image_type or fmt  # a test may have the server say another type (a hostile one)
+        return {"src": f"data:image/{kind};base64," + base64.b64encode(image).decode("ascii")}
 
     def session_start_bookmark(self, body: dict[str, Any], token: str | None) -> Any:
         bid = _required_id(body)

@@ -191,6 +191,12 @@ def test_a_refused_renewal_is_said_and_not_repeated(inproc: InProcDaemon, fastx:
     err = inproc.err("GET", f"/v1/devices/{dev['id']}/sessions", 500, "device_auth_failed")
     assert "refused the login (HTTP 401)" in err["message"]
     assert fastx.paths() == ["POST /v3/api/session/list", "POST /v3/api/auth/ssh"]
+    fastx.clear()  # asked again (a state poll): the refused password is not sent again, nor anything
+    inproc.err("GET", f"/v1/devices/{dev['id']}/sessions", 500, "device_auth_failed")
+    assert fastx.paths() == []
+    inproc.ok("PATCH", f"/v1/devices/{dev['id']}", json={"credentials": {"username": "lab",
+                                                                          "password": "changed-on-the-server"}})
+    assert len(names(inproc, dev)) == 4  # changed: tried, and taken
 
 
 # -- sessions and the list grammar ------------------------------------------------------------------
@@ -359,17 +365,21 @@ def test_terminate_refuses_what_it_cannot_tell_apart(inproc: InProcDaemon, fastx
     assert [p for p in fastx.paths() if p.endswith("/terminate")] == []
 
 
-def test_stop_ends_the_only_session(inproc: InProcDaemon, fastx: FakeFastx) -> None:
+def test_stop_is_refused_ending_a_session_is_asked_by_name(inproc: InProcDaemon, fastx: FakeFastx) -> None:
     dev = add(inproc, fastx)
-    err = inproc.err("POST", f"/v1/devices/{dev['id']}/apps/stop", 400, "ambiguous_session")
-    assert "runs 4 sessions" in err["message"] and "tvctl sessions terminate NAME fastx-lab" in err["hint"]
     for sid in (LOBBY, DESK1, DESK2):
         fastx.drop_session(sid)
-    data = inproc.ok("POST", f"/v1/devices/{dev['id']}/apps/stop")
-    assert (data["method"], data["stopped"]["name"]) == ("terminate", "Kiosk Map")
-    assert fastx.sessions == {}
-    data = inproc.ok("POST", f"/v1/devices/{dev['id']}/apps/stop")
-    assert (data["method"], data["stopped"], data["note"]) == ("none", None, "no session was running")
+    err = inproc.err("POST", f"/v1/devices/{dev['id']}/apps/stop", 400, "unsupported_operation")
+    assert "ending one ends whatever runs in it" in err["message"]
+    assert "tvctl sessions terminate NAME fastx-lab" in err["hint"]
+    assert list(fastx.sessions) == [MAP] and [p for p in fastx.paths() if p.endswith("/terminate")] == []
+
+
+def test_a_screenshot_of_another_image_type_is_refused(inproc: InProcDaemon, fastx: FakeFastx) -> None:
+    dev = add(inproc, fastx)
+    fastx.image_type = "svg+xml"  # served from the daemon's own origin, an SVG could run script
+    err = inproc.err("GET", f"/v1/devices/{dev['id']}/screenshot?session={LOBBY}", 500, "device_bad_response")
+    assert err["message"] == "fastx-lab's screenshot is image/svg+xml, not PNG or JPEG."
 
 
 # -- what it cannot do, and its state -------------------------------------------------------------------

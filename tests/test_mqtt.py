@@ -429,3 +429,64 @@ def test_mqtts_with_the_brokers_ca_and_tls_failures_said(tmp_path: Path) -> None
         finally:
             d.stop()
         assert "Traceback" not in d.log()
+
+
+# -- what a client may not do to the bridge ----------------------------------------------------------
+def test_a_retained_command_is_not_run_again_at_a_reconnect(tmp_path: Path, broker: Mosquitto, watcher: Watcher,
+                                                            roku: FakeRoku) -> None:
+    d = start_daemon(tmp_path / "d", mqtt_config(broker.port), broker)
+    try:
+        dev = d.add(roku)
+        roku.clear()
+        watcher.publish(f"tvctl/site-a/{dev['name']}/set/power", "OFF", retain=True)  # kept by the broker
+        wait_for(lambda: roku.paths() == ["/keypress/PowerOff"], what="the command, live, run once")
+        d.ok("PATCH", "/v1/config", json={"mqtt.keepalive_s": 31})  # reconnects: it is handed over again
+        wait_for(lambda: d.ok("GET", "/v1/daemon/status")["mqtt"]["connected"], what="connected again")
+        watcher.publish(f"tvctl/site-a/{dev['name']}/set/key", "home")  # a marker after it, not retained
+        wait_for(lambda: "/keypress/Home" in roku.paths(), what="the marker key")
+        assert roku.paths() == ["/keypress/PowerOff", "/keypress/Home"]  # not run again from the broker's store
+    finally:
+        d.stop()
+
+
+def test_text_that_is_not_utf8_is_refused_and_the_bridge_reads_on(site: Daemon, watcher: Watcher,
+                                                                   roku: FakeRoku) -> None:
+    dev = site.add(roku)
+    roku.clear()
+    for command, payload in (("key", '{"key": "home", "\\ud800": 1}'), ("sequence", "[" * 5000)):
+        watcher.publish(f"tvctl/site-a/{dev['name']}/set/{command}", payload)
+        err = watcher.wait_for(lambda m: m.topic == f"tvctl/site-a/{dev['name']}/error").json()
+        assert err["code"] == "invalid_json", err
+        watcher.clear()
+    watcher.publish(f"tvctl/site-a/{dev['name']}/set/key", "home")
+    wait_for(lambda: roku.paths() == ["/keypress/Home"], what="a key after them")
+    assert site.ok("GET", "/v1/daemon/status")["mqtt"]["connected"] is True
+    assert "Traceback" not in site.log()
+
+
+def test_a_base_topic_under_the_discovery_prefix(tmp_path: Path, broker: Mosquitto, watcher: Watcher,
+                                                 roku: FakeRoku) -> None:
+    d = start_daemon(tmp_path / "d", mqtt_config(broker.port, extra='base_topic = "homeassistant/tvctl"'))
+    try:
+        watcher.wait_for(lambda m: m.topic == "homeassistant/tvctl/site-a/status" and m.text == "online")
+        dev = d.add(roku)
+        roku.clear()
+        watcher.publish(f"homeassistant/tvctl/site-a/{dev['name']}/set/key", "home")
+        wait_for(lambda: roku.paths() == ["/keypress/Home"], what="the key")
+    finally:
+        d.stop()
+
+
+def test_a_rename_moves_the_topics_and_keeps_the_entities(site: Daemon, broker: Mosquitto, watcher: Watcher,
+                                                          roku: FakeRoku) -> None:
+    dev = site.add(roku)
+    wait_discovered(watcher, dev["id"], len(ROKU_TV_OBJECTS))
+    watcher.clear()
+    site.ok("PATCH", f"/v1/devices/{dev['id']}", json={"name": "bar-tv"})
+    watcher.wait_for(lambda m: m.topic == "tvctl/site-a/bar-tv/availability" and m.text == "online")
+    wait_for(lambda: configs_of(broker, dev["id"])["key_home"]["command_topic"] == "tvctl/site-a/bar-tv/set/key",
+             what="the configs pointing at the new name")
+    cleared = [m.topic for m in watcher.messages if m.topic.endswith("/config") and not m.payload]
+    assert cleared == []  # never removed: Home Assistant keeps the entities and their settings
+    snap = retained_snapshot(broker.port, USERNAME, PASSWORD, "tvctl")
+    assert [t for t in snap if f"/{dev['name']}/" in t] == []  # the old name's topics are gone

@@ -36,8 +36,8 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from tvctl.config import MqttSettings, Settings
-from tvctl.errors import DeviceNotFound, TvctlError
+from tvctl.config import DaemonSettings, MqttSettings, Settings
+from tvctl.errors import DeviceBusy, DeviceNotFound, TvctlError
 from tvctl.events import Event, EventBus
 from tvctl.models import Device, MqttStatus
 from tvctl.mqtt import commands, discovery
@@ -54,6 +54,7 @@ RETRY_MIN_S = 1.0
 RETRY_MAX_S = 30.0
 CONNECT_TIMEOUT_S = 10.0
 GOODBYE_S = 2.0  # how long shutting down waits to say offline
+COMMAND_QUEUE = 100  # commands waiting for one device; more are answered device_busy
 
 
 class _Reconfigure(Exception):
@@ -126,7 +127,7 @@ class MqttBridge:
         self._shown: dict[str, tuple[str, frozenset[str], bool]] = {}  # device id -> name, capabilities, online
         self._extras: dict[str, dict[str, str]] = {}  # device id -> the state's extra fields seen (state_extras)
         self._player: dict[str, bool] = {}  # device id -> whether its state has shown a media player
-        self._queues: dict[str, asyncio.Queue[tuple[str, bytes]]] = {}
+        self._queues: dict[str, asyncio.Queue[tuple[str, str, bytes, float]]] = {}  # by device id
         self._workers: set[asyncio.Task[None]] = set()
         self._ops: dict[str, Any] | None = None
 
@@ -172,6 +173,9 @@ class MqttBridge:
                 continue
             except (aiomqtt.MqttError, OSError, ssl.SSLError, ConnectionError) as exc:
                 self._fail(_why(exc, tls))
+            except Exception as exc:  # a bug must not end the bridge for good: logged, then connect again
+                _LOGGER.exception("MQTT: the session failed")
+                self._fail(f"the bridge failed ({type(exc).__name__}); see the daemon's log")
             if self._connected_since is None and self._last_error is None:
                 self._fail("the broker closed the connection")
             self._connected_since = None
@@ -335,8 +339,9 @@ class MqttBridge:
         elif event.type in ("device_added", "device_updated"):
             dev = Device.from_dict(data)
             shown = self._shown.get(dev.id)
-            if shown is not None and shown[0] != dev.name:
-                await self._forget(dev.id, shown[0])  # renamed: its topics move
+            if shown is not None and shown[0] != dev.name:  # renamed: its topics move; its discovery
+                for leaf in ("availability", "state"):  # configs (keyed by id) are overwritten in place,
+                    await self._publish(topics.device(shown[0], leaf), b"", retain=True)  # never removed
                 shown = None
             if shown is None or shown[1] != frozenset(dev.capabilities):
                 await self._announce(dev, cfg)
@@ -358,20 +363,37 @@ class MqttBridge:
                 if payload.strip() == b"online" and cfg.discovery:
                     tg.create_task(self._announce_all(cfg))  # Home Assistant (re)started: tell it again
                 continue
-            if topic.startswith(f"{cfg.discovery_prefix}/"):
-                await self._stale_config(topic, payload)
-                continue
             parsed = topics.parse_command(topic)
             if parsed is None:
+                if topics.is_discovery_config(topic):
+                    await self._stale_config(topic, payload)
                 continue
-            name, command = parsed
-            queue = self._queues.get(name)
-            if queue is None:  # one worker per device: its commands run in the order they came
-                queue = self._queues[name] = asyncio.Queue()
-                worker = tg.create_task(self._work(name, queue))
-                self._workers.add(worker)
-                worker.add_done_callback(self._workers.discard)
-            queue.put_nowait((command, payload))
+            if message.retain:  # a command kept by the broker would run again at every (re)connect
+                continue
+            await self._enqueue(tg, *parsed, payload)
+
+    async def _enqueue(self, tg: asyncio.TaskGroup, name: str, command: str, payload: bytes) -> None:
+        """Queue a command behind its device's earlier ones (one worker per device, in the order they
+        came); a device tvctl does not know, or a full queue, is answered at once."""
+        topics = self._topics
+        assert topics is not None
+        try:
+            dev = self.service.resolve(name)
+        except TvctlError as exc:
+            await self._answer_error(topics.error, command, exc)
+            return
+        queue = self._queues.get(dev.id)
+        if queue is None:
+            queue = self._queues[dev.id] = asyncio.Queue(COMMAND_QUEUE)
+            worker = tg.create_task(self._work(queue))
+            self._workers.add(worker)
+            worker.add_done_callback(self._workers.discard)
+        try:
+            queue.put_nowait((name, command, payload, time.monotonic()))
+        except asyncio.QueueFull:
+            await self._answer_error(topics.device(name, "error"), command, DeviceBusy(
+                f"{dev.name} has {COMMAND_QUEUE} commands waiting; this one was not taken.",
+                hint="Send fewer commands at a time, or wait for the answers on its result topic."))
 
     async def _stale_config(self, topic: str, payload: bytes) -> None:
         """A retained discovery config of this node: cleared when its device is gone."""
@@ -382,10 +404,26 @@ class MqttBridge:
         if not self.service.registry.has(dev_id):
             await self._publish(topic, b"", retain=True)
 
-    async def _work(self, name: str, queue: asyncio.Queue[tuple[str, bytes]]) -> None:
+    async def _work(self, queue: asyncio.Queue[tuple[str, str, bytes, float]]) -> None:
         while True:
-            command, payload = await queue.get()
+            name, command, payload, came = await queue.get()
+            wait_s = self.settings().section(DaemonSettings).queue_wait_s
+            if time.monotonic() - came > wait_s:  # as a command that waited too long for the device lock
+                topics = self._topics
+                assert topics is not None
+                await self._answer_error(topics.device(name, "error"), command, DeviceBusy(
+                    f"{name}: the command waited more than {wait_s:g} s behind earlier ones; it was not sent.",
+                    hint="Send it again once the device answers (daemon.queue_wait_s)."))
+                continue
             await self._run(name, command, payload)
+
+    async def _answer_error(self, topic: str, command: str, exc: TvctlError) -> None:
+        try:
+            body = msgspec.json.encode({"command": command, **exc.to_dict()})
+        except (UnicodeEncodeError, TypeError, msgspec.EncodeError):  # text that is not UTF-8 (a lone surrogate)
+            body = msgspec.json.encode({"command": command, "code": exc.code, "message": "The command was refused.",
+                                        "hint": exc.hint})
+        await self._publish(topic, body)
 
     def _operations(self) -> dict[str, Any]:
         if self._ops is None:  # the installed platforms do not change while the daemon runs
@@ -419,7 +457,7 @@ class MqttBridge:
                     data = await self.service.perform(op, dev.id, cmd.request, None)
             await self._publish(topics.device(name, "result"), msgspec.json.encode({"command": command, "data": data}))
         except TvctlError as exc:
-            await self._publish(where, msgspec.json.encode({"command": command, **exc.to_dict()}))
+            await self._answer_error(where, command, exc)
         except Exception as exc:  # a bug must not end the bridge: said on the error topic and in the log
             if isinstance(exc, ConnectionError) or type(exc).__module__.startswith("aiomqtt"):
                 raise  # the connection's own trouble: the session ends and connects again

@@ -19,7 +19,7 @@ from typing import Any
 import msgspec
 
 from tvctl.api.bodies import Body, ScreenshotQuery
-from tvctl.api.reading import convert_body
+from tvctl.api.reading import MAX_JSON_DEPTH, convert_body, encodes_as_utf8, json_depth
 from tvctl.errors import BadRequest, InvalidJson
 from tvctl.operations import LAUNCH_APP, PRESS_KEY, PRESS_KEYS, STOP_APP, Operation
 
@@ -37,11 +37,20 @@ class Command:
 
 
 def _json(payload: bytes, what: str) -> Any:
+    """The payload as JSON, held to the HTTP API's rules (tvctl.api.reading): not too deep, and text
+    that is UTF-8 (no lone surrogates written as \\u escapes)."""
     try:
-        return json.loads(payload)
-    except ValueError:
-        raise InvalidJson(f"The {what} payload is not JSON.", hint="Send a JSON object, or the short form "
-                                                              "(docs/api.md, MQTT).") from None
+        doc = json.loads(payload)
+    except (ValueError, RecursionError):
+        raise InvalidJson(f"The {what} payload is not JSON (or nests too deep).",
+                          hint="Send a JSON object, or the short form (docs/api.md, MQTT).") from None
+    if json_depth(doc) > MAX_JSON_DEPTH:
+        raise InvalidJson(f"The {what} payload nests JSON more than {MAX_JSON_DEPTH} levels deep.",
+                          hint="Send a flat JSON object (docs/api.md, MQTT).")
+    if b"\\u" in payload and not encodes_as_utf8(doc):
+        raise InvalidJson(f"The {what} payload has text that is not UTF-8 (a lone surrogate).",
+                          hint="Send the text as UTF-8.")
+    return doc
 
 
 def _object(payload: bytes, command: str) -> dict[str, Any]:

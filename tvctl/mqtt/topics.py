@@ -76,5 +76,13 @@ class Topics:
             return None
         return parts[0], "/".join(parts[2:])
 
+    def is_discovery_config(self, topic: str) -> bool:
+        """Whether ``topic`` is one of this node's discovery configs (PREFIX/COMPONENT/tvctl_NODE/OBJECT/config)."""
+        head = f"{self.discovery_prefix}/"
+        if not topic.startswith(head) or not topic.endswith("/config"):
+            return False
+        parts = topic[len(head):].split("/")
+        return len(parts) == 4 and parts[1] == f"tvctl_{self.node_id}"
+
     def discovery(self, component: str, device_id: str, object_id: str) -> str:
         return f"{self.discovery_prefix}/{component}/tvctl_{self.node_id}/{device_id}_{object_id}/config"

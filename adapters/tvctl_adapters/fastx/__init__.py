@@ -21,7 +21,6 @@ from tvctl_adapters.fastx.api import FastxApi
 from tvctl_adapters.httpio import MAX_IMAGE, DeviceHttp, pinned_peer
 
 from tvctl.errors import (
-    AmbiguousSession,
     BadRequest,
     DeviceBadResponse,
     DeviceUnreachable,
@@ -29,7 +28,7 @@ from tvctl.errors import (
     UnsupportedOperation,
 )
 from tvctl.fields import Field, Section, setting
-from tvctl.models import ActiveApp, App, Device, DeviceInfo, DeviceState, slugify
+from tvctl.models import App, Device, DeviceInfo, DeviceState, slugify
 from tvctl.platform import (
     NO_CREDENTIALS,
     Adapter,
@@ -184,19 +183,12 @@ class FastxAdapter(Adapter, Sessions, Screenshots, Apps, State):
         return LaunchResult(device=self.device.name, launched=app, params={}, session=started)
 
     async def stop_app(self) -> StopResult:
-        """Ends the session when there is one; with several, which one is for the caller to say."""
-        listed = await self.list_sessions(ALL)
-        if not listed:
-            return StopResult(device=self.device.name, method="none", stopped=None, note="no session was running")
-        if len(listed) > 1:
-            names = ", ".join(f"{s.name} ({s.id})" for s in listed)
-            raise AmbiguousSession(f"{self.device.name} runs {len(listed)} sessions: {names}; say which to end.",
-                                   hint=f"tvctl sessions terminate NAME {self.device.name}, or POST "
-                                        f"/v1/devices/{self.device.name}/sessions/ID/terminate.")
-        await self.terminate_session(listed[0])
-        return StopResult(device=self.device.name, method="terminate",
-                          stopped=ActiveApp(kind="app", id=None, name=listed[0].name, platform_id=listed[0].id,
-                                            screensaver=None))
+        """Refused: ending a session ends whatever runs in it, so it is asked for by name
+        (terminate_session, which clients confirm first), never as a plain stop."""
+        raise UnsupportedOperation(f"{self.device.name} has no app to stop: its screens are sessions, and ending "
+                                   "one ends whatever runs in it.",
+                                   hint=f"End a session by name: tvctl sessions terminate NAME {self.device.name}, "
+                                        f"or POST /v1/devices/{self.device.name}/sessions/ID/terminate.")
 
     async def icon(self, platform_id: str) -> tuple[bytes, str]:
         raise UnsupportedOperation(f"{self.device.name}'s bookmarks have no icons.")

@@ -8,8 +8,10 @@ Newer servers hand out a token at ``POST /v3/api/auth/ssh``; older ones (404 the
 login stages of their document: ``/v3/api/user/login`` answers a stage and a token, the password
 is given at the ``password`` or ``keyboard-interactive`` stage, and the token works once the
 stage is ``success``. A call refused with ``AuthError`` logs in again and is sent once more (a
-refused call did nothing on the server, so sending it again is safe). Neither the password, the
-token nor the one-time password a started session comes with is ever put in a message or a log.
+refused call did nothing on the server, so sending it again is safe). Credentials the server
+refused are not sent again for ``REFUSED_HOLD_S`` unless they change: a wrong password at every
+state poll would lock the account on many servers. Neither the password, the token nor the
+one-time password a started session comes with is ever put in a message or a log.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import asyncio
 import base64
 import binascii
 import json
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +32,7 @@ from tvctl.results import ScreenSession, SessionListRequest
 # tvctl's names of a session's fields -> the server's members (the others are passed as they are)
 MEMBERS = {"user": "login"}
 MAX_STAGES = 4  # login stages followed before giving up (password, keyboard-interactive, success)
+REFUSED_HOLD_S = 300.0  # refused credentials are not sent again for this long (unless they change)
 
 
 def error_of(body: bytes) -> tuple[str, str]:
@@ -81,6 +85,9 @@ class FastxApi:
         self.credentials_hint = credentials_hint  # how to set the right credentials
         self.token: str | None = None
         self.style: str | None = None  # "ssh" (POST /v3/api/auth/ssh) or "stages", once known
+        # the credentials the server refused, and how: not tried again until they change (a wrong
+        # password sent at every state poll would lock the account on many servers)
+        self._refused: tuple[tuple[str, str], float, DeviceAuthFailed] | None = None
         self._login = asyncio.Lock()
 
     async def info(self) -> dict[str, Any]:
@@ -121,9 +128,17 @@ class FastxApi:
             if not user or not password:
                 raise DeviceAuthFailed(f"{self.http.label} needs a user name and password to log in.",
                                        hint=self.credentials_hint)
-            token = await self._ssh(user, password) if self.style != "stages" else None
-            if token is None:
-                token = await self._stages(user, password)
+            if self._refused is not None and self._refused[0] == (user, password) \
+                    and time.monotonic() - self._refused[1] < REFUSED_HOLD_S:
+                raise self._refused[2]
+            try:
+                token = await self._ssh(user, password) if self.style != "stages" else None
+                if token is None:
+                    token = await self._stages(user, password)
+            except DeviceAuthFailed as exc:
+                self._refused = ((user, password), time.monotonic(), exc)
+                raise
+            self._refused = None
             self.token = token
             return token
 
@@ -141,6 +156,7 @@ class FastxApi:
     async def _stages(self, user: str, password: str) -> str:
         """The login stages: a stage and its token, the password given where a stage asks for it."""
         reply = await self._post("/v3/api/user/login", {"username": user, "serverId": self.server_id}, None, 64 << 10)
+        answered = False  # the password is given once: a server asking again has refused it
         for _ in range(MAX_STAGES):
             if is_auth_error(reply):
                 raise self.refused(reply)
@@ -149,6 +165,10 @@ class FastxApi:
             token = _token(result, self.http.label)
             if stage == "success":
                 return token
+            if stage in ("password", "keyboard-interactive") and answered:
+                raise DeviceAuthFailed(f"{self.http.label} asked for the password again: it refused it.",
+                                       hint=self.credentials_hint)
+            answered = True
             if stage == "password":
                 reply = await self._post("/v3/api/user/login/password", {"password": password}, token, 64 << 10)
             elif stage == "keyboard-interactive":
@@ -215,6 +235,8 @@ def image_of(result: Any, who: str) -> tuple[bytes, str]:
     if not isinstance(src, str) or not src.startswith("data:image/") or ";base64," not in src:
         raise DeviceBadResponse(f"{who}'s screenshot is not an image data URL.")
     head, _, data = src.partition(";base64,")
+    if head not in ("data:image/png", "data:image/jpeg"):  # served from the daemon's origin: no SVG, no script
+        raise DeviceBadResponse(f"{who}'s screenshot is {head.removeprefix('data:')[:40]}, not PNG or JPEG.")
     try:
         return base64.b64decode(data, validate=True), head.removeprefix("data:")
     except (binascii.Error, ValueError):

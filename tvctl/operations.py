@@ -93,7 +93,7 @@ class Operation(Generic[Req, Res]):
     start, and dataclasses (with inspect) would cost it about 10 ms."""
 
     __slots__ = ("body_required", "capability", "cli", "cli_args", "destructive", "mcp", "method", "name", "path",
-                 "read_only", "remote", "request", "result", "summary", "timeout_s", "tool")
+                 "path_fields", "read_only", "remote", "request", "result", "summary", "timeout_s", "tool")
 
     def __init__(self, name: str, method: Literal["GET", "POST", "DELETE"], path: str, summary: str,
                  result: type[Res] | str, request: type[Req] | str | None = None, *, body_required: bool = True,
@@ -103,6 +103,9 @@ class Operation(Generic[Req, Res]):
         self.name = name  # the operation's id: the typed client's method, the MCP tool, a platform's adapter method
         self.method = method
         self.path = path  # under /v1/devices/{id}
+        # the request fields the path carries (/sessions/{session}/terminate), in order: read once,
+        # not at every request
+        self.path_fields = tuple(p[1:-1] for p in path.split("/") if p.startswith("{") and p.endswith("}"))
         self.summary = summary  # one line: the OpenAPI summary, the tool's and the form's description
         self.result = result  # the envelope's data ("module:Type" is imported on first use)
         self.request = request  # a POST's body, a GET's query string (tvctl.api.bodies)
@@ -123,11 +126,6 @@ class Operation(Generic[Req, Res]):
     @property
     def route(self) -> str:
         return DEVICE_ROUTE + self.path
-
-    @property
-    def path_fields(self) -> tuple[str, ...]:
-        """The request fields its path carries (``/sessions/{session}/terminate``), in order."""
-        return tuple(part[1:-1] for part in self.path.split("/") if part.startswith("{") and part.endswith("}"))
 
     def request_type(self) -> type[Req] | None:
         loaded: type[Req] | None = _load(self.request)

@@ -202,6 +202,11 @@ async def pinned_peer(host: str, port: int, timeout_s: float, label: str, known:
     return seen
 
 
+def text_or_none(value: object) -> str | None:
+    """A value a device's JSON gave, as text for a field of ours: None when absent, empty or not plain."""
+    return str(value) if isinstance(value, str | int | float) and value != "" else None
+
+
 class DeviceHttp:
     """One keep-alive session to one device (``base`` like ``https://10.0.0.5:443``)."""
 

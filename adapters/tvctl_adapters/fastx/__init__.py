@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from tvctl_adapters.fastx import api
 from tvctl_adapters.fastx.api import FastxApi
-from tvctl_adapters.httpio import MAX_IMAGE, DeviceHttp, pinned_peer
+from tvctl_adapters.httpio import MAX_IMAGE, DeviceHttp, pinned_peer, text_or_none
 
 from tvctl.errors import (
     BadRequest,
@@ -110,8 +110,8 @@ class FastxAdapter(Adapter, Sessions, Screenshots, Apps, State):
                 await server.call("/v3/api/session/list/count", {}, credentials)
         finally:
             await http.close()
-        host_name = api.text_or_none(info.get("hostname"))
-        version = api.text_or_none(info.get("version"))
+        host_name = text_or_none(info.get("hostname"))
+        version = text_or_none(info.get("version"))
         return DeviceInfo(platform="fastx", serial=str(info["serverId"]), model="FastX",
                           model_name=f"FastX {version}" if version else "FastX", vendor="StarNet",
                           kind="remote-desktop", user_name=host_name or f"fastx {host}", software_version=version,
@@ -200,6 +200,6 @@ class FastxAdapter(Adapter, Sessions, Screenshots, Apps, State):
         for s in listed:
             by_user[s.user] = by_user.get(s.user, 0) + 1
         return FastxState(power=None, power_mode=None, active_app=None, media=None, tv=None, unavailable=[],
-                          host_name=api.text_or_none(info.get("hostname")),
-                          version=api.text_or_none(info.get("version")),
+                          host_name=text_or_none(info.get("hostname")),
+                          version=text_or_none(info.get("version")),
                           session_count=len(listed), sessions_by_user=by_user)

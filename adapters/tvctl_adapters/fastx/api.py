@@ -24,7 +24,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from tvctl_adapters.httpio import DeviceHttp, Reply
+from tvctl_adapters.httpio import DeviceHttp, Reply, text_or_none
 
 from tvctl.errors import BadRequest, DeviceAuthFailed, DeviceBadResponse, SessionNotFound
 from tvctl.results import ScreenSession, SessionListRequest
@@ -223,10 +223,6 @@ def session_of(raw: Any, who: str) -> ScreenSession:
                          geometry=text_or_none(raw.get("geometry")),
                          clients=clients if isinstance(clients, int) else None,
                          started=text_or_none(raw.get("started")), display=text_or_none(raw.get("display")))
-
-
-def text_or_none(value: object) -> str | None:
-    return str(value) if isinstance(value, str | int) and value != "" else None
 
 
 def image_of(result: Any, who: str) -> tuple[bytes, str]:

@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 
 from msgspec import UNSET, Meta, UnsetType
 from tvctl_adapters import keyboard
-from tvctl_adapters.httpio import MAX_IMAGE, DeviceHttp, Reply, pinned_peer
+from tvctl_adapters.httpio import MAX_IMAGE, DeviceHttp, Reply, pinned_peer, text_or_none
 from tvctl_adapters.keyboard import KeystrokeFailed, KvmState
 from tvctl_adapters.pikvm import kvmd, wire
 
@@ -136,7 +136,7 @@ class PikvmAdapter(Adapter, Keys, State, Screenshots, Pointing):
         host_name = wire.dig(info, "meta", "server", "host")
         return PikvmInfo(platform="pikvm", serial=serial, model="PiKVM", model_name=f"PiKVM {base}".strip(),
                          vendor="PiKVM", kind="kvm", user_name=str(host_name) if host_name else f"pikvm {host}",
-                         software_version=kvmd.text_or_none(wire.dig(info, "system", "kvmd", "version")),
+                         software_version=text_or_none(wire.dig(info, "system", "kvmd", "version")),
                          tls_fingerprint=seen, atx=atx.get("enabled") is True)
 
     @classmethod
@@ -261,8 +261,8 @@ class PikvmAdapter(Adapter, Keys, State, Screenshots, Pointing):
                           resolution=f"{size[0]}x{size[1]}" if size else None, atx=enabled,
                           power_led=power if isinstance(power, bool) else None,
                           hdd_led=hdd if isinstance(hdd, bool) else None,
-                          host_name=kvmd.text_or_none(wire.dig(info, "meta", "server", "host")),
-                          hw_platform=kvmd.text_or_none(wire.dig(info, "hw", "platform", "base")))
+                          host_name=text_or_none(wire.dig(info, "meta", "server", "host")),
+                          hw_platform=text_or_none(wire.dig(info, "hw", "platform", "base")))
 
     # -- pointer ----------------------------------------------------------------------------------
     async def pointer(self, request: PointerRequest) -> PointerResult:

@@ -73,6 +73,3 @@ def result_of(reply: Reply, who: str, what: str) -> dict[str, Any]:
     result: dict[str, Any] = doc["result"]
     return result
 
-
-def text_or_none(value: object) -> str | None:
-    return str(value) if isinstance(value, str | int | float) and value != "" else None

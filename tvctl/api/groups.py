@@ -18,8 +18,8 @@ from starlette.responses import Response
 from tvctl.api import envelope
 from tvctl.api.bodies import CreateGroup, PatchGroup
 from tvctl.api.endpoint import Endpoint, Handler
-from tvctl.api.operated import CORE
-from tvctl.api.reading import client_presence, read_body, read_json, rt
+from tvctl.api.operated import performer, read_request
+from tvctl.api.reading import client_presence, read_body, rt
 from tvctl.errors import BadRequest
 from tvctl.grouping import act_on_group
 from tvctl.models import Group
@@ -56,15 +56,10 @@ async def delete_group(request: Request) -> Response:
 
 def action_for(op: Operation[Any, Any]) -> Handler:
     """The group route of ``op``: its body read once, then the operation for every member."""
-    kind = op.request_type()
-    perform = CORE[op.name]
+    perform = performer(op)
 
     async def handle(request: Request) -> Response:
-        body: Any = None
-        if kind is not None:
-            body = await read_body(request, kind, optional=not op.body_required)
-        else:
-            await read_json(request, optional=True)
+        body = await read_request(request, op)
         service = rt(request).service
         async with client_presence(request) as caller:
             return envelope.ok(await act_on_group(service.registry, service.settings, request.path_params["name"],

@@ -95,20 +95,32 @@ CORE: dict[str, Perform] = {
 }
 
 
+def performer(op: Operation[Any, Any]) -> Perform:
+    """How ``op`` is done for one device: the core's implementation, else its platform's adapter
+    method (every way in takes this one path: a device's route, a group's, the MQTT bridge)."""
+    return CORE.get(op.name) or (lambda s, i, r, c: s.perform(op, i, r, c))
+
+
+async def read_request(request: Request, op: Operation[Any, Any]) -> Any:
+    """``op``'s request as this HTTP request carries it: a GET's query string, a POST's body (with
+    the fields its path carries); None for an operation that takes none."""
+    kind = op.request_type()
+    if op.method == "GET":
+        return read_query(request, kind) if kind is not None else None
+    if kind is not None:
+        return await read_body(request, kind, optional=not op.body_required, path={
+            name: request.path_params[name] for name in op.path_fields})
+    if op.method == "POST":
+        await read_json(request, optional=True)  # any JSON object, or none, is taken and ignored
+    return None
+
+
 def handler_for(op: Operation[Any, Any]) -> Handler:
     """The route handler of ``op``: read its request, perform it, answer its result."""
-    kind = op.request_type()
-    perform: Perform = CORE.get(op.name) or (lambda s, i, r, c: s.perform(op, i, r, c))
+    perform = performer(op)
 
     async def handle(request: Request) -> Response:
-        body: Any = None
-        if op.method == "GET":
-            body = read_query(request, kind) if kind is not None else None
-        elif kind is not None:
-            body = await read_body(request, kind, optional=not op.body_required, path={
-                name: request.path_params[name] for name in op.path_fields})
-        elif op.method == "POST":
-            await read_json(request, optional=True)  # any JSON object, or none, is taken and ignored
+        body = await read_request(request, op)
         service = rt(request).service
         ident = request.path_params["id"]
         if op.read_only:

@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from tvctl.api.operated import performer
 from tvctl.config import DaemonSettings, MqttSettings, Settings
 from tvctl.errors import DeviceBusy, DeviceNotFound, TvctlError
 from tvctl.events import Event, EventBus
@@ -433,8 +434,6 @@ class MqttBridge:
     async def _run(self, name: str, command: str, payload: bytes) -> None:
         """One command, answered on the device's result or error topic (the daemon's, for a device
         tvctl does not know)."""
-        from tvctl.api.operated import CORE
-
         topics = self._topics
         assert topics is not None
         where = topics.error
@@ -448,13 +447,8 @@ class MqttBridge:
                 await self._publish(topics.device(name, "screenshot"), body)
                 data: Any = {"bytes": len(body), "content_type": ctype}
             else:
-                op = cmd.op
-                assert op is not None
-                perform = CORE.get(op.name)
-                if perform is not None:
-                    data = await perform(self.service, dev.id, cmd.request, None)
-                else:
-                    data = await self.service.perform(op, dev.id, cmd.request, None)
+                assert cmd.op is not None
+                data = await performer(cmd.op)(self.service, dev.id, cmd.request, None)
             await self._publish(topics.device(name, "result"), msgspec.json.encode({"command": command, "data": data}))
         except TvctlError as exc:
             await self._answer_error(where, command, exc)

@@ -23,7 +23,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar, Protocol, TypeVar
 
-from tvctl.errors import InvalidKey, UnsupportedOperation
+from tvctl.errors import InvalidKey, SessionNotFound, UnsupportedOperation
 from tvctl.fields import Field, S, Section
 from tvctl.keys import KEY_NAMES, Key, unknown_key_hint
 from tvctl.models import (
@@ -302,6 +302,16 @@ class Sessions(Interface):
 
     @abc.abstractmethod
     async def terminate_session(self, session: ScreenSession) -> None: ...
+
+
+async def session_at(server: Sessions, display: int, device: str) -> ScreenSession:
+    """Screen ``display`` of a server of sessions (``device``, its name): the session at that place
+    of its list."""
+    listed = await server.list_sessions(SessionListRequest())
+    if display >= len(listed):
+        raise SessionNotFound(f"{device} has {len(listed)} session(s); there is none at display {display}.",
+                              hint="List them with tvctl sessions; display N is the N-th from 0.")
+    return listed[display]
 
 
 class Searching(Interface):

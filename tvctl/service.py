@@ -62,6 +62,7 @@ from tvctl.platform import (
     Tuner,
     need,
     platform_as,
+    session_at,
 )
 from tvctl.poller import StatePoller
 from tvctl.registry import Registry
@@ -340,13 +341,10 @@ class DeviceService:
                                        hint=f"Leave {asked} out: GET /v1/devices/{dev.name}/screenshot?display=0.")
 
         async def take(a: Sessions) -> tuple[bytes, str]:
-            listed = await a.list_sessions(results.SessionListRequest())
             if session is not None:
-                target = match_session(listed, session)
-            elif display < len(listed):
-                target = listed[display]
+                target = match_session(await a.list_sessions(results.SessionListRequest()), session)
             else:
-                raise SessionNotFound(f"{dev.name} has {len(listed)} session(s); there is none at display {display}.")
+                target = await session_at(a, display, dev.name)
             return await a.session_screenshot(target.id, image_format)
 
         shot = await self.runner.run_as(dev, Sessions, take)

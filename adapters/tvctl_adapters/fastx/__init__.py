@@ -24,7 +24,6 @@ from tvctl.errors import (
     BadRequest,
     DeviceBadResponse,
     DeviceUnreachable,
-    SessionNotFound,
     UnsupportedOperation,
 )
 from tvctl.fields import Field, Section, setting
@@ -38,6 +37,7 @@ from tvctl.platform import (
     Screenshots,
     Sessions,
     State,
+    session_at,
 )
 from tvctl.results import LaunchResult, ScreenSession, SessionListRequest, StopResult
 
@@ -151,11 +151,7 @@ class FastxAdapter(Adapter, Sessions, Screenshots, Apps, State):
         await self._call("/v3/api/session/terminate", {"id": session.id})
 
     async def screenshot(self, display: int = 0) -> tuple[bytes, str]:
-        listed = await self.list_sessions(ALL)
-        if display >= len(listed):
-            raise SessionNotFound(f"{self.device.name} has {len(listed)} session(s); there is none at display "
-                                  f"{display}.", hint="List them with tvctl sessions; display N is the N-th from 0.")
-        return await self.session_screenshot(listed[display].id, None)
+        return await self.session_screenshot((await session_at(self, display, self.device.name)).id, None)
 
     # -- bookmarks as apps ----------------------------------------------------------------------
     async def list_apps(self) -> list[App]:

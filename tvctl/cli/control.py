@@ -8,21 +8,69 @@ import json
 import os
 import sys
 
-from tvctl.cli.common import Usage, _device_name, _progress, _shows_progress
+from tvctl.cli.common import Usage, _device_name, _params, _progress, _shows_progress
 from tvctl.cli.output import _event_line, _key_line, _print, _table
 from tvctl.client import Client, DaemonUnreachable, route
 from tvctl.errors import TvctlError
-from tvctl.operations import PLAY_MEDIA, POINTER, PRESS_KEY, PRESS_KEYS, SEARCH, STATE, TV_CHANNELS, TV_TUNE
+from tvctl.operations import (
+    LAUNCH_APP,
+    PLAY_MEDIA,
+    POINTER,
+    PRESS_KEY,
+    PRESS_KEYS,
+    SEARCH,
+    STATE,
+    STOP_APP,
+    TV_CHANNELS,
+    TV_TUNE,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from tvctl.operations import Operation
+
 MAX_SEQUENCE = 100  # keys in one sequence (the API's KeySequence bound)
 
 
+def request_of(a: argparse.Namespace) -> tuple[Operation[Any, Any], dict[str, Any] | None]:
+    """The operation and request fields that ``a`` (a command that acts on a device) asks for: one
+    device's (the commands here) or every member's of a group (``-g``, tvctl.cli.group). None
+    values are left out when sent."""
+    cmd = a.command
+    if cmd == "key":
+        return PRESS_KEY, {"key": a.key, "hold_ms": a.hold or None, "repeat": a.repeat or None}
+    if cmd == "seq":
+        return PRESS_KEYS, {"keys": a.keys, "delay_ms": a.delay}
+    if cmd == "type":
+        return PRESS_KEY, {"key": f"literal:{a.text}"}
+    if cmd == "power" and a.action in ("on", "off"):
+        return PRESS_KEY, {"key": f"power-{a.action}"}
+    if cmd == "apps" and a.action == "launch" and a.app:
+        return LAUNCH_APP, {"app": a.app, "params": _params(a.param)}
+    if cmd == "apps" and a.action == "stop":
+        return STOP_APP, None
+    if cmd == "search":
+        body: dict[str, Any] = {"keyword": " ".join(a.keyword), "launch": True if a.launch else None}
+        body |= {f: getattr(a, f) for f in ("app", "type", "season", "strategy")}
+        return SEARCH, body
+    if cmd == "tv" and a.action == "tune" and a.channel:
+        return TV_TUNE, {"channel": a.channel}
+    if cmd == "play":
+        return PLAY_MEDIA, {"url": a.url, "type": a.type, "title": a.title, "format": a.format}
+    raise Usage(f"tvctl {cmd} {getattr(a, 'action', '') or ''}".rstrip() + " does not act on a group",
+                "with -g GROUP: key, seq, type, power on|off, apps launch|stop, search, tv tune, play")
+
+
+def _perform(c: Client, a: argparse.Namespace) -> Any:
+    """The command ``a`` on its device; the answer's data."""
+    op, fields = request_of(a)
+    return c.perform(op, _device_name(a), fields)
+
+
 def cmd_key(c: Client, a: argparse.Namespace) -> None:
-    d = c.perform(PRESS_KEY, _device_name(a), {"key": a.key, "hold_ms": a.hold or None, "repeat": a.repeat or None})
+    d = _perform(c, a)
     _print(a, d, _key_line(d))
 
 
@@ -52,7 +100,7 @@ def cmd_seq(c: Client, a: argparse.Namespace) -> None:
 
 
 def cmd_type(c: Client, a: argparse.Namespace) -> None:
-    d = c.perform(PRESS_KEY, _device_name(a), {"key": f"literal:{a.text}"})
+    d = _perform(c, a)
     _print(a, d, f"typed {d['sent']} characters")
 
 
@@ -66,7 +114,7 @@ def cmd_power(c: Client, a: argparse.Namespace) -> None:
         return
     if a.action == "on":
         _progress(a, "powering on (a TV in deep standby is woken with Wake-on-LAN; that can take a while)…")
-    d = c.perform(PRESS_KEY, _device_name(a), {"key": f"power-{a.action}"})
+    d = _perform(c, a)
     if d.get("skipped"):
         human = f"power {a.action}: nothing sent ({d['skipped']})"
     else:
@@ -83,14 +131,9 @@ def cmd_power(c: Client, a: argparse.Namespace) -> None:
 
 
 def cmd_search(c: Client, a: argparse.Namespace) -> None:
-    body: dict[str, Any] = {"keyword": " ".join(a.keyword)}
-    for field in ("app", "type", "season", "strategy"):
-        if getattr(a, field) is not None:
-            body[field] = getattr(a, field)
-    if a.launch:
-        body["launch"] = True
-    _progress(a, f"searching for {body['keyword']!r} (the device may open an app and type; this can take a while)…")
-    d = c.perform(SEARCH, _device_name(a), body)
+    _progress(a, f"searching for {' '.join(a.keyword)!r} (the device may open an app and type; this can take a "
+                 "while)…")
+    d = _perform(c, a)
     where = f" in {d['app']['name']}" if d.get("app") else ""
     front = (d.get("active_app") or {}).get("name")
     human = f"searched{where} for {d['keyword']!r} ({d['strategy']})"
@@ -113,16 +156,12 @@ def cmd_tv(c: Client, a: argparse.Namespace) -> None:
         return
     if not a.channel:
         raise Usage("usage: tvctl tv tune CHANNEL (e.g. 5.1)")
-    d = c.perform(TV_TUNE, _device_name(a), {"channel": a.channel})
+    d = _perform(c, a)
     _print(a, d, f"tuned to {d['channel']}" + (f" ({d['name']})" if d.get("name") else ""))
 
 
 def cmd_play(c: Client, a: argparse.Namespace) -> None:
-    body: dict[str, Any] = {"url": a.url}
-    for field in ("type", "title", "format"):
-        if getattr(a, field) is not None:
-            body[field] = getattr(a, field)
-    d = c.perform(PLAY_MEDIA, _device_name(a), body)
+    d = _perform(c, a)
     _print(a, d, f"playing {d.get('title') or d['url']} ({d['type']})")
 
 

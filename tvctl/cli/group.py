@@ -8,16 +8,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tvctl.cli.common import EXIT_ERROR, EXIT_OK, Usage, _params
+from tvctl.cli.common import EXIT_ERROR, EXIT_OK, Usage
+from tvctl.cli.control import request_of
 from tvctl.cli.output import _print, _table
 from tvctl.client import Client, group_route, quote
-from tvctl.operations import LAUNCH_APP, PLAY_MEDIA, PRESS_KEY, PRESS_KEYS, SEARCH, STOP_APP, TV_TUNE
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
-
-    from tvctl.operations import Operation
 
 GROUP_WORDS = {"list": 0, "show": 1, "create": 1, "add": 1, "remove": 1, "delete": 1}
 
@@ -52,38 +46,11 @@ def cmd_group(c: Client, a: argparse.Namespace) -> None:
     _print(a, g, f"{said}{g['name']}: {members}")
 
 
-def _request(a: argparse.Namespace) -> tuple[Operation[Any, Any], dict[str, Any] | None]:
-    """The operation and body that ``a`` (a device command) asks for."""
-    cmd = a.command
-    if cmd == "key":
-        return PRESS_KEY, {"key": a.key, "hold_ms": a.hold or None, "repeat": a.repeat or None}
-    if cmd == "seq":
-        return PRESS_KEYS, {"keys": a.keys, "delay_ms": a.delay}
-    if cmd == "type":
-        return PRESS_KEY, {"key": f"literal:{a.text}"}
-    if cmd == "power" and a.action in ("on", "off"):
-        return PRESS_KEY, {"key": f"power-{a.action}"}
-    if cmd == "apps" and a.action == "launch" and a.app:
-        return LAUNCH_APP, {"app": a.app, "params": _params(a.param)}
-    if cmd == "apps" and a.action == "stop":
-        return STOP_APP, None
-    if cmd == "search":
-        body: dict[str, Any] = {"keyword": " ".join(a.keyword), "launch": True if a.launch else None}
-        body |= {f: getattr(a, f) for f in ("app", "type", "season", "strategy")}
-        return SEARCH, body
-    if cmd == "tv" and a.action == "tune" and a.channel:
-        return TV_TUNE, {"channel": a.channel}
-    if cmd == "play":
-        return PLAY_MEDIA, {"url": a.url, "type": a.type, "title": a.title, "format": a.format}
-    raise Usage(f"tvctl {cmd} {getattr(a, 'action', '') or ''}".rstrip() + " does not act on a group",
-                "with -g GROUP: key, seq, type, power on|off, apps launch|stop, search, tv tune, play")
-
-
 def act(c: Client, a: argparse.Namespace) -> int:
     """Run the device command ``a`` on every member of ``a.group``; the exit status."""
     if getattr(a, "device", None) or getattr(a, "target", None):
         raise Usage("a group and a device given; give one")
-    op, fields = _request(a)
+    op, fields = request_of(a)
     body = {k: v for k, v in (fields or {}).items() if v is not None}
     d = c.request("POST", group_route(op, a.group), body if body or op.body_required else None)
     lines = []

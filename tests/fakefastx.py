@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-from tests.fakekvm import HttpsFake, Seen
+from tests.fakekvm import HttpsFake, Recording, Seen
 
 __all__ = ["DEFAULT_SERVER_ID", "JPEG", "FakeFastx", "Seen", "make_jpeg", "make_png"]
 
@@ -128,7 +128,7 @@ Access = Literal["open", "stage", "token"]  # no token needed; a login's stage t
 Handler = Callable[["FakeFastx", dict[str, Any], str | None], Any]
 
 
-class FakeFastx(HttpsFake):
+class FakeFastx(HttpsFake, Recording):
     JPEG = JPEG
 
     def __init__(self, folder: Path, *, username: str = "lab", password: str = "s3cret-pass",
@@ -187,14 +187,6 @@ class FakeFastx(HttpsFake):
         with self._lock:
             self.tokens.clear()
             self.pending.clear()
-
-    def paths(self) -> list[str]:
-        with self._lock:
-            return [f"{r.method} {r.path}" for r in self.requests]
-
-    def clear(self) -> None:
-        with self._lock:
-            self.requests.clear()
 
     def add_session(self, name: str, login: str, geometry: str = "1280x800", clients: int = 0) -> str:
         """A session started some other way (another user, another client); returns its id."""

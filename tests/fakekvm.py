@@ -71,6 +71,23 @@ class Seen:
     body: Any  # parsed JSON, or None
 
 
+class Recording:
+    """What a fake heard, for its tests: ``requests`` (each a Seen) under ``_lock``, both set by the
+    fake; ``paths()`` as "METHOD /path", ``clear()`` to start afresh (a fake that keeps more of what
+    it heard clears that too)."""
+
+    requests: list[Seen]
+    _lock: threading.Lock
+
+    def paths(self) -> list[str]:
+        with self._lock:
+            return [f"{r.method} {r.path}" for r in self.requests]
+
+    def clear(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+
 @dataclass
 class Loop:
     """An event loop in a thread of its own, serving aiohttp apps for one fake device."""
@@ -184,7 +201,7 @@ class HttpsFake:
         raise NotImplementedError
 
 
-class FakeTinyPilot(HttpsFake):
+class FakeTinyPilot(HttpsFake, Recording):
     def __init__(self, folder: Path, *, api_key: str | None = None, paste: bool = True) -> None:
         super().__init__(folder, "tinypilot")
         self.api_key = api_key  # set: the Pro firmware's key is the only bearer taken
@@ -205,13 +222,9 @@ class FakeTinyPilot(HttpsFake):
         with self._lock:
             self.tokens.clear()
 
-    def paths(self) -> list[str]:
-        with self._lock:
-            return [f"{r.method} {r.path}" for r in self.requests]
-
     def clear(self) -> None:
+        super().clear()
         with self._lock:
-            self.requests.clear()
             self.typed.clear()
             self.pasted.clear()
             self.client_ports.clear()
@@ -267,7 +280,7 @@ class FakeTinyPilot(HttpsFake):
         return web.Response(status=404)
 
 
-class FakeBliKvm:
+class FakeBliKvm(Recording):
     """A BliKVM v1 server: /login_api and /keyboard take a JSON body on GET (or only on POST when
     ``post_only``), and the video streamer's /snapshot is on a second port."""
 
@@ -299,8 +312,8 @@ class FakeBliKvm:
         return hashlib.sha256(f"{self.username}:{self.password}:{self.SERVER_KEY}".encode()).hexdigest()[:24]
 
     def clear(self) -> None:
+        super().clear()
         with self._lock:
-            self.requests.clear()
             self.reports.clear()
 
     async def _api(self, request: web.Request) -> web.StreamResponse:

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakekvm import Loop, Seen
+from tests.fakekvm import Loop, Recording, Seen
 from tests.fakeroku import PNG_1X1
 
 HOST_INFO = {  # the document's example
@@ -31,7 +31,7 @@ HWMON = {"temperature": [{"name": "CPU", "value": "50.1", "unit": "Celsius"}],
          "fanspeed": [{"name": "FAN0", "value": "1234", "unit": "RPM"}]}
 
 
-class FakeAdvantech:
+class FakeAdvantech(Recording):
     def __init__(self, *, username: str = "signage", password: str = "p@ssw0rd-9", token_ttl_s: float = 3600,
                  sensors: bool = True, displays: int = 2,
                  hostid: str = "d6d6752c-a6d4-4d02-96b1-96e2d3a8d2b2") -> None:
@@ -60,14 +60,6 @@ class FakeAdvantech:
         """The agent restarted: every token it gave is void."""
         with self._lock:
             self.tokens.clear()
-
-    def paths(self) -> list[str]:
-        with self._lock:
-            return [f"{r.method} {r.path}" for r in self.requests]
-
-    def clear(self) -> None:
-        with self._lock:
-            self.requests.clear()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()

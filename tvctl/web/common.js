@@ -7,6 +7,10 @@
 
 const $ = (id) => document.getElementById(id);
 
+// The fields every device's state has (the daemon's DeviceState); whatever else a platform's state
+// adds is shown as it comes, by name, so no page names a platform.
+const COMMON_STATE = new Set(["power", "power_mode", "active_app", "media", "tv", "unavailable", "control_note"]);
+
 // timeoutS: give up waiting after that many seconds (an AbortSignal timeout).
 async function api(method, path, body, timeoutS) {
   const init = { method, headers: {}, credentials: "same-origin" };

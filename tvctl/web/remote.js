@@ -572,7 +572,6 @@ function showPosition() {
 }
 
 // -- health: the fields a platform's state has beyond the common ones, shown as they come ------------
-const COMMON_FIELDS = new Set(["power", "power_mode", "active_app", "media", "tv", "unavailable", "control_note"]);
 const SHOWN_ELSEWHERE = new Set(["session_count", "volume", "muted"]); // the status line, the volume keys
 const ACRONYMS = new Set(["cpu", "gpu", "os", "id", "ip", "url", "tv", "mac", "hdmi", "ram", "usb"]);
 const UNITS = { celsius: "°C", fahrenheit: "°F", volt: "V", volts: "V", watt: "W", watts: "W", ampere: "A",
@@ -629,7 +628,7 @@ function showHealth(state) {
   const list = $("health-list");
   const rows = [];
   for (const [key, v] of Object.entries(state || {})) {
-    if (COMMON_FIELDS.has(key) || SHOWN_ELSEWHERE.has(key)) continue;
+    if (COMMON_STATE.has(key) || SHOWN_ELSEWHERE.has(key)) continue;
     const shown = healthValue(key, v);
     if (!shown) continue;
     const row = document.createElement("div");

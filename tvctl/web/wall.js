@@ -12,8 +12,6 @@ const SHOT_BACKOFF_MS = 60_000;
 const SHOT_TIMEOUT_S = 20;
 const KEY_TIMEOUT_S = 30;
 
-// The state fields every platform has; whatever else a platform's state adds is shown as it is.
-const COMMON = new Set(["power", "power_mode", "active_app", "media", "tv", "unavailable", "control_note"]);
 const PLAYER_WORDS = { play: "playing", pause: "paused", buffer: "buffering", stop: "stopped", startup: "starting",
                        open: "opening" };
 const KEY_WORDS = { select: "OK", "play-pause": "play/pause", "volume-up": "volume +", "volume-down": "volume −" };
@@ -73,7 +71,7 @@ function fact(key, value) {
 
 function plainFacts(state) {
   return Object.entries(state || {})
-    .filter(([k, v]) => !COMMON.has(k) && v !== null && ["string", "number", "boolean"].includes(typeof v) && v !== "")
+    .filter(([k, v]) => !COMMON_STATE.has(k) && v !== null && ["string", "number", "boolean"].includes(typeof v) && v !== "")
     .map(([k, v]) => fact(k, v));
 }
 

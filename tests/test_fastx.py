@@ -281,7 +281,6 @@ def test_a_session_screenshot_in_jpeg(inproc: InProcDaemon, fastx: FakeFastx) ->
     dev = add(inproc, fastx)
     r = inproc.http("GET", f"/v1/devices/{dev['id']}/screenshot?session=Signage%20Lobby&format=jpeg")
     assert (r.status_code, r.headers["content-type"], r.content) == (200, "image/jpeg", JPEG)
-    assert JPEG[:2] == b"\xff\xd8"
 
 
 def test_screenshot_errors(inproc: InProcDaemon, fastx: FakeFastx) -> None:
